@@ -1,0 +1,19 @@
+"""Settings for pytest: production settings (DEBUG off) with the few values a test run cannot supply.
+
+Child processes the tests start (Celery workers, `make run`) use `config.settings` with their own env.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "tracking:test-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from config.settings import *  # noqa: E402,F403
+
+# The test client and the live server speak plain HTTP on loopback.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast fixtures; never used in production

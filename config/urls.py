@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config import health
+from emails import outbox
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("dev/outbox/", include(outbox.urlpatterns)),
+    path("", include("leads.urls")),
+    path("", include("emails.urls")),
+    path("", include("funnel.urls")),
+]

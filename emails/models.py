@@ -1,0 +1,103 @@
+"""Mail as rows: every message we intend to send is a row first (the outbox), then a dispatcher sends it.
+
+The seven reminders and the welcome are `marketing` rows, one per (lead, step). Transactional messages
+(confirmation, sign-in link, receipt) are `transactional` rows with a `key` so the same kind can be sent
+more than once to one lead (e.g. two sign-in links) while a retry of the same request is still deduplicated.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.models import Lead
+
+SEQUENCE_STEPS = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
+
+
+class ScheduledEmail(models.Model):
+    class Stream(models.TextChoices):
+        MARKETING = "marketing", "Marketing (sequence)"
+        TRANSACTIONAL = "transactional", "Transactional"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Claimed, being sent"  # holds a lease until `lease_until`
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"  # the lead could not be mailed at send time; see skip_reason
+        FAILED = "failed", "Failed"  # permanent ESP error; see last_error; the admin can retry it
+        UNKNOWN = "unknown", "Unknown (lease expired mid-send)"  # reconciled from ESP events, never resent blindly
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scheduled_emails")
+    step = models.CharField(max_length=32)
+    stream = models.CharField(max_length=16, choices=Stream.choices, default=Stream.MARKETING)
+    key = models.CharField(max_length=64, blank=True, default="", help_text="Dedupe key for transactional mail")
+    context = models.JSONField(default=dict, blank=True, help_text="Extra template context (ids only)")
+
+    send_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    skip_reason = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "step"], condition=Q(stream="marketing"), name="one_sequence_email_per_lead_step"
+            ),
+            models.UniqueConstraint(fields=["lead", "step", "key"], name="one_email_per_lead_step_key"),
+        ]
+        indexes = [
+            # The dispatcher's claim reads only due, unsent rows: a partial index keeps it small at any size.
+            models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="due_email_idx"),
+            models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} for lead #{self.lead_id} ({self.status})"
+
+
+class EmailEvent(models.Model):
+    """An ESP tracking event (delivered, opened, clicked, bounced…), stored once per ESP event id."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=32, db_index=True)
+    scheduled_email = models.ForeignKey(
+        ScheduledEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events")
+    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    description = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scheduled_email", "event_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
+class Click(models.Model):
+    """A click through our signed redirect: exact credit for the email (row) that was clicked."""
+
+    class Target(models.TextChoices):
+        UPGRADE = "upgrade", "Upgrade"
+        FREE_GUIDE = "free_guide", "Free guide"
+        FULL_GUIDE = "full_guide", "Full guide"
+        APP = "app", "App"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="clicks")
+    scheduled_email = models.ForeignKey(
+        ScheduledEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="clicks"
+    )
+    target = models.CharField(max_length=16, choices=Target.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.target} click by lead #{self.lead_id}"

@@ -1,0 +1,5 @@
+from funnel.models.checkout import CheckoutSession, Purchase, StripeEvent
+from funnel.models.practice import PracticeSession
+from funnel.models.visits import DailyVisit
+
+__all__ = ["CheckoutSession", "DailyVisit", "PracticeSession", "Purchase", "StripeEvent"]

@@ -1,0 +1,107 @@
+"""A lead, what they agreed to, and the state the sender reads before every email.
+
+Whatever `emails` must know about a person (paused, stopped, suppressed, customer) is a field here, so an
+unsubscribe or a purchase never has to reach into the scheduler.
+"""
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class Lead(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting confirmation"
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        ERASED = "erased", "Erased"
+
+    class Suppression(models.TextChoices):
+        NONE = "", "Not suppressed"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"  # stops every email, transactional included
+        COMPLAINT = "complaint", "Spam complaint"  # stops marketing email
+        ESP_UNSUBSCRIBE = "esp_unsubscribe", "Unsubscribed at the ESP"  # stops marketing email
+
+    # Null once erased: the row stays so anonymous funnel counts survive, the address does not.
+    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA zone from the browser")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirm_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribe_reason = models.CharField(max_length=500, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    # Reminder preferences, read by the dispatcher at send time.
+    paused_until = models.DateTimeField(null=True, blank=True)
+    reminders_stopped_at = models.DateTimeField(null=True, blank=True)
+    suppression = models.CharField(max_length=16, choices=Suppression.choices, default="", blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+
+    # Buyer state. `access_version` is part of every access session: bumping it signs the buyer out everywhere.
+    is_customer = models.BooleanField(default=False, db_index=True)
+    customer_since = models.DateTimeField(null=True, blank=True)
+    access_version = models.PositiveIntegerField(default=0)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    # Where they came from (first touch).
+    utm_source = models.CharField(max_length=100, blank=True, db_index=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    landing_path = models.CharField(max_length=500, blank=True)
+
+    is_demo = models.BooleanField(default=False, help_text="Made by seed_demo, not a real person")
+
+    class Meta:
+        indexes = [models.Index(fields=["utm_source", "utm_campaign", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Lead #{self.pk}"
+
+    @property
+    def is_erased(self) -> bool:
+        return self.status == self.Status.ERASED
+
+
+class ConsentRecord(models.Model):
+    """Append-only proof of what a person agreed to, when, and from where.
+
+    Kept after erasure with the address replaced by its hash, as the law allows for proving consent.
+    """
+
+    class Action(models.TextChoices):
+        SIGNUP = "signup", "Signed up"
+        CONFIRM = "confirm", "Confirmed (double opt-in)"
+        RESUBSCRIBE = "resubscribe", "Resubscribed"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        ERASE = "erase", "Erased"
+
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents")
+    email_sha256 = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    consent_version = models.CharField(max_length=32, blank=True)
+    consent_text = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} v{self.consent_version} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Consent records are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Consent records are append-only")
