@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class FunnelConfig(AppConfig):
     name = "funnel"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Each area tells the email renderer what its emails need (links, the practice log), so `emails`
+        # never imports `funnel`.
+        from funnel.checkout import email_context as _checkout  # noqa: F401
+        from funnel.landing import email_context as _landing  # noqa: F401
+        from funnel.practice import email_context as _practice  # noqa: F401

@@ -1,6 +1,11 @@
-from django.urls import URLPattern, URLResolver, path
-from django.views.generic import TemplateView
+"""Each area of the journey owns its URLs."""
+
+from django.urls import URLPattern, URLResolver, include, path
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", TemplateView.as_view(template_name="funnel/landing.html"), name="landing"),
+    path("", include("funnel.landing.urls")),
+    path("", include("funnel.checkout.urls")),
+    path("", include("funnel.guide.urls")),
+    path("", include("funnel.practice.urls")),
+    path("", include("funnel.dashboard.urls")),
 ]
