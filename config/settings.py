@@ -121,6 +121,13 @@ DRIP_DAY_SECONDS = env.int("DRIP_DAY_SECONDS", default=86400)
 DRIP_DISPATCH_EVERY_SECONDS = env.float("DRIP_DISPATCH_EVERY_SECONDS", default=5.0)
 DRIP_BATCH_SIZE = env.int("DRIP_BATCH_SIZE", default=200)
 DRIP_DEFAULT_TIME_ZONE = env.str("DRIP_DEFAULT_TIME_ZONE", default="America/New_York")
+# A claim is a lease: a row still `sending` after this long was interrupted (see emails/dispatch.py).
+DRIP_LEASE_SECONDS = env.int("DRIP_LEASE_SECONDS", default=300)
+# Transient ESP errors (5xx, 429, connect failures) are retried with exponential backoff, this many times at most.
+DRIP_MAX_ATTEMPTS = env.int("DRIP_MAX_ATTEMPTS", default=6)
+DRIP_RETRY_BASE_SECONDS = env.int("DRIP_RETRY_BASE_SECONDS", default=60)
+# Queueing an email asks a worker to dispatch at once (best effort); beat catches up either way.
+DRIP_KICK_ON_QUEUE = env.bool("DRIP_KICK_ON_QUEUE", default=True)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 
 CELERY_BEAT_SCHEDULE = {
@@ -157,8 +164,14 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_dev_only_simulator_secret")
 STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the real client at a local fake
+STRIPE_API_TIMEOUT_SECONDS = env.float("STRIPE_API_TIMEOUT_SECONDS", default=20.0)
+STRIPE_MAX_NETWORK_RETRIES = 2
 PRODUCT_PRICE_CENTS = 997
 PRODUCT_CURRENCY = "usd"
+PRODUCT_NAME = "3-Step Pain Reset: the full guide and daily-session app"
+# "Send me a sign-in link" requests, per client IP and per email address (the same answer either way).
+SIGNIN_RATE_LIMIT = env.str("SIGNIN_RATE_LIMIT", default="10/h")
+SIGNIN_RATE_LIMIT_PER_EMAIL = env.str("SIGNIN_RATE_LIMIT_PER_EMAIL", default="3/h")
 
 # --- Abuse and proxies. The client IP comes from this header only when it is set (e.g. HTTP_X_FORWARDED_FOR).
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")

@@ -6,6 +6,7 @@ from emails import outbox
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("admin/dashboard/", include("funnel.dashboard.urls")),  # H7: inside the admin, before its catch-all
     path("admin/", admin.site.urls),
     path("dev/outbox/", include(outbox.urlpatterns)),
     path("", include("leads.urls")),

@@ -38,6 +38,9 @@ class ScheduledEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
+    # Set just before the message goes to the backend: after a crash, a claimed row without it was never
+    # handed over and may be sent again; one with it is `unknown` until the ESP's events say otherwise.
+    handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     skip_reason = models.CharField(max_length=64, blank=True)

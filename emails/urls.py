@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from emails import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("c/<str:token>/", views.email_click, name="email-click"),
+    # ESP tracking webhooks; anymail checks ANYMAIL["WEBHOOK_SECRET"] (basic auth), required in production.
+    path("anymail/", include("anymail.urls")),
+]

@@ -4,12 +4,14 @@ The sender reads these fields at send time, so none of these functions touches t
 """
 
 import hashlib
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.models import ConsentRecord, Lead
 
 
@@ -17,8 +19,51 @@ def email_sha256(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
+def _record_consent(*, lead: Lead, action: str, ip_address: str | None, user_agent: str,
+                    consent_version: str = "", consent_text: str = "") -> ConsentRecord:
+    return ConsentRecord.objects.create(
+        lead=lead, email_sha256=email_sha256(lead.email or ""), action=action, consent_version=consent_version,
+        consent_text=consent_text, ip_address=ip_address, user_agent=user_agent[:500],
+    )
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a signup came from. Stored on first touch only: a later visit never rewrites the source."""
+
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_term: str = ""
+    utm_content: str = ""
+    referrer: str = ""
+    landing_path: str = ""
+
+    def as_lead_fields(self) -> dict[str, str]:
+        limits = {"referrer": 500, "landing_path": 500}
+        return {name: value[: limits.get(name, 100)] for name, value in self.__dict__.items()}
+
+
 @transaction.atomic
-def lead_confirm(*, lead: Lead) -> bool:
+def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
+                attribution: Attribution | None = None, consent_version: str = CONSENT_VERSION,
+                consent_text: str = CONSENT_TEXT) -> tuple[Lead, bool]:
+    """Find or create the lead for an (already normalised) address and record the consent given.
+
+    Returns (lead, created). An existing lead is not changed: anyone can type anyone's address, so a signup
+    must not overwrite a name, a source or a status. What happens next (confirmation mail, sequence) depends
+    on the lead's status and is decided by the caller in `funnel`.
+    """
+    fields = {"first_name": first_name, "time_zone": time_zone, **(attribution or Attribution()).as_lead_fields()}
+    # get_or_create retries the read inside a savepoint if a concurrent signup inserted the same address first.
+    lead, created = Lead.objects.get_or_create(email=email, defaults=fields)
+    _record_consent(lead=lead, action=ConsentRecord.Action.SIGNUP, ip_address=ip_address, user_agent=user_agent,
+                    consent_version=consent_version, consent_text=consent_text)
+    return lead, created
+
+
+@transaction.atomic
+def lead_confirm(*, lead: Lead, ip_address: str | None = None, user_agent: str = "") -> bool:
     """Double opt-in confirmed. Returns False when there was nothing to do (already confirmed or gone)."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status != Lead.Status.PENDING:
@@ -26,6 +71,7 @@ def lead_confirm(*, lead: Lead) -> bool:
     lead.status = Lead.Status.SUBSCRIBED
     lead.confirmed_at = timezone.now()
     lead.save(update_fields=["status", "confirmed_at"])
+    _record_consent(lead=lead, action=ConsentRecord.Action.CONFIRM, ip_address=ip_address, user_agent=user_agent)
     return True
 
 
@@ -51,9 +97,8 @@ def lead_unsubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: s
     lead.status = Lead.Status.UNSUBSCRIBED
     lead.unsubscribed_at = timezone.now()
     lead.save(update_fields=["status", "unsubscribed_at"])
-    ConsentRecord.objects.create(lead=lead, email_sha256=email_sha256(lead.email or ""),
-                                 action=ConsentRecord.Action.UNSUBSCRIBE, ip_address=ip_address,
-                                 user_agent=user_agent[:500])
+    _record_consent(lead=lead, action=ConsentRecord.Action.UNSUBSCRIBE, ip_address=ip_address,
+                    user_agent=user_agent)
     return True
 
 
@@ -87,3 +132,84 @@ def lead_revoke_access(*, lead: Lead) -> None:
     """Refund or dispute: no more buyer access, and every signed-in session of this buyer ends."""
     Lead.objects.filter(pk=lead.pk).update(is_customer=False, access_version=F("access_version") + 1)
     lead.refresh_from_db(fields=["is_customer", "access_version"])
+
+
+@transaction.atomic
+def lead_resubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: str = "") -> bool:
+    """Back on the list, with every preference reset (no pause, reminders on).
+
+    Only reachable through a link that was mailed to the address (preferences or confirmation), so it also
+    proves the mailbox: a lead that unsubscribed before confirming counts as confirmed now.
+    Returns False when there was nothing to do.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == Lead.Status.ERASED:
+        return False
+    changed = (lead.status != Lead.Status.SUBSCRIBED or lead.paused_until is not None
+               or lead.reminders_stopped_at is not None)
+    if not changed:
+        return False
+    was_out = lead.status != Lead.Status.SUBSCRIBED
+    lead.status = Lead.Status.SUBSCRIBED
+    lead.confirmed_at = lead.confirmed_at or timezone.now()
+    lead.paused_until = None
+    lead.reminders_stopped_at = None
+    lead.save(update_fields=["status", "confirmed_at", "paused_until", "reminders_stopped_at"])
+    if was_out:
+        _record_consent(lead=lead, action=ConsentRecord.Action.RESUBSCRIBE, ip_address=ip_address,
+                        user_agent=user_agent, consent_version=CONSENT_VERSION, consent_text=CONSENT_TEXT)
+    return True
+
+
+@transaction.atomic
+def lead_set_unsubscribe_reason(*, lead: Lead, reason: str) -> None:
+    lead.unsubscribe_reason = reason.strip()[:500]
+    lead.save(update_fields=["unsubscribe_reason"])
+
+
+def _anonymise(lead: Lead, *, now: datetime) -> None:
+    """Remove everything that identifies the person; keep the row (status, dates, UTM source) so funnel counts
+    stay right. Consent records keep only the address's hash, which the law allows as proof of consent."""
+    lead.email = None
+    lead.first_name = ""
+    lead.status = Lead.Status.ERASED
+    lead.erased_at = now
+    lead.unsubscribe_reason = ""
+    lead.referrer = ""  # may carry a search query or a personal URL
+    lead.landing_path = ""
+    lead.time_zone = "UTC"
+    lead.save(update_fields=["email", "first_name", "status", "erased_at", "unsubscribe_reason", "referrer",
+                             "landing_path", "time_zone"])
+
+
+@transaction.atomic
+def lead_erase(*, lead: Lead, ip_address: str | None = None, user_agent: str = "") -> bool:
+    """The person asked to be forgotten. Idempotent. The dispatcher skips an erased lead's remaining rows."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == Lead.Status.ERASED:
+        return False
+    # Recorded first, while the address is still there to be hashed.
+    _record_consent(lead=lead, action=ConsentRecord.Action.ERASE, ip_address=ip_address, user_agent=user_agent)
+    _anonymise(lead, now=timezone.now())
+    return True
+
+
+@transaction.atomic
+def lead_mark_confirm_reminded(*, lead: Lead) -> None:
+    lead.confirm_reminder_sent_at = timezone.now()
+    lead.save(update_fields=["confirm_reminder_sent_at"])
+
+
+@transaction.atomic
+def lead_purge_unconfirmed(*, created_before: datetime) -> int:
+    """Addresses never confirmed are not ours to keep: anonymise them (the rows stay as anonymous counts of
+    signups that did not confirm, exactly as an erasure does). Returns how many were purged."""
+    now = timezone.now()
+    stale = Lead.objects.select_for_update(skip_locked=True).filter(
+        status=Lead.Status.PENDING, created_at__lt=created_before
+    )
+    purged = 0
+    for lead in stale:
+        _anonymise(lead, now=now)
+        purged += 1
+    return purged

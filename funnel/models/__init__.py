@@ -1,5 +1,5 @@
-from funnel.models.checkout import CheckoutSession, Purchase, StripeEvent
+from funnel.models.checkout import CheckoutSession, PaymentReversal, Purchase, StripeEvent
 from funnel.models.practice import PracticeSession
 from funnel.models.visits import DailyVisit
 
-__all__ = ["CheckoutSession", "DailyVisit", "PracticeSession", "Purchase", "StripeEvent"]
+__all__ = ["CheckoutSession", "DailyVisit", "PaymentReversal", "PracticeSession", "Purchase", "StripeEvent"]

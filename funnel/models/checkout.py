@@ -24,6 +24,11 @@ class CheckoutSession(models.Model):
     idempotency_key = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     url = models.URLField(max_length=2000, blank=True)
+    # True when the lead was named by a signed email link, i.e. whoever started it can read that inbox. Only
+    # then may the success page sign this browser in; a typed address on /buy/ proves nothing.
+    lead_verified = models.BooleanField(default=False)
+    # The simulator's stand-in for Stripe's copy of the session (DEBUG without STRIPE_SECRET_KEY only).
+    simulated_object = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
@@ -55,6 +60,31 @@ class Purchase(models.Model):
 
     def __str__(self) -> str:
         return f"Purchase {self.stripe_session_id} ({self.status})"
+
+
+class PaymentReversal(models.Model):
+    """A refund or dispute, recorded by payment intent even when no purchase exists yet.
+
+    Stripe does not promise delivery order: if `charge.refunded` arrives before `checkout.session.completed`,
+    fulfilment finds this row and grants nothing.
+    """
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", "Refund"
+        DISPUTE = "dispute", "Dispute"
+
+    payment_intent_id = models.CharField(max_length=255, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    stripe_object_id = models.CharField(max_length=255, help_text="The charge (refund) or dispute id")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "stripe_object_id"], name="one_reversal_per_stripe_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.payment_intent_id}"
 
 
 class StripeEvent(models.Model):

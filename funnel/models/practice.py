@@ -10,7 +10,9 @@ class PracticeSession(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="practice_sessions")
     local_date = models.DateField(help_text="The day in the lead's own time zone")
     areas = models.JSONField(default=list)
-    steps_done = models.JSONField(default=list)
+    steps_done = models.JSONField(default=list, help_text='Which of "release", "heat", "stretch" were done')
+    # The individual spots and stretches ticked off (content slugs), so the log shows what was worked on.
+    items_done = models.JSONField(default=list, blank=True)
     release_seconds = models.PositiveIntegerField(default=0)
     heat_seconds = models.PositiveIntegerField(default=0)
     stretch_seconds = models.PositiveIntegerField(default=0)

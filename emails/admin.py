@@ -1,0 +1,164 @@
+"""Admin for the outbox: status, retries, a per-lead schedule inline, previews and test sends of any step."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.mail import get_connection
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
+from emails.rendering import build_message, render_email
+from emails.services import email_retry
+from leads.models import Lead
+
+PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "signin", "payment-failed",
+                 "order-waiting"]
+
+
+class ScheduledEmailInline(admin.TabularInline):
+    """Per-lead schedule; registered on the Lead admin from funnel/admin.py (leads must not import emails)."""
+
+    model = ScheduledEmail
+    extra = 0
+    can_delete = False
+    ordering = ["send_at", "pk"]
+    fields = ["step", "stream", "send_at", "status", "sent_at", "skip_reason", "last_error", "event_summary"]
+    readonly_fields = ["step", "stream", "send_at", "status", "sent_at", "skip_reason", "last_error",
+                       "event_summary"]
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduledEmail]:
+        return super().get_queryset(request).prefetch_related("events")
+
+    @admin.display(description="events")
+    def event_summary(self, obj: ScheduledEmail) -> str:
+        return ", ".join(e.event_type for e in obj.events.all()) or "-"
+
+
+class EmailEventInline(admin.TabularInline):
+    model = EmailEvent
+    extra = 0
+    can_delete = False
+    fields = ["event_type", "occurred_at", "description", "event_id"]
+    readonly_fields = ["event_type", "occurred_at", "description", "event_id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PreviewForm(forms.Form):
+    lead = forms.ModelChoiceField(queryset=Lead.objects.exclude(email=None).order_by("-pk"))
+    step = forms.ChoiceField(choices=[(s, s) for s in PREVIEW_STEPS])
+    send_to = forms.EmailField(required=False, help_text="Send a test of this step to this address")
+
+
+@admin.register(ScheduledEmail)
+class ScheduledEmailAdmin(admin.ModelAdmin):
+    list_display = ["id", "lead", "step", "stream", "send_at", "status", "attempts", "sent_at", "skip_reason"]
+    list_filter = ["status", "stream", "step"]
+    search_fields = ["lead__email", "esp_message_id", "=id"]
+    date_hierarchy = "send_at"
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    readonly_fields = ["lead", "step", "stream", "key", "context", "status", "attempts", "lease_until",
+                       "claimed_by", "handed_at", "sent_at", "esp_message_id", "skip_reason", "last_error",
+                       "created_at", "updated_at", "preview_links"]
+    fields = ["send_at", *readonly_fields]
+    inlines = [EmailEventInline]
+    actions = ["retry_rows"]
+
+    @admin.action(description="Retry selected failed or unknown emails now")
+    def retry_rows(self, request: HttpRequest, queryset: QuerySet[ScheduledEmail]) -> None:
+        count = email_retry(row_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} email(s) rescheduled for now.", messages.SUCCESS)
+
+    @admin.display(description="preview")
+    def preview_links(self, obj: ScheduledEmail) -> str:
+        if not obj.pk:
+            return "-"
+        base = reverse("admin:emails_preview_row", args=[obj.pk])
+        return format_html('<a href="{}?part=html" target="_blank">HTML</a> · <a href="{}?part=text" '
+                           'target="_blank">text</a>', base, base)
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="emails_preview"),
+            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_row_view), name="emails_preview_row"),
+        ]
+        return extra + super().get_urls()
+
+    def _rendered_response(self, lead: Lead, row: ScheduledEmail, part: str) -> HttpResponse:
+        rendered = render_email(lead, row)
+        if part == "text":
+            return HttpResponse(f"Subject: {rendered.subject}\n\n{rendered.text}", content_type="text/plain")
+        response = HttpResponse(rendered.html)
+        response["Content-Security-Policy"] = "script-src 'none'"
+        return response
+
+    def preview_row_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        row = get_object_or_404(ScheduledEmail.objects.select_related("lead"), pk=pk)
+        return self._rendered_response(row.lead, row, request.GET.get("part", "html"))
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Render any step for any lead (unsaved row, so nothing is queued), or send it as a test."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        form = PreviewForm(request.POST or request.GET or None)
+        if form.is_valid():
+            lead, step = form.cleaned_data["lead"], form.cleaned_data["step"]
+            row = ScheduledEmail(lead=lead, step=step, stream=ScheduledEmail.Stream.MARKETING
+                                 if step in SEQUENCE_STEPS or step == "order-waiting"
+                                 else ScheduledEmail.Stream.TRANSACTIONAL)
+            if request.method == "POST" and form.cleaned_data["send_to"]:
+                if not self.has_change_permission(request):
+                    return HttpResponse(status=403)
+                rendered = render_email(lead, row)
+                message = build_message(lead, row, rendered, to=form.cleaned_data["send_to"],
+                                        connection=get_connection())
+                message.subject = f"[TEST] {message.subject}"
+                message.send()
+                self.message_user(request, f"Test of {step} sent to {form.cleaned_data['send_to']}.",
+                                  messages.SUCCESS)
+            elif request.GET.get("part") in ("html", "text"):
+                return self._rendered_response(lead, row, request.GET["part"])
+        context = {**self.admin_site.each_context(request), "title": "Preview or test-send an email",
+                   "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/emails/preview.html", context)
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(admin.ModelAdmin):
+    list_display = ["event_type", "occurred_at", "scheduled_email", "lead", "esp_message_id"]
+    list_filter = ["event_type"]
+    search_fields = ["event_id", "esp_message_id"]
+    raw_id_fields = ["scheduled_email", "lead"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Click)
+class ClickAdmin(admin.ModelAdmin):
+    list_display = ["target", "created_at", "scheduled_email", "lead"]
+    list_filter = ["target"]
+    raw_id_fields = ["scheduled_email", "lead"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

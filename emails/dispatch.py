@@ -1,0 +1,356 @@
+"""The dispatcher: claim due rows, re-check each lead, render, send over one connection, record the outcome.
+
+At most once. A claim is a lease (`status=sending`, `lease_until`, a unique `claimed_by`). Just before a chunk of
+messages goes to the backend its rows get `handed_at`. If the process dies, an expired lease tells us:
+- no `handed_at`: the message never left us, so the row goes back to `scheduled`;
+- `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
+  events (which carry our row id in the metadata), never resent blindly.
+
+Queries per batch do not grow with the batch: one claim, one read of rows with their leads, one or two hand-off
+marks (chunks are sized by time, not count), and one UPDATE per outcome kind.
+"""
+
+import logging
+import os
+import smtplib
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from anymail.exceptions import AnymailAPIError
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Case, DateTimeField, F, TextField, Value, When
+from django.utils import timezone
+
+from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.rendering import build_message, render_email
+from emails.schedule import mornings_from
+from leads.models import Lead
+
+logger = logging.getLogger(__name__)
+
+Status = ScheduledEmail.Status
+# Messages handed over per chunk aim to take about this long, so a crash leaves little `unknown` behind while a
+# fast backend still gets the whole batch in one or two chunks.
+CHUNK_TARGET_SECONDS = 1.0
+FIRST_CHUNK = 4
+MAX_BACKOFF_SECONDS = 3600
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- What the lead allows at send time ------------------------------------------------------------------------
+
+def skip_reason_for(lead: Lead, row: ScheduledEmail) -> str:
+    """Why this lead must not get this row now ('' means send). Transactional mail ignores marketing opt-outs."""
+    if lead.status == Lead.Status.ERASED or not lead.email:
+        return "erased"
+    if lead.suppression == Lead.Suppression.HARD_BOUNCE:
+        return "hard_bounce"
+    if row.stream == ScheduledEmail.Stream.TRANSACTIONAL:
+        return ""
+    if lead.status == Lead.Status.UNSUBSCRIBED:
+        return "unsubscribed"
+    if lead.suppression:
+        return lead.suppression
+    if row.step in SEQUENCE_STEPS and lead.reminders_stopped_at:
+        return "reminders_stopped"
+    return ""
+
+
+def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
+    return (row.stream == ScheduledEmail.Stream.MARKETING and row.step in SEQUENCE_STEPS
+            and lead.paused_until is not None and lead.paused_until > now)
+
+
+# --- Classifying backend errors -------------------------------------------------------------------------------
+
+TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
+
+
+def classify_error(exc: BaseException) -> str:
+    """transient: nothing was accepted, try again later; permanent: the ESP refused it; ambiguous: it may
+    have been accepted (a read timeout after the request went out), so it must not be resent blindly."""
+    status = getattr(exc, "status_code", None) if isinstance(exc, AnymailAPIError) else None
+    if status is not None:
+        # The ESP answered: it did not take the message.
+        return TRANSIENT if status >= 500 or status in (408, 429) else PERMANENT
+    # Anymail's requests errors are also the original requests exception: tell "never connected" apart.
+    if isinstance(exc, requests.ConnectTimeout):
+        return TRANSIENT
+    if isinstance(exc, requests.ConnectionError) and _refused_before_sending(exc):
+        return TRANSIENT
+    if isinstance(exc, requests.RequestException):
+        return AMBIGUOUS
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return TRANSIENT if 400 <= exc.smtp_code < 500 else PERMANENT
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return TRANSIENT if codes and all(400 <= c < 500 for c in codes) else PERMANENT
+    if isinstance(exc, ConnectionRefusedError | smtplib.SMTPConnectError):
+        return TRANSIENT
+    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | OSError):
+        return AMBIGUOUS
+    return PERMANENT
+
+
+def _refused_before_sending(exc: BaseException) -> bool:
+    """True when no connection was ever made (refused, DNS, connect timeout): the ESP cannot have the message."""
+    import urllib3.exceptions as u3
+
+    seen: BaseException | None = exc
+    while seen is not None:  # anymail wraps the requests error; urllib3's reason is further down
+        reason = getattr(seen.args[0], "reason", None) if seen.args else None
+        if isinstance(reason, u3.NewConnectionError | u3.ConnectTimeoutError | u3.NameResolutionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def backoff_seconds(attempts: int) -> int:
+    return int(min(settings.DRIP_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+# --- Outcomes, written with one UPDATE per kind ---------------------------------------------------------------
+
+@dataclass
+class Outcomes:
+    sent: dict[int, str] = field(default_factory=dict)  # row id -> ESP message id
+    skipped: dict[int, str] = field(default_factory=dict)  # row id -> reason
+    failed: dict[int, str] = field(default_factory=dict)  # row id -> error
+    retry: dict[int, tuple[str, int]] = field(default_factory=dict)  # row id -> (error, attempts so far)
+    unknown: dict[int, str] = field(default_factory=dict)  # row id -> error
+    moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in vars(self).items() if v}
+
+
+def _case(mapping: dict[int, Any], output_field: Any) -> Case:
+    return Case(*[When(pk=pk, then=Value(value)) for pk, value in mapping.items()], output_field=output_field)
+
+
+def _write_outcomes(outcomes: Outcomes, claim: str, now: datetime) -> None:
+    # Only rows still ours: if our lease ran out and a recovery moved a row on, we must not overwrite it.
+    mine = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
+    released = {"lease_until": None, "updated_at": now}
+    if outcomes.sent:
+        mine.filter(pk__in=outcomes.sent).update(
+            status=Status.SENT, sent_at=now, esp_message_id=_case(outcomes.sent, TextField()), last_error="",
+            attempts=F("attempts") + 1, **released)
+    if outcomes.skipped:
+        mine.filter(pk__in=outcomes.skipped).update(
+            status=Status.SKIPPED, skip_reason=_case(outcomes.skipped, TextField()), **released)
+    if outcomes.failed:
+        mine.filter(pk__in=outcomes.failed).update(
+            status=Status.FAILED, last_error=_case(outcomes.failed, TextField()), attempts=F("attempts") + 1,
+            **released)
+    if outcomes.unknown:
+        mine.filter(pk__in=outcomes.unknown).update(
+            status=Status.UNKNOWN, last_error=_case(outcomes.unknown, TextField()), attempts=F("attempts") + 1,
+            **released)
+    if outcomes.retry:
+        mine.filter(pk__in=outcomes.retry).update(
+            status=Status.SCHEDULED, attempts=F("attempts") + 1,
+            last_error=_case({pk: error for pk, (error, _) in outcomes.retry.items()}, TextField()),
+            send_at=_case({pk: now + timedelta(seconds=backoff_seconds(attempts))
+                           for pk, (_, attempts) in outcomes.retry.items()}, DateTimeField()),
+            claimed_by="", handed_at=None, **released)
+    if outcomes.moved:
+        mine.filter(pk__in=outcomes.moved).update(
+            status=Status.SCHEDULED, send_at=_case(outcomes.moved, DateTimeField()), claimed_by="", handed_at=None,
+            **released)
+
+
+# --- Claiming and recovering ----------------------------------------------------------------------------------
+
+def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]:
+    """Claim up to `size` due rows for this process; returns the claim token and the rows with their leads."""
+    claim = f"{_worker_name()}:{uuid.uuid4().hex[:12]}"
+    lease_until = now + timedelta(seconds=settings.DRIP_LEASE_SECONDS)
+    due = ScheduledEmail.objects.filter(status=Status.SCHEDULED, send_at__lte=now).order_by("send_at", "pk")
+    with transaction.atomic():
+        if db_connection.features.has_select_for_update_skip_locked:
+            # Concurrent dispatchers each lock different rows and never wait for each other.
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
+            if not ids:
+                return claim, []
+            ScheduledEmail.objects.filter(pk__in=ids).update(
+                status=Status.SENDING, claimed_by=claim, lease_until=lease_until, handed_at=None, updated_at=now)
+        else:
+            # SQLite: writers are serialised; the status condition makes a lost race claim nothing.
+            ids = list(due.values_list("pk", flat=True)[:size])
+            if not ids:
+                return claim, []
+            ScheduledEmail.objects.filter(pk__in=ids, status=Status.SCHEDULED).update(
+                status=Status.SENDING, claimed_by=claim, lease_until=lease_until, handed_at=None, updated_at=now)
+    rows = list(ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
+                .select_related("lead").order_by("send_at", "pk"))
+    return claim, rows
+
+
+def recover_expired_leases(*, now: datetime) -> dict[str, int]:
+    """Rows whose claimer died: never handed over → scheduled again; handed over → unknown (reconcile)."""
+    expired = ScheduledEmail.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    requeued = expired.filter(handed_at__isnull=True).update(
+        status=Status.SCHEDULED, claimed_by="", lease_until=None, updated_at=now)
+    unknown = expired.filter(handed_at__isnull=False).update(
+        status=Status.UNKNOWN, lease_until=None, updated_at=now,
+        last_error="lease expired after the message was handed to the backend; reconcile from ESP events")
+    if requeued or unknown:
+        logger.warning("recovered expired leases requeued=%s unknown=%s", requeued, unknown)
+    return {"requeued": requeued, "unknown": unknown}
+
+
+# --- Sending one batch ----------------------------------------------------------------------------------------
+
+def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, datetime]:
+    """Move a paused lead's due row and the rest of their week so it resumes one email a morning."""
+    moves: dict[int, datetime] = {}
+    for row in rows:
+        lead = row.lead
+        later = list(ScheduledEmail.objects.filter(
+            lead=lead, stream=ScheduledEmail.Stream.MARKETING, step__in=SEQUENCE_STEPS, status=Status.SCHEDULED,
+        ).exclude(pk=row.pk).order_by("send_at"))
+        assert lead.paused_until is not None
+        times = mornings_from(lead.paused_until, time_zone=lead.time_zone, count=1 + len(later))
+        moves[row.pk] = times[0]
+        for other, send_at in zip(later, times[1:], strict=True):
+            if other.send_at < send_at:
+                other.send_at = send_at
+                other.updated_at = now
+        ScheduledEmail.objects.bulk_update([o for o in later if o.updated_at == now], ["send_at", "updated_at"])
+    return moves
+
+
+def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outcomes:
+    outcomes = Outcomes()
+    ready: list[tuple[ScheduledEmail, Any]] = []
+    paused: list[ScheduledEmail] = []
+    for row in rows:
+        lead = row.lead
+        reason = skip_reason_for(lead, row)
+        if reason:
+            outcomes.skipped[row.pk] = reason
+            continue
+        if is_paused(lead, row, now):
+            paused.append(row)
+            continue
+        try:
+            rendered = render_email(lead, row)
+        except Exception as exc:  # noqa: BLE001 - one broken template or provider must not stop the batch
+            logger.exception("render failed row=%s step=%s", row.pk, row.step)
+            outcomes.failed[row.pk] = f"render: {type(exc).__name__}: {exc}"[:2000]
+            continue
+        ready.append((row, build_message(lead, row, rendered)))
+    if paused:
+        outcomes.moved.update(_paused_moves(paused, now))
+    if ready:
+        _hand_over(claim, ready, outcomes, claimed=len(rows))
+    return outcomes
+
+
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Outcomes, *, claimed: int) -> None:
+    backend = get_connection()
+    try:
+        backend.open()
+    except Exception as exc:  # noqa: BLE001 - nothing left us: every row may be retried
+        for row, _ in ready:
+            _record_error(row, exc, outcomes, default=TRANSIENT)
+        return
+    try:
+        i, chunk = 0, FIRST_CHUNK
+        while i < len(ready):
+            part = ready[i:i + chunk]
+            started = time.monotonic()
+            # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
+            mark = timezone.now()
+            still_ours = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING).update(
+                handed_at=Case(When(pk__in=[row.pk for row, _ in part], then=Value(mark)),
+                               default=F("handed_at"), output_field=DateTimeField()),
+                lease_until=mark + timedelta(seconds=settings.DRIP_LEASE_SECONDS))
+            if still_ours != claimed:
+                # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
+                logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(ready) - i)
+                return
+            for row, message in part:
+                _send_one(backend, row, message, outcomes)
+            i += len(part)
+            elapsed = max(time.monotonic() - started, 1e-4)
+            chunk = max(1, int(len(part) * CHUNK_TARGET_SECONDS / elapsed))
+    finally:
+        try:
+            backend.close()
+        except Exception:  # noqa: BLE001 - the messages are already accepted or recorded
+            logger.warning("closing the email backend failed", exc_info=True)
+
+
+def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> None:
+    try:
+        if backend.send_messages([message]) != 1:
+            raise smtplib.SMTPException("the backend reported the message as not sent")
+    except Exception as exc:  # noqa: BLE001 - classified below, per message
+        _record_error(row, exc, outcomes)
+        return
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.status and status.status <= {"rejected", "invalid"}:
+        # Accepted by the API but refused for every recipient (e.g. an address the ESP knows bounced).
+        outcomes.failed[row.pk] = f"ESP refused the recipient: {', '.join(sorted(status.status))}"
+        return
+    esp_id = getattr(status, "message_id", None) if status else None
+    # Anymail gives a set of ids when recipients differ; we send to one address, so one id (or our Message-ID).
+    if not isinstance(esp_id, str) or not esp_id:
+        esp_id = message.extra_headers.get("Message-ID", "")
+    outcomes.sent[row.pk] = esp_id[:255]
+
+
+def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, default: str | None = None) -> None:
+    kind = default or classify_error(exc)
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    logger.warning("send error row=%s step=%s kind=%s error=%s", row.pk, row.step, kind, error)
+    if kind == TRANSIENT:
+        attempts = row.attempts + 1
+        if attempts >= settings.DRIP_MAX_ATTEMPTS:
+            outcomes.failed[row.pk] = f"gave up after {attempts} attempts: {error}"
+        else:
+            outcomes.retry[row.pk] = (error, attempts)
+    elif kind == AMBIGUOUS:
+        outcomes.unknown[row.pk] = error
+    else:
+        outcomes.failed[row.pk] = error
+
+
+def dispatch_batch(*, now: datetime | None = None, size: int | None = None) -> Outcomes:
+    """Claim one batch, send it, record it. Returns what happened (empty when nothing was due)."""
+    now = now or timezone.now()
+    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE)
+    if not rows:
+        return Outcomes()
+    outcomes = send_batch(claim, rows, now=now)
+    _write_outcomes(outcomes, claim, timezone.now())
+    logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
+    return outcomes
+
+
+def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0) -> int:
+    """Recover expired leases, then send due batches until none is due or the time budget is spent."""
+    recover_expired_leases(now=timezone.now())
+    started = time.monotonic()
+    handled = 0
+    for _ in range(max_batches):
+        outcomes = dispatch_batch()
+        n = sum(outcomes.counts().values())
+        handled += n
+        if n == 0 or time.monotonic() - started > max_seconds:
+            break
+    return handled
+

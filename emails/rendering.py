@@ -1,0 +1,172 @@
+"""One renderer for every email: `templates/emails/<step>.subject.txt|.txt|.html`, the shared layout, CSS inlined.
+
+Links that carry tokens are made here, at send time, never stored in rows. Other areas add what their emails
+need through `register_context_provider` (so `emails` never imports `funnel`).
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.utils import make_msgid, parseaddr
+from functools import lru_cache
+from typing import Any
+
+import css_inline
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.template import Context
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+
+from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from leads import tokens
+from leads.models import Lead
+
+ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
+
+# (provider, steps or None for every step), in registration order: later providers may override earlier keys.
+_providers: list[tuple[ContextProvider, frozenset[str] | None]] = []
+
+REMINDER_STEPS = frozenset(step for step in SEQUENCE_STEPS if step.startswith("day-"))
+CLICK_TARGETS = ("free_guide", "upgrade", "full_guide", "app")
+
+
+def register_context_provider(fn: ContextProvider, *, steps: Iterable[str] | None = None) -> ContextProvider:
+    """fn(lead, row) -> dict, merged into the template context at send time. Usable as a plain call.
+
+    Registering the same function twice (a module imported again) replaces the first registration.
+    """
+    global _providers
+    _providers = [(f, s) for f, s in _providers if f is not fn]
+    _providers.append((fn, frozenset(steps) if steps is not None else None))
+    return fn
+
+
+def unregister_context_provider(fn: ContextProvider) -> None:
+    global _providers
+    _providers = [(f, s) for f, s in _providers if f is not fn]
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _reverse_or_empty(name: str, *args: Any) -> str:
+    # Another area's URL may not be wired yet in a partial checkout; an email must still render.
+    try:
+        return _absolute(reverse(name, args=args))
+    except NoReverseMatch:
+        return ""
+
+
+def click_url(*, row: ScheduledEmail, target: str) -> str:
+    """A link through our signed redirect, so a click (and later revenue) is credited to this exact row."""
+    token = tokens.sign("click", {"row": row.pk, "lead": row.lead_id, "t": target})
+    return _absolute(reverse("email-click", args=[token]))
+
+
+def unsubscribe_url(lead: Lead) -> str:
+    return _reverse_or_empty("unsubscribe-one-click", tokens.sign("unsubscribe", {"lead": lead.pk}))
+
+
+def preferences_url(lead: Lead) -> str:
+    return _reverse_or_empty("preferences", tokens.sign("preferences", {"lead": lead.pk}))
+
+
+def _reminder_cta(lead: Lead, links: dict[str, str]) -> dict[str, str]:
+    # Read at send time: a reader who bought yesterday gets today's session, never another sales pitch.
+    if lead.is_customer:
+        return {"kind": "app", "label": "Open today's session", "url": links["app"]}
+    return {
+        "kind": "upgrade",
+        "label": "Get the full guide and the daily app for $9.97",
+        "url": links["upgrade"],
+    }
+
+
+def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
+    links = {target: click_url(row=row, target=target) for target in CLICK_TARGETS}
+    context: dict[str, Any] = {
+        "lead": lead,
+        "first_name": lead.first_name.strip() or "there",
+        "row": row,
+        "step": row.step,
+        "site_url": settings.SITE_URL,
+        "preferences_url": preferences_url(lead),
+        "unsubscribe_url": unsubscribe_url(lead),
+        "postal_address": settings.COMPANY_POSTAL_ADDRESS,
+        "is_marketing": row.stream == ScheduledEmail.Stream.MARKETING,
+        "links": links,
+    }
+    if row.step in REMINDER_STEPS:
+        context["day_number"] = int(row.step.split("-", 1)[1])
+        context["cta"] = _reminder_cta(lead, links)
+    return context
+
+
+def email_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
+    context = base_context(lead, row)
+    context.update(row.context or {})
+    for provider, steps in _providers:
+        if steps is None or row.step in steps:
+            context.update(provider(lead, row))
+    return context
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    # Style tags are kept so the dark-mode media query (which cannot be inlined) still reaches clients.
+    return css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+
+def _render_plain(name: str, context: dict[str, Any]) -> str:
+    # Subjects and text parts are not HTML: "Tom & Jerry" must not arrive as "Tom &amp; Jerry".
+    return get_template(name).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
+
+
+def render_email(lead: Lead, row: ScheduledEmail) -> RenderedEmail:
+    context = email_context(lead, row)
+    prefix = f"emails/{row.step}"
+    subject = " ".join(_render_plain(f"{prefix}.subject.txt", context).split())
+    text = re.sub(r"\n{3,}", "\n\n", _render_plain(f"{prefix}.txt", context)).strip() + "\n"
+    html = _inliner().inline(get_template(f"{prefix}.html").render(context))
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def _sender_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "painreset.example"
+
+
+def _list_id() -> str:
+    return f"Pain Reset 7-day plan <reminders.{_sender_domain()}>"
+
+
+def build_message(lead: Lead, row: ScheduledEmail, rendered: RenderedEmail, *, to: str | None = None,
+                  connection: Any = None) -> AnymailMessage:
+    """The message for one row. Marketing mail carries RFC 8058 one-click unsubscribe headers."""
+    marketing = row.stream == ScheduledEmail.Stream.MARKETING
+    # Our own Message-ID: backends without an ESP id (SMTP) still give the row an id to find it by.
+    headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk}", domain=_sender_domain())}
+    if marketing:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(lead)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers["List-Id"] = _list_id()
+    message = AnymailMessage(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL if marketing else settings.TRANSACTIONAL_FROM_EMAIL,
+        to=[to or lead.email or ""],
+        headers=headers,
+        connection=connection,
+        tags=[row.step],
+        metadata={"lead_id": str(lead.pk), "step": row.step, "row_id": str(row.pk)},
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message

@@ -1,0 +1,82 @@
+"""When each email of the sequence goes out: pure functions, UTC in and out, the reader's IANA zone in between.
+
+A reminder goes out at `DRIP_SEND_HOUR` on the reader's wall clock. We compute the local date and hour first and
+convert to UTC last, so a DST change between two mornings moves the UTC time, not the local one.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from emails.models import SEQUENCE_STEPS
+
+# The first reminder waits at least this long after the welcome, so a 7 a.m. signup does not get two emails
+# within the hour.
+MIN_GAP_BEFORE_DAY_ONE = timedelta(hours=12)
+REAL_DAY_SECONDS = 86400
+
+
+def reader_zone(name: str | None) -> ZoneInfo:
+    """The reader's zone, or the default when the browser sent nothing usable."""
+    for candidate in (name, settings.DRIP_DEFAULT_TIME_ZONE, "UTC"):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def local_morning_utc(day: date, zone: ZoneInfo, hour: int) -> datetime:
+    """`hour`:00 on `day` in `zone`, as UTC.
+
+    A time that does not exist (the clock jumps over it in spring) is read with the offset before the jump,
+    so it lands just after the jump; an ambiguous one (autumn) is the first of the two (fold=0).
+    """
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+
+def first_morning_after(moment: datetime, zone: ZoneInfo, hour: int, gap: timedelta = MIN_GAP_BEFORE_DAY_ONE) -> date:
+    """The first local date whose morning is at least `gap` after `moment`."""
+    earliest = moment + gap
+    day = earliest.astimezone(zone).date() - timedelta(days=1)
+    while local_morning_utc(day, zone, hour) < earliest:
+        day += timedelta(days=1)
+    return day
+
+
+def sequence_send_times(*, welcome_at: datetime, time_zone: str | None,
+                        hour: int | None = None, day_seconds: int | None = None) -> dict[str, datetime]:
+    """UTC send time of every step of the sequence, for a reader welcomed at `welcome_at`."""
+    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
+    welcome_at = welcome_at.astimezone(UTC)
+    reminders = SEQUENCE_STEPS[1:]
+    times = {SEQUENCE_STEPS[0]: welcome_at}
+    if day_seconds != REAL_DAY_SECONDS:
+        # Development: a compressed week, so a whole sequence can be watched in minutes.
+        for n, step in enumerate(reminders, start=1):
+            times[step] = welcome_at + timedelta(seconds=n * day_seconds)
+        return times
+    zone = reader_zone(time_zone)
+    day_one = first_morning_after(welcome_at, zone, hour)
+    for n, step in enumerate(reminders):
+        times[step] = local_morning_utc(day_one + timedelta(days=n), zone, hour)
+    return times
+
+
+def mornings_from(moment: datetime, *, time_zone: str | None, count: int, hour: int | None = None,
+                  day_seconds: int | None = None) -> list[datetime]:
+    """`count` consecutive send times starting with the first local morning at or after `moment`.
+
+    Used to move the rest of a paused reader's week so it resumes one email a morning.
+    """
+    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
+    if day_seconds != REAL_DAY_SECONDS:
+        return [moment + timedelta(seconds=n * day_seconds) for n in range(count)]
+    zone = reader_zone(time_zone)
+    first = first_morning_after(moment, zone, hour, gap=timedelta(0))
+    return [local_morning_utc(first + timedelta(days=n), zone, hour) for n in range(count)]

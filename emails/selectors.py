@@ -1,0 +1,16 @@
+"""Reads about a lead's mail: the schedule with what happened to each row."""
+
+from django.db.models import Prefetch, QuerySet
+
+from emails.models import EmailEvent, ScheduledEmail
+from leads.models import Lead
+
+
+def lead_schedule(*, lead: Lead) -> QuerySet[ScheduledEmail]:
+    """Every row of `lead`, in send order, with its events and clicks loaded."""
+    return (ScheduledEmail.objects.filter(lead=lead).order_by("send_at", "pk")
+            .prefetch_related(Prefetch("events", queryset=EmailEvent.objects.order_by("occurred_at")), "clicks"))
+
+
+def lead_by_email(email: str) -> Lead | None:
+    return Lead.objects.filter(email__iexact=email.strip()).first()

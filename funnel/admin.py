@@ -1,0 +1,152 @@
+"""Admin for the money side, plus the lead's admin page extended with what needs emails and money.
+
+`leads/admin.py` may not import emails or funnel (layers), so the lead's timeline and the "resend welcome" action
+are added here by re-registering a subclass of its LeadAdmin.
+"""
+
+from collections import Counter
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from emails import services as email_services
+from funnel.checkout.services import stripe_event_process
+from funnel.dashboard.timeline import lead_timeline
+from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase, StripeEvent
+from leads.admin import LeadAdmin
+from leads.models import Lead
+
+
+class FunnelLeadAdmin(LeadAdmin):
+    change_form_template = "admin/leads/lead/change_form_timeline.html"
+    actions = ["resend_welcome", *LeadAdmin.actions]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        lead = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if lead is not None:
+            extra["timeline"] = lead_timeline(lead=lead)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    @admin.action(description="Resend the welcome email", permissions=["change"])
+    def resend_welcome(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        # Only people on the list get it again. The sequence's welcome row is one per lead, so the copy goes out as
+        # a transactional row; the key makes a double click within the same minute send one email, not two.
+        key = f"admin-resend-{timezone.now():%Y%m%d%H%M}"
+        sent = 0
+        for lead in queryset.filter(status=Lead.Status.SUBSCRIBED):
+            email_services.email_queue(lead=lead, step="welcome", key=key)
+            sent += 1
+        skipped = queryset.count() - sent
+        self.message_user(request, f"Welcome email queued for {sent} lead(s)"
+                          + (f"; {skipped} skipped (not subscribed)." if skipped else "."), messages.SUCCESS)
+
+
+admin.site.unregister(Lead)
+admin.site.register(Lead, FunnelLeadAdmin)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and traffic records are written by the webhook and the landing page, never by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _reprocess(admin_obj: admin.ModelAdmin, request: HttpRequest, event_ids: list[str]) -> None:
+    """Run our webhook handling again for stored Stripe events that are new or failed (after a fix on our side).
+
+    Events already processed are left alone by the service, so reprocessing never fulfils a purchase twice.
+    """
+    outcomes: Counter[str] = Counter()
+    for event_id in event_ids:
+        outcomes[stripe_event_process(event_id=event_id) or "nothing to do"] += 1
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items())) or "no events"
+    level = messages.ERROR if outcomes.get(StripeEvent.Status.FAILED) else messages.SUCCESS
+    admin_obj.message_user(request, f"Reprocessed: {summary}.", level)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "event_type", "status", "attempts", "livemode", "received_at", "processed_at")
+    list_filter = ("status", "event_type", "livemode")
+    search_fields = ("event_id",)
+    readonly_fields = ("event_id", "event_type", "livemode", "payload", "status", "error", "attempts",
+                       "stripe_created_at", "received_at", "processed_at")
+    actions = ["reprocess"]
+    show_full_result_count = False
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("funnel.change_stripeevent")
+
+    @admin.action(description="Reprocess the selected Stripe events", permissions=["reprocess"])
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        _reprocess(self, request, list(queryset.values_list("event_id", flat=True)))
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ("stripe_session_id", "lead", "status", "amount", "credited_email", "created_at", "refunded_at")
+    list_filter = ("status", "livemode", "created_at")
+    search_fields = ("stripe_session_id", "payment_intent_id", "lead__email")
+    list_select_related = ("lead", "scheduled_email")
+    readonly_fields = ("stripe_session_id", "lead", "scheduled_email", "status", "amount_cents", "currency",
+                       "livemode", "payment_intent_id", "review_reason", "created_at", "refunded_at", "disputed_at")
+    actions = ["reprocess_events"]
+    show_full_result_count = False
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def amount(self, obj: Purchase) -> str:
+        return f"{obj.amount_cents / 100:.2f} {obj.currency.upper()}"
+
+    @admin.display(description="Credited email")
+    def credited_email(self, obj: Purchase) -> str:
+        return obj.scheduled_email.step if obj.scheduled_email else "–"
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("funnel.change_stripeevent")
+
+    @admin.action(description="Reprocess the Stripe events of the selected purchases", permissions=["reprocess"])
+    def reprocess_events(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
+        # The events about a purchase name its checkout session or its payment intent.
+        sessions = list(queryset.values_list("stripe_session_id", flat=True))
+        intents = [i for i in queryset.values_list("payment_intent_id", flat=True) if i]
+        events = StripeEvent.objects.filter(
+            Q(payload__data__object__id__in=sessions + intents)
+            | Q(payload__data__object__payment_intent__in=intents or [""])
+        )
+        _reprocess(self, request, list(events.order_by("received_at").values_list("event_id", flat=True)))
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(ReadOnlyAdmin):
+    list_display = ("stripe_session_id", "lead", "status", "scheduled_email", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("stripe_session_id", "lead__email")
+    list_select_related = ("lead", "scheduled_email")
+    show_full_result_count = False
+
+
+@admin.register(DailyVisit)
+class DailyVisitAdmin(ReadOnlyAdmin):
+    list_display = ("date", "utm_source", "utm_medium", "utm_campaign", "count")
+    list_filter = ("utm_source", "date")
+    ordering = ("-date",)
+
+
+@admin.register(PracticeSession)
+class PracticeSessionAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "local_date", "pain_before", "pain_after", "created_at")
+    list_filter = ("local_date",)
+    list_select_related = ("lead",)
+    show_full_result_count = False

@@ -1,0 +1,75 @@
+"""What the development checkout simulator does to a simulated session, and the event it then sends.
+
+Every event is signed with STRIPE_WEBHOOK_SECRET exactly as Stripe signs, and handed to the real webhook view,
+so the simulator exercises the same verification, storage and fulfilment as production.
+"""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import reverse
+
+from funnel.checkout import simulator
+from funnel.checkout.signatures import signature_header
+from funnel.models import CheckoutSession
+
+
+def event_post(event: dict[str, Any]) -> HttpResponse:
+    """Sign and deliver one event to the webhook view in-process (as Stripe would over HTTP)."""
+    from funnel.checkout.webhook import stripe_webhook
+
+    body = json.dumps(event).encode()
+    request = RequestFactory().post(
+        reverse("stripe-webhook"), data=body, content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(body, secret=settings.STRIPE_WEBHOOK_SECRET),
+    )
+    return stripe_webhook(request)
+
+
+@transaction.atomic
+def _session_update(session_id: str, **changes: Any) -> dict[str, Any]:
+    row = CheckoutSession.objects.select_for_update().get(stripe_session_id=session_id,
+                                                          simulated_object__isnull=False)
+    session = dict(row.simulated_object or {})
+    session.update(changes)
+    row.simulated_object = session
+    row.save(update_fields=["simulated_object"])
+    return session
+
+
+def simulated_pay(session_id: str, *, email: str, delayed: bool) -> None:
+    """Card payment (paid at once) or a delayed method such as a bank debit (completes unpaid)."""
+    session = _session_update(
+        session_id, status="complete", payment_status="unpaid" if delayed else "paid",
+        payment_intent=simulator.payment_intent_id_new(),
+        customer_details={"email": email, "name": None},
+    )
+    event_post(simulator.event_build("checkout.session.completed", session))
+
+
+def simulated_async_result(session_id: str, *, succeeded: bool) -> None:
+    if succeeded:
+        session = _session_update(session_id, payment_status="paid")
+        event_post(simulator.event_build("checkout.session.async_payment_succeeded", session))
+    else:
+        session = _session_update(session_id)
+        event_post(simulator.event_build("checkout.session.async_payment_failed", session))
+
+
+def simulated_expire(session_id: str) -> None:
+    session = _session_update(session_id, status="expired")
+    event_post(simulator.event_build("checkout.session.expired", session))
+
+
+def simulated_refund(session_id: str) -> None:
+    session = _session_update(session_id)
+    event_post(simulator.event_build("charge.refunded", simulator.charge_build(session, refunded=True)))
+
+
+def simulated_dispute(session_id: str) -> None:
+    session = _session_update(session_id)
+    event_post(simulator.event_build("charge.dispute.created", simulator.dispute_build(session)))

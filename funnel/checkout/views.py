@@ -1,0 +1,250 @@
+"""Checkout pages (upgrade link, buy button, success, cancel, the dev simulator) and buyer sign-in pages.
+
+Thin: parse the request, call one service, pick a template.
+"""
+
+import hashlib
+import logging
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+import stripe
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from emails.models import ScheduledEmail
+from emails.services import email_queue
+from funnel.checkout import services, simulator_actions
+from funnel.checkout.signin import signin_token_buyer
+from funnel.checkout.stripe_client import simulator_enabled
+from funnel.models import CheckoutSession, Purchase
+from leads import tokens
+from leads.access import access_current_buyer, access_login, access_signed_in_lead
+from leads.client import client_ip
+from leads.models import Lead
+from leads.ratelimit import rate_limit_hit
+
+logger = logging.getLogger(__name__)
+
+SESSION_CHECKOUT_IDS = "checkout_session_ids"  # the checkouts this browser started (success page sign-in)
+SESSION_CHECKOUT_NONCES = "checkout_nonces"  # per (lead, email) attempt: a retry reuses the idempotency key
+CHECKOUT_RATE_LIMIT = "30/h"  # checkout sessions a single IP may open: each is a Stripe API call
+
+
+def _full_guide_url() -> str:
+    try:
+        return reverse("full-guide")
+    except NoReverseMatch:  # the guide area is built alongside; the success page still works without it
+        return "/guide/"
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+class OptionalEmailForm(forms.Form):
+    email = forms.EmailField(max_length=254, required=False)
+
+
+def _remember_checkout(request: HttpRequest, session_id: str) -> None:
+    ids = [i for i in request.session.get(SESSION_CHECKOUT_IDS, []) if i != session_id]
+    request.session[SESSION_CHECKOUT_IDS] = (ids + [session_id])[-10:]
+
+
+def _idempotency_key(request: HttpRequest, *, lead_id: int | None, row_id: int | None, slot: str) -> str:
+    """The key for this attempt: reused until a session was recorded with it (a retry after a timeout sends
+    the same key, so Stripe never makes two sessions for one click), fresh after that."""
+    nonces = request.session.get(SESSION_CHECKOUT_NONCES, {})
+    nonce = nonces.get(slot)
+    if not nonce or services.checkout_key_used(
+            services.checkout_idempotency_key(lead_id=lead_id, email_row_id=row_id, nonce=nonce)):
+        nonce = secrets.token_urlsafe(12)
+        nonces = {**dict(list(nonces.items())[-9:]), slot: nonce}
+        request.session[SESSION_CHECKOUT_NONCES] = nonces
+        # Saved before the API call, so a crash or timeout afterwards still leaves the nonce for the retry.
+        request.session.save()
+    return services.checkout_idempotency_key(lead_id=lead_id, email_row_id=row_id, nonce=nonce)
+
+
+def _start_and_redirect(request: HttpRequest, *, lead: Lead | None, row: ScheduledEmail | None, email: str,
+                        lead_verified: bool, slot: str) -> HttpResponse:
+    if rate_limit_hit(scope="checkout", ip=client_ip(request), rate=CHECKOUT_RATE_LIMIT):
+        return render(request, "funnel/checkout/error.html", {"reason": "busy"}, status=429)
+    key = _idempotency_key(request, lead_id=lead.pk if lead else None, row_id=row.pk if row else None, slot=slot)
+    try:
+        checkout = services.checkout_start(lead=lead, scheduled_email=row, idempotency_key=key,
+                                           customer_email=email, lead_verified=lead_verified)
+    except stripe.StripeError as exc:
+        logger.warning("checkout session not created: %s: %s", type(exc).__name__, exc)
+        # 200, not 503: Django's session middleware drops the session (and its cookie) on a 5xx answer, and the
+        # "Try again" must carry the same nonce so Stripe replays rather than creates a second session.
+        return render(request, "funnel/checkout/error.html", {"reason": "stripe", "retry_url": request.path})
+    _remember_checkout(request, checkout.stripe_session_id)
+    return HttpResponseRedirect(checkout.url, status=303)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def upgrade(request: HttpRequest, token: str) -> HttpResponse:
+    """The upgrade link in every reminder: straight to Stripe Checkout, prefilled and credited to the email."""
+    try:
+        lead_id, row_id = services.upgrade_token_read(token)
+    except tokens.BadToken:
+        lead_id, row_id = 0, None
+    lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first()
+    if lead is None or not lead.email:
+        return render(request, "funnel/checkout/link_invalid.html", status=404)
+    if request.method == "HEAD":
+        return HttpResponse()  # link scanners: no Checkout Session (and no "order waiting" mail) for them
+    if lead.is_customer:
+        buyer = access_current_buyer(request)
+        if buyer is not None and buyer.pk == lead.pk:
+            return HttpResponseRedirect(_full_guide_url())
+        return HttpResponseRedirect(reverse("signin") + "?owned=1")
+    row = ScheduledEmail.objects.filter(pk=row_id, lead=lead).first() if row_id else None
+    # The token came in mail sent to this address, so the success page may sign this browser in.
+    return _start_and_redirect(request, lead=lead, row=row, email=lead.email, lead_verified=True,
+                               slot=f"{lead.pk}:{row.pk if row else ''}")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def buy(request: HttpRequest) -> HttpResponse:
+    """The buy button for visitors without an email link. The address they type is not proven to be theirs,
+    so this browser is never signed in by the purchase: access always arrives by email."""
+    signed_in = access_signed_in_lead(request)
+    if signed_in is not None:
+        if signed_in.is_customer:
+            return HttpResponseRedirect(_full_guide_url())
+        return HttpResponseRedirect(reverse("upgrade", args=[
+            services.upgrade_token(lead_id=signed_in.pk, email_row_id=None)]))
+    form = OptionalEmailForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "funnel/checkout/buy.html", {"form": form}, status=400 if form.errors else 200)
+    email = form.cleaned_data["email"].strip().lower()
+    slot = "anon:" + hashlib.sha256(email.encode()).hexdigest()[:16]
+    return _start_and_redirect(request, lead=None, row=None, email=email, lead_verified=False, slot=slot)
+
+
+@never_cache
+def success(request: HttpRequest) -> HttpResponse:
+    """Stripe's return page. Fulfils (the webhook may be late) and signs in only the browser that started this
+    checkout from an email link; everyone else gets the same "check your email" page, whatever the id."""
+    session_id = request.GET.get("session_id", "")[:255]
+    state = "check-email"
+    if session_id and session_id in request.session.get(SESSION_CHECKOUT_IDS, []):
+        try:
+            purchase = services.purchase_fulfil(session_id=session_id)
+        except (stripe.StripeError, services.FulfilmentError) as exc:
+            logger.warning("success page could not fulfil %s: %s", session_id, exc)
+            purchase = None
+        checkout = CheckoutSession.objects.filter(stripe_session_id=session_id).first()
+        if purchase is None:
+            state = "processing"
+        elif purchase.status == Purchase.Status.PAID and checkout is not None and checkout.lead_verified:
+            lead = Lead.objects.get(pk=purchase.lead_id)
+            if lead.is_customer:
+                access_login(request, lead=lead)
+                state = "signed-in"
+    context = {"state": state, "full_guide_url": _full_guide_url(),
+               "simulator_url": reverse("checkout-simulator", args=[session_id])
+               if state == "processing" and simulator_enabled() else ""}
+    return render(request, "funnel/checkout/success.html", context)
+
+
+def cancel(request: HttpRequest) -> HttpResponse:
+    return render(request, "funnel/checkout/cancel.html")
+
+
+# --- Development checkout simulator ---------------------------------------------------------------------------
+
+SIMULATOR_ACTIONS = {"pay", "pay_delayed", "async_succeed", "async_fail", "cancel", "expire", "refund", "dispute"}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout_simulator(request: HttpRequest, session_id: str) -> HttpResponse:
+    if not simulator_enabled():
+        raise Http404
+    checkout = CheckoutSession.objects.filter(stripe_session_id=session_id, simulated_object__isnull=False).first()
+    if checkout is None:
+        raise Http404
+    session = checkout.simulated_object or {}
+    form = EmailForm(request.POST or None, initial={"email": session.get("customer_email") or ""})
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in SIMULATOR_ACTIONS:
+            raise Http404
+        return_path = urlsplit(str(session.get("success_url") or "")).path or reverse("checkout-success")
+        success_path = f"{return_path}?session_id={session_id}"
+        if action == "cancel":
+            return HttpResponseRedirect(urlsplit(str(session.get("cancel_url") or "")).path or "/")
+        if action in ("pay", "pay_delayed"):
+            email = session.get("customer_email") or ""
+            if not email:
+                if not form.is_valid():
+                    return render(request, "funnel/checkout/simulator.html",
+                                  {"session": session, "form": form}, status=400)
+                email = form.cleaned_data["email"].strip().lower()
+            simulator_actions.simulated_pay(session_id, email=email, delayed=action == "pay_delayed")
+            return HttpResponseRedirect(success_path, status=303)
+        if action in ("async_succeed", "async_fail"):
+            simulator_actions.simulated_async_result(session_id, succeeded=action == "async_succeed")
+        elif action == "expire":
+            simulator_actions.simulated_expire(session_id)
+        elif action == "refund":
+            simulator_actions.simulated_refund(session_id)
+        elif action == "dispute":
+            simulator_actions.simulated_dispute(session_id)
+        return HttpResponseRedirect(request.path, status=303)
+    shown_email = session.get("customer_email") or (session.get("customer_details") or {}).get("email") or ""
+    return render(request, "funnel/checkout/simulator.html", {"session": session, "form": form,
+                                                              "shown_email": shown_email})
+
+
+# --- Buyer sign-in ----------------------------------------------------------------------------------------------
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def signin_request(request: HttpRequest) -> HttpResponse:
+    """"Send me a sign-in link": the same answer whether or not the address belongs to a buyer."""
+    form = EmailForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "funnel/checkout/signin_request.html",
+                      {"form": form, "owned": request.GET.get("owned") == "1"}, status=400 if form.errors else 200)
+    if rate_limit_hit(scope="signin", ip=client_ip(request), rate=settings.SIGNIN_RATE_LIMIT):
+        return render(request, "funnel/checkout/signin_request.html", {"form": form, "limited": True}, status=429)
+    email = form.cleaned_data["email"].strip().lower()
+    email_scope = "signin-email:" + hashlib.sha256(email.encode()).hexdigest()
+    # Over the per-address limit: silently nothing, so the limit cannot be used to probe addresses either.
+    if not rate_limit_hit(scope=email_scope, ip=None, rate=settings.SIGNIN_RATE_LIMIT_PER_EMAIL):
+        lead = Lead.objects.filter(email__iexact=email, is_customer=True).exclude(status=Lead.Status.ERASED).first()
+        if lead is not None:
+            email_queue(lead=lead, step="signin", key=uuid.uuid4().hex)
+    return render(request, "funnel/checkout/signin_sent.html")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def signin_magic(request: HttpRequest, token: str) -> HttpResponse:
+    """GET only shows a button: mail scanners that fetch links must not use them up. POST signs in."""
+    lead = signin_token_buyer(token)
+    if lead is None:
+        return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
+    if request.method != "POST":
+        return render(request, "funnel/checkout/signin_magic.html", {"valid": True})
+    with transaction.atomic():
+        # Two POSTs of one link at once: the second waits here, then finds the link used.
+        Lead.objects.select_for_update().filter(pk=lead.pk).first()
+        lead = signin_token_buyer(token)
+        if lead is None:
+            return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
+        access_login(request, lead=lead)
+    return HttpResponseRedirect(_full_guide_url(), status=303)

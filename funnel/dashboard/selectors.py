@@ -1,0 +1,557 @@
+"""Every figure on the conversion dashboard, aggregated in the database.
+
+Definitions (shown to marketers on the page, and relied on by the tests):
+
+- The period is a range of whole UTC days, both ends included. UTM filters match the lead's first-touch
+  `utm_source` / `utm_medium` / `utm_campaign` (and the same columns of the landing page visit counters).
+- The funnel follows the *signup cohort*: the leads who signed up in the period, and what they did after
+  that, up to now. Landing visits are the visits counted on the days of the period.
+  Steps: visits → signups → confirmed → opened the welcome email → clicked any upgrade link → started a checkout
+  → paid (a purchase that was paid, even if refunded or disputed later) → refunded.
+- Revenue is the cohort's purchases: gross = every paid purchase, net = gross minus refunded purchases.
+- Average days to purchase: from signup to the lead's first paid purchase, over the cohort's buyers.
+- Per email covers the sequence emails (welcome, day-1..day-7) *sent* in the period. "Clicked" and "upgrade
+  clicks" count emails with at least one click through our signed redirect (exact, unlike ESP click tracking).
+  Purchases are credited to the exact email whose link started the checkout.
+  Unsubscribes: people who unsubscribed with our own link or preferences page, credited to the last sequence
+  email sent to them before they unsubscribed, plus "unsubscribed" events reported by the ESP on that email for
+  people who did not (also) unsubscribe with our link, so nobody is counted twice.
+- Cohorts: signups grouped by the week (Monday) they signed up; the share who paid within 1, 3, 7, 14 and 30
+  days of signing up. A share is marked incomplete while the cohort is younger than that many days.
+
+The number of queries is constant: no query runs per lead, per email or per row of a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+
+from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
+from funnel.models import CheckoutSession, DailyVisit, Purchase
+from leads.models import Lead
+
+# A purchase that was paid at some point (a refund or dispute comes after a payment; "review" never paid out).
+PAID_STATUSES = (Purchase.Status.PAID, Purchase.Status.REFUNDED, Purchase.Status.DISPUTED)
+COHORT_DAYS = (1, 3, 7, 14, 30)
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    start: date
+    end: date  # inclusive
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> DashboardFilters:
+        """The period of the same length just before this one, with the same UTM filters."""
+        return DashboardFilters(
+            start=self.start - timedelta(days=self.days),
+            end=self.start - timedelta(days=1),
+            utm_source=self.utm_source,
+            utm_medium=self.utm_medium,
+            utm_campaign=self.utm_campaign,
+        )
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        """Exclusive upper bound: midnight after the last day."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+    def utm_q(self, prefix: str = "") -> Q:
+        q = Q()
+        for name in UTM_FIELDS:
+            value = getattr(self, name)
+            if value:
+                q &= Q(**{f"{prefix}{name}": value})
+        return q
+
+
+def _rate(part: int | None, whole: int | None) -> float | None:
+    if not whole:
+        return None
+    return (part or 0) / whole
+
+
+# ---------------------------------------------------------------- funnel
+
+
+@dataclass
+class FunnelStep:
+    key: str
+    label: str
+    count: int
+    rate_from_previous: float | None
+    rate_from_top: float | None
+    previous_count: int = 0  # the same step in the previous period
+
+    @property
+    def change(self) -> float | None:
+        """Relative change against the previous period."""
+        if not self.previous_count:
+            return None
+        return (self.count - self.previous_count) / self.previous_count
+
+
+@dataclass
+class FunnelSummary:
+    steps: list[FunnelStep]
+    gross_cents: int
+    refunded_cents: int
+    net_cents: int
+    avg_days_to_purchase: float | None
+    previous_gross_cents: int
+    previous_net_cents: int
+    previous_avg_days_to_purchase: float | None
+
+    def step(self, key: str) -> FunnelStep:
+        return next(s for s in self.steps if s.key == key)
+
+
+FUNNEL_STEPS = [
+    ("visits", "Landing page visits"),
+    ("signups", "Signups"),
+    ("confirmed", "Confirmed email"),
+    ("welcome_opened", "Opened the welcome email"),
+    ("upgrade_clicked", "Clicked an upgrade link"),
+    ("checkout_started", "Started a checkout"),
+    ("paid", "Paid"),
+    ("refunded", "Refunded"),
+]
+
+
+def _step_conditions() -> dict[str, Q]:
+    """Per-lead conditions of the funnel steps after signup.
+
+    Uncorrelated `pk IN (...)` subqueries: PostgreSQL hashes each one once, instead of probing per lead.
+    """
+    welcome_opened = EmailEvent.objects.filter(
+        event_type="opened", scheduled_email__step="welcome", scheduled_email__stream=ScheduledEmail.Stream.MARKETING
+    ).values("scheduled_email__lead_id")
+    return {
+        "confirmed": Q(confirmed_at__isnull=False),
+        "welcome_opened": Q(pk__in=welcome_opened),
+        "upgrade_clicked": Q(pk__in=Click.objects.filter(target=Click.Target.UPGRADE).values("lead_id")),
+        "checkout_started": Q(pk__in=CheckoutSession.objects.filter(lead__isnull=False).values("lead_id")),
+        "paid": Q(pk__in=Purchase.objects.filter(status__in=PAID_STATUSES).values("lead_id")),
+        "refunded": Q(pk__in=Purchase.objects.filter(status=Purchase.Status.REFUNDED).values("lead_id")),
+    }
+
+
+def leads_in(filters: DashboardFilters) -> QuerySet[Lead]:
+    return Lead.objects.filter(filters.utm_q(), created_at__gte=filters.since, created_at__lt=filters.until)
+
+
+def _visits_q(filters: DashboardFilters) -> Q:
+    return Q(date__gte=filters.start, date__lte=filters.end) & filters.utm_q()
+
+
+def funnel_summary(filters: DashboardFilters) -> FunnelSummary:
+    """The funnel for the period and the previous one, in three queries (leads, visits, money)."""
+    previous = filters.previous()
+    current_q = Q(created_at__gte=filters.since, created_at__lt=filters.until)
+    previous_q = Q(created_at__gte=previous.since, created_at__lt=previous.until)
+    conditions = _step_conditions()
+
+    aggregates: dict[str, Any] = {}
+    for tag, period_q in (("cur", current_q), ("prev", previous_q)):
+        aggregates[f"{tag}_signups"] = Count("pk", filter=period_q)
+        for key, condition in conditions.items():
+            aggregates[f"{tag}_{key}"] = Count("pk", filter=period_q & condition)
+    counts = Lead.objects.filter(
+        filters.utm_q(), created_at__gte=previous.since, created_at__lt=filters.until
+    ).aggregate(**aggregates)
+
+    visits = DailyVisit.objects.filter(_visits_q(filters) | _visits_q(previous)).aggregate(
+        cur=Sum("count", filter=Q(date__gte=filters.start)),
+        prev=Sum("count", filter=Q(date__lt=filters.start)),
+    )
+    counts["cur_visits"] = visits["cur"] or 0
+    counts["prev_visits"] = visits["prev"] or 0
+
+    money = _money(filters, previous)
+
+    steps: list[FunnelStep] = []
+    top = counts["cur_visits"] or counts["cur_signups"]
+    before: int | None = None
+    for key, label in FUNNEL_STEPS:
+        count = counts[f"cur_{key}"] or 0
+        steps.append(
+            FunnelStep(
+                key=key,
+                label=label,
+                count=count,
+                rate_from_previous=None if before is None else _rate(count, before),
+                rate_from_top=_rate(count, top),
+                previous_count=counts[f"prev_{key}"] or 0,
+            )
+        )
+        before = count
+    return FunnelSummary(steps=steps, **money)
+
+
+def _money(filters: DashboardFilters, previous: DashboardFilters) -> dict[str, Any]:
+    """Revenue and time to first purchase for both periods' cohorts, in one query over purchases."""
+    current_q = Q(lead__created_at__gte=filters.since, lead__created_at__lt=filters.until)
+    previous_q = Q(lead__created_at__gte=previous.since, lead__created_at__lt=previous.until)
+    refunded = Q(status=Purchase.Status.REFUNDED)
+    purchases = Purchase.objects.filter(
+        filters.utm_q("lead__"),
+        status__in=PAID_STATUSES,
+        lead__created_at__gte=previous.since,
+        lead__created_at__lt=filters.until,
+    )
+    sums = purchases.aggregate(
+        cur_gross=Sum("amount_cents", filter=current_q),
+        cur_refunded=Sum("amount_cents", filter=current_q & refunded),
+        prev_gross=Sum("amount_cents", filter=previous_q),
+        prev_refunded=Sum("amount_cents", filter=previous_q & refunded),
+    )
+    # Time to the *first* paid purchase: a subquery, so a lead who bought twice counts once.
+    first_paid = (
+        Purchase.objects.filter(lead=OuterRef("pk"), status__in=PAID_STATUSES)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    buyers = Lead.objects.filter(
+        filters.utm_q(),
+        created_at__gte=previous.since,
+        created_at__lt=filters.until,
+        pk__in=purchases.values("lead_id"),
+    ).annotate(days=Subquery(first_paid) - F("created_at"))
+    durations = buyers.aggregate(
+        cur=Avg("days", filter=Q(created_at__gte=filters.since)),
+        prev=Avg("days", filter=Q(created_at__lt=filters.since)),
+    )
+
+    def days(value: timedelta | None) -> float | None:
+        return None if value is None else value.total_seconds() / 86400
+
+    cur_gross, cur_refunded = sums["cur_gross"] or 0, sums["cur_refunded"] or 0
+    prev_gross, prev_refunded = sums["prev_gross"] or 0, sums["prev_refunded"] or 0
+    return {
+        "gross_cents": cur_gross,
+        "refunded_cents": cur_refunded,
+        "net_cents": cur_gross - cur_refunded,
+        "avg_days_to_purchase": days(durations["cur"]),
+        "previous_gross_cents": prev_gross,
+        "previous_net_cents": prev_gross - prev_refunded,
+        "previous_avg_days_to_purchase": days(durations["prev"]),
+    }
+
+
+# ---------------------------------------------------------------- per email
+
+
+@dataclass
+class EmailRow:
+    step: str
+    sent: int = 0
+    delivered: int = 0
+    opened: int = 0
+    clicked: int = 0
+    upgrade_clicks: int = 0
+    purchases: int = 0
+    gross_cents: int = 0
+    net_cents: int = 0
+    unsubscribes: int = 0
+    bounces: int = 0
+    complaints: int = 0
+
+    def rate(self, name: str) -> float | None:
+        return _rate(getattr(self, name), self.sent)
+
+
+EMAIL_EVENT_COLUMNS = {"delivered": "delivered", "opened": "opened", "bounced": "bounces", "complained": "complaints"}
+
+
+def per_email(filters: DashboardFilters) -> list[EmailRow]:
+    """One row per sequence email sent in the period (six queries in all)."""
+    sent_emails = ScheduledEmail.objects.filter(
+        filters.utm_q("lead__"),
+        stream=ScheduledEmail.Stream.MARKETING,
+        step__in=SEQUENCE_STEPS,
+        sent_at__gte=filters.since,
+        sent_at__lt=filters.until,
+    )
+    rows = {step: EmailRow(step=step) for step in SEQUENCE_STEPS}
+
+    for item in sent_emails.values("step").annotate(n=Count("pk")):
+        rows[item["step"]].sent = item["n"]
+
+    # Several events of one kind on one email (two opens) count once: distinct emails.
+    events = (
+        EmailEvent.objects.filter(scheduled_email__in=sent_emails.values("pk"))
+        .filter(
+            Q(event_type__in=EMAIL_EVENT_COLUMNS) | Q(event_type="unsubscribed", lead__unsubscribed_at__isnull=True)
+        )
+        .values("scheduled_email__step", "event_type")
+        .annotate(n=Count("scheduled_email_id", distinct=True))
+    )
+    for item in events:
+        row = rows[item["scheduled_email__step"]]
+        if item["event_type"] == "unsubscribed":
+            row.unsubscribes += item["n"]
+        else:
+            setattr(row, EMAIL_EVENT_COLUMNS[item["event_type"]], item["n"])
+
+    clicks = (
+        Click.objects.filter(scheduled_email__in=sent_emails.values("pk"))
+        .values("scheduled_email__step")
+        .annotate(
+            any=Count("scheduled_email_id", distinct=True),
+            upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)),
+        )
+    )
+    for item in clicks:
+        rows[item["scheduled_email__step"]].clicked = item["any"]
+        rows[item["scheduled_email__step"]].upgrade_clicks = item["upgrade"]
+
+    purchases = (
+        Purchase.objects.filter(scheduled_email__in=sent_emails.values("pk"), status__in=PAID_STATUSES)
+        .values("scheduled_email__step")
+        .annotate(
+            n=Count("pk"),
+            gross=Sum("amount_cents"),
+            refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)),
+        )
+    )
+    for item in purchases:
+        row = rows[item["scheduled_email__step"]]
+        row.purchases = item["n"]
+        row.gross_cents = item["gross"] or 0
+        row.net_cents = row.gross_cents - (item["refunded"] or 0)
+
+    # Our own unsubscribes, credited to the last sequence email sent before the unsubscribe.
+    last_email = (
+        ScheduledEmail.objects.filter(
+            lead=OuterRef("pk"),
+            stream=ScheduledEmail.Stream.MARKETING,
+            step__in=SEQUENCE_STEPS,
+            sent_at__isnull=False,
+            sent_at__lte=OuterRef("unsubscribed_at"),
+        )
+        .order_by("-sent_at")
+        .values("pk")[:1]
+    )
+    unsubscribed = (
+        Lead.objects.filter(filters.utm_q(), unsubscribed_at__isnull=False)
+        .annotate(last_email=Subquery(last_email))
+        .filter(last_email__in=sent_emails.values("pk"))
+        .values("last_email")
+    )
+    for item in (
+        ScheduledEmail.objects.filter(pk__in=unsubscribed).values("step").annotate(n=Count("pk"))
+    ):
+        rows[item["step"]].unsubscribes += item["n"]
+
+    return [rows[step] for step in SEQUENCE_STEPS]
+
+
+# ---------------------------------------------------------------- cohorts
+
+
+@dataclass
+class CohortRow:
+    week: date
+    signups: int
+    buyers_by_day: dict[int, int] = field(default_factory=dict)
+    complete_by_day: dict[int, bool] = field(default_factory=dict)
+
+    def share(self, days: int) -> float | None:
+        return _rate(self.buyers_by_day.get(days, 0), self.signups)
+
+
+def cohorts(filters: DashboardFilters, *, now: datetime | None = None) -> list[CohortRow]:
+    """Signups per week and the share who paid within N days of signing up (two queries)."""
+    now = now or timezone.now()
+    cohort = leads_in(filters)
+    signups = cohort.annotate(week=TruncWeek("created_at")).values("week").annotate(n=Count("pk")).order_by("week")
+    rows = {
+        _as_date(item["week"]): CohortRow(week=_as_date(item["week"]), signups=item["n"]) for item in signups
+    }
+
+    within = {
+        f"d{days}": Count(
+            "lead_id", distinct=True, filter=Q(created_at__lte=F("lead__created_at") + timedelta(days=days))
+        )
+        for days in COHORT_DAYS
+    }
+    buyers = (
+        Purchase.objects.filter(lead__in=cohort, status__in=PAID_STATUSES)
+        .annotate(week=TruncWeek("lead__created_at"))
+        .values("week")
+        .annotate(**within)
+    )
+    for item in buyers:
+        row = rows.get(_as_date(item["week"]))
+        if row is not None:
+            row.buyers_by_day = {days: item[f"d{days}"] for days in COHORT_DAYS}
+    for row in rows.values():
+        # The youngest lead of the week signed up at most 7 days after its Monday.
+        last_signup = datetime.combine(row.week + timedelta(days=7), time.min, tzinfo=UTC)
+        row.complete_by_day = {days: last_signup + timedelta(days=days) <= now for days in COHORT_DAYS}
+    return list(rows.values())
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+# ---------------------------------------------------------------- per source
+
+
+@dataclass
+class SourceRow:
+    utm_source: str
+    utm_campaign: str
+    visits: int = 0
+    signups: int = 0
+    confirmed: int = 0
+    welcome_opened: int = 0
+    upgrade_clicked: int = 0
+    checkout_started: int = 0
+    paid: int = 0
+    refunded: int = 0
+    gross_cents: int = 0
+    net_cents: int = 0
+
+    @property
+    def signup_rate(self) -> float | None:
+        return _rate(self.signups, self.visits)
+
+    @property
+    def paid_rate(self) -> float | None:
+        return _rate(self.paid, self.signups)
+
+
+SOURCE_SORT_KEYS = [
+    "utm_source", "utm_campaign", "visits", "signups", "confirmed", "welcome_opened", "upgrade_clicked",
+    "checkout_started", "paid", "refunded", "net_cents", "signup_rate", "paid_rate",
+]
+
+
+def per_source(filters: DashboardFilters, *, sort: str = "-signups") -> list[SourceRow]:
+    """The funnel split by utm_source × utm_campaign (three queries), sorted by any column."""
+    conditions = _step_conditions()
+    leads = (
+        leads_in(filters)
+        .values("utm_source", "utm_campaign")
+        .annotate(signups=Count("pk"), **{key: Count("pk", filter=q) for key, q in conditions.items()})
+    )
+    rows: dict[tuple[str, str], SourceRow] = {}
+    for item in leads:
+        key = (item.pop("utm_source"), item.pop("utm_campaign"))
+        rows[key] = SourceRow(utm_source=key[0], utm_campaign=key[1], **item)
+
+    visits = (
+        DailyVisit.objects.filter(_visits_q(filters))
+        .values("utm_source", "utm_campaign")
+        .annotate(n=Sum("count"))
+    )
+    for item in visits:
+        key = (item["utm_source"], item["utm_campaign"])
+        rows.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1])).visits = item["n"] or 0
+
+    money = (
+        Purchase.objects.filter(lead__in=leads_in(filters), status__in=PAID_STATUSES)
+        .values("lead__utm_source", "lead__utm_campaign")
+        .annotate(gross=Sum("amount_cents"), refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)))
+    )
+    for item in money:
+        row = rows[(item["lead__utm_source"], item["lead__utm_campaign"])]
+        row.gross_cents = item["gross"] or 0
+        row.net_cents = row.gross_cents - (item["refunded"] or 0)
+
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name not in SOURCE_SORT_KEYS:
+        name, descending = "signups", True
+
+    def sort_key(row: SourceRow) -> tuple[bool, Any]:
+        value = getattr(row, name)
+        # Empty rates sort last whichever the direction.
+        return (value is None) != descending, value if value is not None else 0
+
+    return sorted(rows.values(), key=sort_key, reverse=descending)
+
+
+# ---------------------------------------------------------------- conversion over time
+
+
+@dataclass
+class DayPoint:
+    day: date
+    visits: int
+    signups: int
+    buyers: int
+
+    @property
+    def signup_rate(self) -> float | None:
+        return _rate(self.signups, self.visits)
+
+    @property
+    def paid_rate(self) -> float | None:
+        return _rate(self.buyers, self.signups)
+
+
+def conversion_by_day(filters: DashboardFilters) -> list[DayPoint]:
+    """Per signup day: visits, signups and how many of them have paid so far (two queries)."""
+    paid = _step_conditions()["paid"]
+    leads = {
+        item["day"]: item
+        for item in leads_in(filters)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(signups=Count("pk"), buyers=Count("pk", filter=paid))
+    }
+    visits = {
+        item["date"]: item["n"]
+        for item in DailyVisit.objects.filter(_visits_q(filters)).values("date").annotate(n=Sum("count"))
+    }
+    points = []
+    for offset in range(filters.days):
+        day = filters.start + timedelta(days=offset)
+        item = leads.get(day, {})
+        points.append(
+            DayPoint(day=day, visits=visits.get(day, 0) or 0, signups=item.get("signups", 0),
+                     buyers=item.get("buyers", 0))
+        )
+    return points
+
+
+def utm_choices() -> dict[str, list[str]]:
+    """The values offered in the filter drop-downs (three small DISTINCT queries on indexed columns)."""
+    return {
+        name: list(
+            Lead.objects.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()[:200]
+        )
+        for name in UTM_FIELDS
+    }
+
+
+__all__ = [
+    "COHORT_DAYS",
+    "DashboardFilters",
+    "cohorts",
+    "conversion_by_day",
+    "funnel_summary",
+    "per_email",
+    "per_source",
+    "utm_choices",
+]

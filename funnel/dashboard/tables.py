@@ -1,0 +1,193 @@
+"""The dashboard's tables as plain rows: the page shows them formatted, the CSV download writes the raw values.
+
+One definition per table, so the page and its CSV can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from funnel.dashboard import selectors
+from funnel.dashboard.selectors import COHORT_DAYS, DashboardFilters
+
+INT, PCT, MONEY, TEXT, DAYS = "int", "pct", "money", "text", "days"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: str = INT
+    sort_key: str = ""  # set on tables sortable by this column
+
+
+@dataclass
+class Table:
+    slug: str
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]]
+    note: str = ""
+    # Per cell: True when the figure is not final yet (a cohort too young for its column).
+    so_far: list[list[bool]] = field(default_factory=list)
+
+    def display_rows(self) -> list[list[str]]:
+        shown = []
+        for index, row in enumerate(self.rows):
+            flags = self.so_far[index] if self.so_far else [False] * len(row)
+            shown.append([display(value, column.kind) + (" so far" if flag and value is not None else "")
+                          for value, column, flag in zip(row, self.columns, flags, strict=True)])
+        return shown
+
+    def csv_rows(self) -> list[list[str]]:
+        return [[column.title for column in self.columns]] + [
+            [raw(value, column.kind) for value, column in zip(row, self.columns, strict=True)] for row in self.rows
+        ]
+
+
+def display(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == INT:
+        return f"{value:,}"
+    if kind == PCT:
+        return f"{value * 100:.1f}%"
+    if kind == MONEY:
+        return f"${value / 100:,.2f}"
+    if kind == DAYS:
+        return f"{value:.1f}"
+    return str(value)
+
+
+def raw(value: Any, kind: str) -> str:
+    """CSV cells: percentages as numbers with two decimals, money in dollars, no thousands separators."""
+    if value is None:
+        return ""
+    if kind == PCT:
+        return f"{value * 100:.2f}"
+    if kind == MONEY:
+        return f"{value / 100:.2f}"
+    if kind == DAYS:
+        return f"{value:.2f}"
+    return str(value)
+
+
+def funnel_table(summary: selectors.FunnelSummary) -> Table:
+    return Table(
+        slug="funnel",
+        title="Funnel",
+        columns=[Column("Step", TEXT), Column("Count"), Column("Rate from previous step", PCT),
+                 Column("Rate from top", PCT), Column("Previous period"), Column("Change vs previous", PCT)],
+        rows=[[s.label, s.count, s.rate_from_previous, s.rate_from_top, s.previous_count, s.change]
+              for s in summary.steps],
+        note="People who signed up in the period and what they did since; visits are those of the period's days.",
+    )
+
+
+def revenue_table(summary: selectors.FunnelSummary) -> Table:
+    def change(now: float | None, before: float | None) -> float | None:
+        return None if now is None or not before else (now - before) / before
+
+    return Table(
+        slug="revenue",
+        title="Revenue",
+        columns=[Column("Figure", TEXT), Column("This period", MONEY), Column("Previous period", MONEY),
+                 Column("Change", PCT)],
+        rows=[
+            ["Gross revenue", summary.gross_cents, summary.previous_gross_cents,
+             change(summary.gross_cents, summary.previous_gross_cents)],
+            ["Refunded", summary.refunded_cents, summary.previous_gross_cents - summary.previous_net_cents, None],
+            ["Net revenue (gross minus refunds)", summary.net_cents, summary.previous_net_cents,
+             change(summary.net_cents, summary.previous_net_cents)],
+        ],
+        note="Purchases by people who signed up in the period.",
+    )
+
+
+def timing_table(summary: selectors.FunnelSummary) -> Table:
+    return Table(
+        slug="timing",
+        title="Time to purchase",
+        columns=[Column("Figure", TEXT), Column("This period", DAYS), Column("Previous period", DAYS)],
+        rows=[["Average days from signup to first purchase", summary.avg_days_to_purchase,
+               summary.previous_avg_days_to_purchase]],
+    )
+
+
+def email_table(rows: list[selectors.EmailRow]) -> Table:
+    return Table(
+        slug="emails",
+        title="Per email",
+        columns=[Column("Email", TEXT), Column("Sent"), Column("Delivered"), Column("Opened"),
+                 Column("Open rate", PCT), Column("Clicked"), Column("Click rate", PCT), Column("Upgrade clicks"),
+                 Column("Purchases credited"), Column("Gross revenue", MONEY), Column("Net revenue", MONEY),
+                 Column("Unsubscribes"), Column("Bounces"), Column("Complaints")],
+        rows=[[r.step, r.sent, r.delivered, r.opened, r.rate("opened"), r.clicked, r.rate("clicked"),
+               r.upgrade_clicks, r.purchases, r.gross_cents, r.net_cents, r.unsubscribes, r.bounces, r.complaints]
+              for r in rows],
+        note=("Sequence emails sent in the period. Opens are unreliable: privacy features of mail apps pre-load "
+              "images (counting opens that never happened) and image blocking hides real ones; use clicks and "
+              "purchases to judge an email. Clicks and purchases are exact, from our signed links. Unsubscribes "
+              "are credited to the last sequence email sent before the unsubscribe."),
+    )
+
+
+def cohort_table(rows: list[selectors.CohortRow]) -> Table:
+    return Table(
+        slug="cohorts",
+        title="Cohorts by signup week",
+        columns=[Column("Week of", TEXT), Column("Signups")]
+        + [Column(f"Paid by day {days}", PCT) for days in COHORT_DAYS],
+        rows=[[r.week.isoformat(), r.signups] + [r.share(days) for days in COHORT_DAYS] for r in rows],
+        note="Share of the week's signups who paid within N days of signing up. "
+             "Shares marked “so far” belong to cohorts too young for that many days.",
+        so_far=[[False, False] + [not r.complete_by_day[days] for days in COHORT_DAYS] for r in rows],
+    )
+
+
+def source_table(rows: list[selectors.SourceRow]) -> Table:
+    return Table(
+        slug="sources",
+        title="Per source",
+        columns=[Column("Source", TEXT, "utm_source"), Column("Campaign", TEXT, "utm_campaign"),
+                 Column("Visits", INT, "visits"), Column("Signups", INT, "signups"),
+                 Column("Signup rate", PCT, "signup_rate"), Column("Confirmed", INT, "confirmed"),
+                 Column("Welcome opened", INT, "welcome_opened"), Column("Upgrade clicked", INT, "upgrade_clicked"),
+                 Column("Checkout started", INT, "checkout_started"), Column("Paid", INT, "paid"),
+                 Column("Paid rate", PCT, "paid_rate"), Column("Refunded", INT, "refunded"),
+                 Column("Net revenue", MONEY, "net_cents")],
+        rows=[[r.utm_source or "(direct)", r.utm_campaign or "(none)", r.visits, r.signups, r.signup_rate,
+               r.confirmed, r.welcome_opened, r.upgrade_clicked, r.checkout_started, r.paid, r.paid_rate,
+               r.refunded, r.net_cents] for r in rows],
+        note="First-touch UTM source and campaign of the leads who signed up in the period.",
+    )
+
+
+def daily_table(points: list[selectors.DayPoint]) -> Table:
+    return Table(
+        slug="daily",
+        title="Conversion by signup day",
+        columns=[Column("Day", TEXT), Column("Visits"), Column("Signups"), Column("Visit → signup", PCT),
+                 Column("Paid so far"), Column("Signup → paid", PCT)],
+        rows=[[p.day.isoformat(), p.visits, p.signups, p.signup_rate, p.buyers, p.paid_rate] for p in points],
+    )
+
+
+TABLE_BUILDERS: dict[str, Callable[[DashboardFilters, str], Table]] = {
+    "funnel": lambda f, _: funnel_table(selectors.funnel_summary(f)),
+    "revenue": lambda f, _: revenue_table(selectors.funnel_summary(f)),
+    "timing": lambda f, _: timing_table(selectors.funnel_summary(f)),
+    "emails": lambda f, _: email_table(selectors.per_email(f)),
+    "cohorts": lambda f, _: cohort_table(selectors.cohorts(f)),
+    "sources": lambda f, sort: source_table(selectors.per_source(f, sort=sort)),
+    "daily": lambda f, _: daily_table(selectors.conversion_by_day(f)),
+}
+
+
+def filename(table: Table, filters: DashboardFilters) -> str:
+    def iso(day: date) -> str:
+        return day.isoformat()
+
+    return f"{table.slug}_{iso(filters.start)}_{iso(filters.end)}.csv"

@@ -1,0 +1,93 @@
+"""The conversion dashboard inside the admin: thin views over selectors, tables and charts.
+
+Wrapped in `admin.site.admin_view` (see urls.py): staff only, anyone else goes to the admin login. On top of
+that it needs the permission to view leads, which the "marketing" group has (setup_marketing_group).
+"""
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from funnel.dashboard import charts, selectors, tables
+from funnel.dashboard.forms import DashboardFilterForm
+
+VIEW_PERMISSION = "leads.view_lead"
+
+
+def _check(request: HttpRequest) -> None:
+    if not request.user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+
+
+def dashboard(request: HttpRequest) -> TemplateResponse:
+    _check(request)
+    form = DashboardFilterForm(request.GET or None)
+    filters = form.filters()
+    sort = request.GET.get("sort", "-signups")
+
+    summary = selectors.funnel_summary(filters)
+    points = selectors.conversion_by_day(filters)
+    page_tables = [
+        tables.funnel_table(summary),
+        tables.revenue_table(summary),
+        tables.timing_table(summary),
+        tables.email_table(selectors.per_email(filters)),
+        tables.source_table(selectors.per_source(filters, sort=sort)),
+        tables.cohort_table(selectors.cohorts(filters)),
+        tables.daily_table(points),
+    ]
+    query = _filter_query(filters)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Conversion dashboard",
+        "form": form,
+        "filters": filters,
+        "previous": filters.previous(),
+        "summary": summary,
+        "tables": {table.slug: table for table in page_tables},
+        "funnel_chart": charts.funnel_bars(summary.steps, title=f"Funnel {filters.start} to {filters.end}"),
+        "line_chart": charts.conversion_line(
+            points, title=f"Conversion by signup day {filters.start} to {filters.end}"
+        ),
+        "filter_query": query,
+        "sort": sort,
+        "sort_links": _sort_links(page_tables[4], query, sort),
+        "choices": selectors.utm_choices(),
+    }
+    return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
+
+
+def dashboard_csv(request: HttpRequest, table: str) -> HttpResponse:
+    _check(request)
+    builder = tables.TABLE_BUILDERS.get(table)
+    if builder is None:
+        raise Http404("No such table")
+    filters = DashboardFilterForm(request.GET or None).filters()
+    result = builder(filters, request.GET.get("sort", "-signups"))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{tables.filename(result, filters)}"'
+    csv.writer(response).writerows(result.csv_rows())
+    return response
+
+
+def _filter_query(filters: selectors.DashboardFilters) -> str:
+    params = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    params.update({name: getattr(filters, name) for name in selectors.UTM_FIELDS if getattr(filters, name)})
+    return urlencode(params)
+
+
+def _sort_links(table: tables.Table, query: str, current: str) -> list[dict[str, str]]:
+    """Header links of the per-source table: click once for descending, again for ascending (no JavaScript)."""
+    links = []
+    for column in table.columns:
+        descending = f"-{column.sort_key}"
+        target = column.sort_key if current == descending else descending
+        arrow = "▼" if current == descending else "▲" if current == column.sort_key else ""
+        links.append({"title": column.title, "url": f"?{query}&{urlencode({'sort': target})}#sources",
+                      "arrow": arrow,
+                      "aria": "descending" if arrow == "▼" else "ascending" if arrow == "▲" else "none"})
+    return links

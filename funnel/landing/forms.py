@@ -1,0 +1,59 @@
+"""The signup form. Rendered by hand in the template (labels, errors tied to fields), validated here."""
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.conf import settings
+
+from leads.services import Attribution
+from leads.validation import clean_first_name, normalise_email
+
+HONEYPOT_FIELD = "website"  # a name bots love to fill; people never see the field
+ATTRIBUTION_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
+                      "landing_path"]
+
+
+def clean_time_zone(value: str) -> str:
+    """The browser's IANA zone if it is one we know, else the default: a bad value must never block a signup."""
+    value = (value or "").strip()
+    return value if value in available_timezones() else settings.DRIP_DEFAULT_TIME_ZONE
+
+
+class SignupForm(forms.Form):
+    # Plain CharFields: the address is checked by our own rules, with messages a person can act on.
+    email = forms.CharField(required=False, strip=False)
+    first_name = forms.CharField(required=False, strip=False)
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": "Please tick the box so we may email you the guide."},
+    )
+    time_zone = forms.CharField(required=False)
+    utm_source = forms.CharField(required=False)
+    utm_medium = forms.CharField(required=False)
+    utm_campaign = forms.CharField(required=False)
+    utm_term = forms.CharField(required=False)
+    utm_content = forms.CharField(required=False)
+    referrer = forms.CharField(required=False)
+    landing_path = forms.CharField(required=False)
+    website = forms.CharField(required=False)
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data.get("email", ""))
+
+    def clean_first_name(self) -> str:
+        return clean_first_name(self.cleaned_data.get("first_name", ""))
+
+    def clean_time_zone(self) -> str:
+        return clean_time_zone(self.cleaned_data.get("time_zone", ""))
+
+    def attribution(self) -> Attribution:
+        def plain(value: Any) -> str:
+            # Hidden fields come back from the client: keep printable text only.
+            return "".join(ch for ch in str(value or "") if ch.isprintable()).strip()
+
+        return Attribution(**{name: plain(self.cleaned_data.get(name)) for name in ATTRIBUTION_FIELDS})
+
+
+def honeypot_filled(data: Any) -> bool:
+    return bool(str(data.get(HONEYPOT_FIELD, "")).strip())

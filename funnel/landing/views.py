@@ -1,0 +1,90 @@
+"""Landing page, signup, thank-you page and the confirmation link. Thin: parse, call one service, render."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from funnel.landing.forms import HONEYPOT_FIELD, SignupForm, honeypot_filled
+from funnel.landing.services import signup_confirm, signup_submit, visit_record
+from leads import tokens
+from leads.client import client_ip, client_user_agent
+from leads.confirmation import confirm_token_already_used, confirm_token_lead
+from leads.consent import CONSENT_TEXT, CONSENT_VERSION
+from leads.ratelimit import rate_limit_hit
+
+_BOT_MARKERS = ("bot", "spider", "crawl", "slurp", "preview", "monitor")
+
+
+def _buy_url() -> str:
+    # The checkout area may not be wired in every checkout of the code; the page must render regardless.
+    try:
+        return reverse("buy")
+    except NoReverseMatch:
+        return "/buy/"
+
+
+def _landing_context(request: HttpRequest, form: SignupForm) -> dict[str, Any]:
+    return {"form": form, "consent_text": CONSENT_TEXT, "consent_version": CONSENT_VERSION,
+            "honeypot_field": HONEYPOT_FIELD, "buy_url": _buy_url(),
+            "default_time_zone": settings.DRIP_DEFAULT_TIME_ZONE}
+
+
+def _is_bot(request: HttpRequest) -> bool:
+    agent = request.META.get("HTTP_USER_AGENT", "").lower()
+    return not agent or any(marker in agent for marker in _BOT_MARKERS)
+
+
+@require_http_methods(["GET", "HEAD"])
+def landing(request: HttpRequest) -> HttpResponse:
+    utm = {name: request.GET.get(name, "")[:100] for name in
+           ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")}
+    if request.method == "GET" and not _is_bot(request):
+        visit_record(day=timezone.now().date(), utm_source=utm["utm_source"], utm_medium=utm["utm_medium"],
+                     utm_campaign=utm["utm_campaign"])
+    # First touch travels with the form as hidden fields: no cookie and no session needed.
+    form = SignupForm(initial={**utm, "referrer": request.META.get("HTTP_REFERER", "")[:500],
+                               "landing_path": request.get_full_path()[:500]})
+    return render(request, "funnel/landing.html", _landing_context(request, form))
+
+
+@require_POST
+def signup(request: HttpRequest) -> HttpResponse:
+    ip = client_ip(request)
+    if rate_limit_hit(scope="signup", ip=ip, rate=settings.SIGNUP_RATE_LIMIT):
+        return render(request, "funnel/landing/slow_down.html", status=429)
+    if honeypot_filled(request.POST):
+        # A bot: the same page a person gets, and nothing stored, so it learns nothing.
+        return redirect("signup-thanks")
+    form = SignupForm(request.POST)
+    if not form.is_valid():
+        return render(request, "funnel/landing.html", _landing_context(request, form), status=400)
+    signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
+                  time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
+                  attribution=form.attribution())
+    # Post/Redirect/Get, to one page for every outcome: no way to tell a known address from a new one.
+    return redirect("signup-thanks")
+
+
+@require_http_methods(["GET", "HEAD"])
+def thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "funnel/landing/thanks.html")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (link scanners only GET); POST confirms and opens the free guide."""
+    try:
+        lead = confirm_token_lead(token)
+    except tokens.BadToken:
+        if confirm_token_already_used(token):
+            return HttpResponseRedirect(reverse("free-guide"))
+        return render(request, "funnel/landing/confirm_invalid.html", status=400)
+    if request.method == "POST":
+        signup_confirm(lead=lead, ip_address=client_ip(request), user_agent=client_user_agent(request))
+        return HttpResponseRedirect(reverse("free-guide") + "?welcome=1")
+    return render(request, "funnel/landing/confirm.html", {"resubscribe": lead.status == lead.Status.UNSUBSCRIBED})

@@ -1,0 +1,126 @@
+"""Lead admin: find a person, see their consent, and act on their request (unsubscribe, export, erase).
+
+Only `leads` is imported here (layers). The timeline and "resend welcome", which need emails and money, are added
+by the subclass registered in funnel/admin.py.
+"""
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from leads import selectors, services
+from leads.models import ConsentRecord, Lead
+
+MAX_EXPORT = 500
+
+
+class ConfirmedFilter(admin.SimpleListFilter):
+    title = "confirmed"
+    parameter_name = "confirmed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Confirmed"), ("no", "Not confirmed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        if self.value() == "yes":
+            return queryset.filter(confirmed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(confirmed_at__isnull=True)
+        return queryset
+
+
+class ReadOnlyMixin:
+    """Proof of consent is append-only: nobody edits it, not even a superuser."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConsentRecordInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConsentRecord
+    extra = 0
+    fields = ("created_at", "action", "consent_version", "consent_text", "ip_address", "user_agent")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("created_at", "action", "lead", "consent_version", "ip_address")
+    list_filter = ("action", "consent_version")
+    search_fields = ("email_sha256",)
+    readonly_fields = ("lead", "email_sha256", "action", "consent_version", "consent_text", "ip_address",
+                       "user_agent", "created_at")
+    list_select_related = ("lead",)
+    show_full_result_count = False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "email", "first_name", "status", "is_customer", "utm_source", "created_at",
+                    "confirmed_at")
+    list_display_links = ("__str__", "email")
+    search_fields = ("email", "first_name")
+    list_filter = ("status", ("is_customer", admin.BooleanFieldListFilter), "utm_source", "created_at",
+                   ConfirmedFilter, "is_demo")
+    date_hierarchy = None  # the created_at filter covers it without an extra query per page
+    ordering = ("-created_at",)
+    # The changelist must stay fast at 100,000+ leads: no COUNT(*) of the unfiltered table on every page.
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [ConsentRecordInline]
+    actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
+    readonly_fields = ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at", "erased_at",
+                       "suppressed_at", "customer_since", "access_version", "last_sign_in_at", "utm_source",
+                       "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_path", "is_demo")
+    fieldsets = (
+        (None, {"fields": ("email", "first_name", "status", "time_zone", "is_demo")}),
+        ("Dates", {"fields": ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
+                              "unsubscribe_reason", "erased_at")}),
+        ("Reminders and suppression", {"fields": ("paused_until", "reminders_stopped_at", "suppression",
+                                                  "suppressed_at")}),
+        ("Buyer", {"fields": ("is_customer", "customer_since", "access_version", "last_sign_in_at")}),
+        ("Where they came from", {"fields": ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+                                             "referrer", "landing_path")}),
+    )
+
+    @admin.action(description="Unsubscribe from marketing email", permissions=["change"])
+    def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        done = sum(services.lead_unsubscribe(lead=lead) for lead in queryset)
+        self.message_user(request, f"Unsubscribed {done} lead(s); the others already were.", messages.SUCCESS)
+
+    @admin.action(description="Export their data (JSON)", permissions=["view"])
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse | None:
+        if queryset.count() > MAX_EXPORT:
+            self.message_user(request, f"Export at most {MAX_EXPORT} leads at a time.", messages.ERROR)
+            return None
+        data = {str(lead.pk): selectors.lead_export(lead=lead) for lead in queryset.prefetch_related("consents")}
+        response = HttpResponse(json.dumps(data, indent=2, default=str), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="leads-export.json"'
+        return response
+
+    @admin.action(description="Erase their personal data…", permissions=["change"])
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> TemplateResponse | None:
+        # Irreversible, so it asks first (like Django's own "delete selected").
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/leads/lead/erase_confirmation.html", {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data?",
+                "leads": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            })
+        done = sum(services.lead_erase(lead=lead) for lead in queryset)
+        self.message_user(request, f"Erased {done} lead(s).", messages.SUCCESS)
+        return None

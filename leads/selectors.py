@@ -1,0 +1,37 @@
+"""Reads about leads that are more than one line."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+
+from leads.models import Lead
+
+_EXPORTED_LEAD_FIELDS = [
+    "email", "first_name", "status", "time_zone", "created_at", "confirmed_at", "unsubscribed_at",
+    "unsubscribe_reason", "paused_until", "reminders_stopped_at", "is_customer", "customer_since",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_path",
+]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def lead_export(*, lead: Lead) -> dict[str, Any]:
+    """Everything we hold about this person, as plain JSON-able values (the 'download my data' file)."""
+    return {
+        "lead": {name: _plain(getattr(lead, name)) for name in _EXPORTED_LEAD_FIELDS},
+        "consents": [
+            {"action": c.action, "at": c.created_at.isoformat(), "consent_version": c.consent_version,
+             "consent_text": c.consent_text, "ip_address": c.ip_address, "user_agent": c.user_agent}
+            for c in lead.consents.order_by("created_at", "pk")
+        ],
+    }
+
+
+def leads_due_confirm_reminder(*, now: datetime, after: timedelta) -> QuerySet[Lead]:
+    """Pending leads that signed up more than `after` ago and have not had their one reminder yet."""
+    return Lead.objects.filter(
+        status=Lead.Status.PENDING, confirm_reminder_sent_at__isnull=True, created_at__lte=now - after
+    ).order_by("pk")

@@ -1,0 +1,78 @@
+"""Checkout fixtures: the fake Stripe API, our webhook secret, leads, and signed event delivery."""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from emails.models import ScheduledEmail
+from funnel.checkout.signatures import signature_header
+from leads.models import Lead
+from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop, fixture
+
+WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _checkout_settings(settings: Any) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.SITE_URL = "http://testserver"
+    settings.STRIPE_PRICE_ID = ""
+    settings.DRIP_KICK_ON_QUEUE = False  # no broker round-trips from these tests; rows are asserted directly
+    cache.clear()  # rate-limit counters live in this test run's own Redis db
+
+
+@pytest.fixture
+def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+    fake = fake_stripe_start()
+    settings.STRIPE_SECRET_KEY = "sk_test_fake_key_for_tests"
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_API_TIMEOUT_SECONDS = 1.0
+    yield fake
+    fake_stripe_stop(fake)
+
+
+@pytest.fixture
+def simulator_on(settings: Any) -> None:
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+
+
+def lead_make(email: str = "reader@example.com", *, status: str = Lead.Status.SUBSCRIBED, **fields: Any) -> Lead:
+    return Lead.objects.create(email=email, first_name="Robin", status=status,
+                               confirmed_at=timezone.now() if status == Lead.Status.SUBSCRIBED else None, **fields)
+
+
+def email_row_make(lead: Lead, step: str = "day-3") -> ScheduledEmail:
+    return ScheduledEmail.objects.create(lead=lead, step=step, stream=ScheduledEmail.Stream.MARKETING,
+                                         send_at=timezone.now(), status=ScheduledEmail.Status.SENT,
+                                         sent_at=timezone.now())
+
+
+@pytest.fixture
+def lead(db: None) -> Lead:
+    return lead_make()
+
+
+def event_make(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    """An event in Stripe's shape (the fixture's envelope) around `obj`."""
+    event = fixture("event")
+    event.update(id=event_id or f"evt_{time.monotonic_ns()}", type=event_type, created=int(time.time()),
+                 data={"object": obj}, api_version="2025-08-27.basil", livemode=bool(obj.get("livemode")))
+    return event
+
+
+def event_post(client: Client, event: dict[str, Any] | bytes, *, secret: str = WEBHOOK_SECRET,
+               timestamp: int | None = None, header: str | None = None) -> Any:
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    extra = {}
+    if header is None:
+        header = signature_header(body, secret=secret, timestamp=timestamp)
+    if header:
+        extra["HTTP_STRIPE_SIGNATURE"] = header
+    return client.post("/webhooks/stripe/", data=body, content_type="application/json", **extra)

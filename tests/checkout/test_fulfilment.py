@@ -1,0 +1,285 @@
+"""Events in, state out: purchases, access, emails, refunds and disputes, in any order and any number of times."""
+
+import pytest
+from django.test import Client
+
+from emails.models import ScheduledEmail
+from funnel.checkout.services import purchase_fulfil, stripe_event_process, upgrade_token
+from funnel.models import CheckoutSession, PaymentReversal, Purchase, StripeEvent
+from leads.access import access_current_buyer
+from leads.models import Lead
+from tests.checkout.conftest import email_row_make, event_make, event_post, lead_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _start(client, lead, row=None) -> str:
+    """The reader follows the upgrade link; returns the Checkout Session id the fake Stripe made."""
+    token = upgrade_token(lead_id=lead.pk, email_row_id=row.pk if row else None)
+    assert client.get(f"/upgrade/{token}/").status_code == 303
+    return CheckoutSession.objects.filter(lead=lead).latest("created_at").stripe_session_id
+
+
+def _emails(lead, step) -> list[ScheduledEmail]:
+    return list(ScheduledEmail.objects.filter(lead=lead, step=step))
+
+
+def _session_event(fake, session_id, event_type, event_id=None):
+    return event_make(event_type, dict(fake.sessions[session_id]), event_id=event_id)
+
+
+def test_completed_and_paid_grants_once_credits_the_email_and_queues_one_access_email(client, fake_stripe, lead):
+    row = email_row_make(lead, "day-4")
+    session_id = _start(client, lead, row)
+    fake_stripe.complete(session_id)
+    event = _session_event(fake_stripe, session_id, "checkout.session.completed", "evt_paid_1")
+
+    assert event_post(Client(), event).status_code == 200
+    assert event_post(Client(), event).status_code == 200  # Stripe redelivers
+
+    purchase = Purchase.objects.get()
+    assert (purchase.lead, purchase.scheduled_email, purchase.status) == (lead, row, Purchase.Status.PAID)
+    assert (purchase.amount_cents, purchase.currency, purchase.livemode) == (997, "usd", False)
+    assert purchase.payment_intent_id == fake_stripe.sessions[session_id]["payment_intent"]
+    lead.refresh_from_db()
+    assert lead.is_customer
+    [access] = _emails(lead, "access")
+    assert (access.stream, access.key) == (ScheduledEmail.Stream.TRANSACTIONAL, session_id)
+    assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
+    assert CheckoutSession.objects.get().status == CheckoutSession.Status.COMPLETE
+    # Fulfilment asked Stripe for the session rather than trusting the payload.
+    assert fake_stripe.requests_to("GET", f"/v1/checkout/sessions/{session_id}")
+
+
+def test_payload_saying_paid_is_not_believed_when_stripe_says_unpaid(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    forged = dict(fake_stripe.sessions[session_id], status="complete", payment_status="paid")
+    assert event_post(client, event_make("checkout.session.completed", forged)).status_code == 200
+    assert not Purchase.objects.exists()
+    lead.refresh_from_db()
+    assert not lead.is_customer
+
+
+def test_unpaid_completion_then_async_success_grants_only_after_the_second(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id, payment_status="unpaid")
+    assert event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed")).status_code \
+        == 200
+    lead.refresh_from_db()
+    assert not lead.is_customer and not Purchase.objects.exists() and not _emails(lead, "access")
+
+    fake_stripe.sessions[session_id]["payment_status"] = "paid"
+    event = _session_event(fake_stripe, session_id, "checkout.session.async_payment_succeeded")
+    assert event_post(client, event).status_code == 200
+    lead.refresh_from_db()
+    assert lead.is_customer
+    assert Purchase.objects.get().status == Purchase.Status.PAID
+    assert len(_emails(lead, "access")) == 1
+
+
+def test_async_failure_gives_no_access_tells_the_buyer_and_keeps_the_drip(client, fake_stripe, lead):
+    row = email_row_make(lead, "day-2")
+    upcoming = ScheduledEmail.objects.create(lead=lead, step="day-5", stream="marketing",
+                                             send_at=lead.created_at, status="scheduled")
+    session_id = _start(client, lead, row)
+    fake_stripe.complete(session_id, payment_status="unpaid")
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    response = event_post(client, _session_event(fake_stripe, session_id, "checkout.session.async_payment_failed"))
+
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert not lead.is_customer and lead.status == Lead.Status.SUBSCRIBED
+    assert not Purchase.objects.exists()
+    [failed] = _emails(lead, "payment-failed")
+    assert failed.stream == ScheduledEmail.Stream.TRANSACTIONAL
+    assert failed.context["credited_email_id"] == row.pk
+    upcoming.refresh_from_db()
+    assert upcoming.status == ScheduledEmail.Status.SCHEDULED  # the drip carries on
+    assert CheckoutSession.objects.get().status == CheckoutSession.Status.ASYNC_FAILED
+
+
+def test_expired_session_sends_one_order_waiting_email_to_subscribed_leads_only(client, fake_stripe, lead):
+    for _ in range(2):
+        session_id = _start(client, lead)
+        fake_stripe.sessions[session_id]["status"] = "expired"
+        event_post(client, _session_event(fake_stripe, session_id, "checkout.session.expired"))
+    [waiting] = _emails(lead, "order-waiting")
+    assert waiting.stream == ScheduledEmail.Stream.MARKETING
+
+    unsubscribed = lead_make("gone@example.com", status=Lead.Status.UNSUBSCRIBED)
+    session_id = fake_stripe.session_create_direct(metadata={"lead": str(unsubscribed.pk)}, status="expired")["id"]
+    assert event_post(client, _session_event(fake_stripe, session_id, "checkout.session.expired")).status_code == 200
+    assert not _emails(unsubscribed, "order-waiting")
+
+
+def test_full_refund_revokes_access_and_takes_the_sale_out_of_revenue(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    lead.refresh_from_db()
+    version = lead.access_version
+
+    charge = fake_stripe.charge_for(session_id, refunded=True)
+    assert event_post(client, event_make("charge.refunded", charge)).status_code == 200
+    purchase = Purchase.objects.get()
+    assert purchase.status == Purchase.Status.REFUNDED and purchase.refunded_at is not None
+    lead.refresh_from_db()
+    assert not lead.is_customer and lead.access_version == version + 1
+    assert not Purchase.objects.filter(status=Purchase.Status.PAID).exists()
+
+
+def test_partial_refund_keeps_access(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    charge = fake_stripe.charge_for(session_id)
+    charge.update(amount_refunded=300)
+    event_post(client, event_make("charge.refunded", charge))
+    lead.refresh_from_db()
+    assert lead.is_customer and Purchase.objects.get().status == Purchase.Status.PAID
+
+
+def test_refund_seen_before_the_completion_ends_with_no_access(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    charge = fake_stripe.charge_for(session_id, refunded=True)
+
+    assert event_post(client, event_make("charge.refunded", charge)).status_code == 200
+    assert PaymentReversal.objects.get().payment_intent_id == charge["payment_intent"]
+    assert event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed")).status_code \
+        == 200
+
+    lead.refresh_from_db()
+    assert not lead.is_customer
+    assert Purchase.objects.get().status == Purchase.Status.REFUNDED
+    assert not _emails(lead, "access")
+
+
+def test_dispute_revokes_access_and_ends_every_session(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    assert client.get(f"/checkout/success/?session_id={session_id}").status_code == 200  # signs this browser in
+    other_device = Client()
+    from funnel.checkout.signin import signin_token
+
+    lead.refresh_from_db()
+    other_device.post(f"/signin/{signin_token(lead)}/")
+    for browser in (client, other_device):
+        assert browser.session.get("access_lead_id") == lead.pk
+
+    dispute = {"id": "dp_test_1", "object": "dispute", "amount": 997, "currency": "usd", "charge": "ch_x",
+               "payment_intent": fake_stripe.sessions[session_id]["payment_intent"], "livemode": False,
+               "reason": "fraudulent", "status": "needs_response", "metadata": {}}
+    assert event_post(Client(), event_make("charge.dispute.created", dispute)).status_code == 200
+
+    assert Purchase.objects.get().status == Purchase.Status.DISPUTED
+    lead.refresh_from_db()
+    assert not lead.is_customer
+    for browser in (client, other_device):
+        request = type("R", (), {"session": browser.session})()
+        assert access_current_buyer(request) is None
+
+
+def test_dispute_without_payment_intent_looks_the_charge_up(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    charge = fake_stripe.charge_for(session_id)
+    from tests.checkout.fake_stripe import fixture
+
+    dispute = fixture("dispute")
+    dispute.update(charge=charge["id"], payment_intent=None)
+    assert event_post(client, event_make("charge.dispute.created", dispute)).status_code == 200
+    assert fake_stripe.requests_to("GET", f"/v1/charges/{charge['id']}")
+    assert Purchase.objects.get().status == Purchase.Status.DISPUTED
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"amount_subtotal": 100, "amount_total": 100}, "amount_subtotal"),
+    ({"currency": "eur"}, "currency"),
+    ({"livemode": True}, "livemode"),
+    ({"amount_total": 1}, "amount_total"),
+])
+def test_amount_currency_or_mode_mismatch_gives_no_access_and_is_held_for_review(
+        client, fake_stripe, lead, change, reason):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id, **change)
+    assert event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed")).status_code \
+        == 200
+    purchase = Purchase.objects.get()
+    assert purchase.status == Purchase.Status.REVIEW and reason in purchase.review_reason
+    lead.refresh_from_db()
+    assert not lead.is_customer and not _emails(lead, "access")
+
+
+def test_promotion_code_discount_is_a_valid_purchase(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id, amount_total=497,
+                         total_details={"amount_discount": 500, "amount_shipping": 0, "amount_tax": 0})
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.amount_cents) == (Purchase.Status.PAID, 497)
+
+
+def test_a_processing_error_answers_500_keeps_the_event_and_can_be_reprocessed(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event = _session_event(fake_stripe, session_id, "checkout.session.completed", "evt_retry_me")
+    real = fake_stripe.sessions.pop(session_id)  # Stripe cannot find it: fulfilment raises
+
+    assert event_post(client, event).status_code == 500
+    stored = StripeEvent.objects.get()
+    assert stored.status == StripeEvent.Status.FAILED and "No such checkout.session" in stored.error
+    assert stored.payload == event and stored.attempts == 1
+    assert not Purchase.objects.exists()
+
+    fake_stripe.sessions[session_id] = real
+    assert stripe_event_process(event_id="evt_retry_me") == StripeEvent.Status.PROCESSED  # the admin's button
+    assert Purchase.objects.get().status == Purchase.Status.PAID
+    assert stripe_event_process(event_id="evt_retry_me") is None  # nothing left to do
+    assert event_post(client, event).status_code == 200  # Stripe's own retry, later
+    assert Purchase.objects.count() == 1 and StripeEvent.objects.get().attempts == 2
+
+
+def test_failed_event_is_processed_again_on_stripes_retry(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event = _session_event(fake_stripe, session_id, "checkout.session.completed")
+    real = fake_stripe.sessions.pop(session_id)
+    assert event_post(client, event).status_code == 500
+    fake_stripe.sessions[session_id] = real
+    assert event_post(client, event).status_code == 200
+    assert Purchase.objects.get().status == Purchase.Status.PAID
+
+
+def test_buy_without_a_link_creates_a_lead_that_gets_no_marketing(client, fake_stripe, db):
+    client.post("/buy/", {"email": "walkin@example.com"})
+    [session_id] = fake_stripe.sessions
+    fake_stripe.complete(session_id, email="walkin@example.com")
+    assert event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed")).status_code \
+        == 200
+    lead = Lead.objects.get(email="walkin@example.com")
+    assert lead.is_customer
+    # Paid, but never agreed to marketing: no drip, no "order waiting", no confirmation reminder.
+    assert lead.status == Lead.Status.UNSUBSCRIBED and lead.reminders_stopped_at is not None
+    assert not lead.consents.exists()
+    assert len(_emails(lead, "access")) == 1
+
+
+def test_buy_with_a_known_email_attaches_to_the_existing_lead(client, fake_stripe, lead):
+    client.post("/buy/", {"email": "Reader@Example.com"})
+    [session_id] = fake_stripe.sessions
+    fake_stripe.complete(session_id)
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    assert Purchase.objects.get().lead == lead
+    assert Lead.objects.count() == 1
+
+
+def test_purchase_fulfil_is_idempotent_when_called_directly(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    assert purchase_fulfil(session_id=session_id) is None  # not paid yet
+    fake_stripe.complete(session_id)
+    first = purchase_fulfil(session_id=session_id)
+    second = purchase_fulfil(session_id=session_id)
+    assert first is not None and second is not None and first.pk == second.pk
+    assert len(_emails(lead, "access")) == 1

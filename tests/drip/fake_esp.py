@@ -1,0 +1,58 @@
+"""A local stand-in for Postmark's HTTP API: real HTTP, real anymail backend, scripted answers."""
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakePostmark:
+    def __init__(self) -> None:
+        self.script: deque[tuple[int, dict[str, Any]] | str] = deque()
+        self.received: list[dict[str, Any]] = []
+        self.accepted: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.received.append(body)
+                answer = fake.script.popleft() if fake.script else (200, {})
+                if answer == "hang":
+                    time.sleep(2)  # longer than the client's timeout: the request went out, no answer came
+                    answer = (200, {})
+                status, extra = answer  # type: ignore[misc]
+                if status == 200:
+                    payload = {"To": body["To"], "SubmittedAt": "2026-03-05T14:00:00Z",
+                               "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK", **extra}
+                    fake.accepted.append({**body, "MessageID": payload["MessageID"]})
+                else:
+                    payload = {"ErrorCode": extra.get("ErrorCode", 0), "Message": extra.get("Message", "error")}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the "hang" answer meets a client that already gave up: expected
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakePostmark":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

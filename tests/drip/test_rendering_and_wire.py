@@ -1,0 +1,113 @@
+"""What arrives in the inbox: the layout, the parts, the headers, through a real SMTP server."""
+
+import email
+import email.policy
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from emails.dispatch import dispatch_batch
+from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.rendering import register_context_provider, render_email, unregister_context_provider
+from emails.services import sequence_enrol
+from leads.models import Lead
+
+pytestmark = pytest.mark.django_db
+NOTICE = "Education, not medical advice."
+
+
+@pytest.mark.parametrize("step", SEQUENCE_STEPS)
+def test_every_sequence_email_has_the_notice_address_links_and_a_real_text_part(make_lead: Any, step: str,
+                                                                               settings: Any) -> None:
+    lead = make_lead(first_name="Ana & Bo")
+    sequence_enrol(lead=lead)
+    row = ScheduledEmail.objects.get(lead=lead, step=step)
+    rendered = render_email(lead, row)
+    html, text = rendered.html, rendered.text
+    assert len(html.encode()) < 100 * 1024  # Gmail clips messages over 102 KB
+    for part in (html, text):
+        assert NOTICE in part and settings.COMPANY_POSTAL_ADDRESS in part
+    assert "Ana & Bo" in text and "Ana &amp; Bo" in html  # escaped in HTML only
+    assert "<" not in text  # a real plain-text part, not HTML with the tags left in
+    assert ">Unsubscribe</a>" in html and ">Email preferences</a>" in html
+    assert 'name="color-scheme" content="light dark"' in html and "prefers-color-scheme: dark" in html
+    assert 'style="' in html  # CSS inlined for clients that drop <style>
+    if step != "welcome":
+        n = step.split("-")[1]
+        assert rendered.subject.startswith(f"Day {n}:")
+        for fact in ("30 to 90 seconds", "15 to 20 minutes of moist heat", "ONE MISTAKE TO AVOID"):
+            assert fact in text
+
+
+def test_context_providers_are_merged_at_send_time_for_their_steps(make_lead: Any, transactional_template: str,
+                                                                   settings: Any, tmp_path: Any) -> None:
+    (tmp_path / "templates" / "emails" / "test-receipt.txt").write_text("Total {{ receipt_total }} {{ row_ctx }}")
+    lead = make_lead()
+    calls: list[int] = []
+
+    def receipt(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
+        calls.append(row.pk)
+        return {"receipt_total": "$9.97"}
+
+    register_context_provider(receipt, steps=["test-receipt"])
+    try:
+        row = ScheduledEmail.objects.create(lead=lead, step="test-receipt", stream="transactional",
+                                            send_at="2026-01-01T00:00Z", context={"row_ctx": 42})
+        assert render_email(lead, row).text.strip() == "Total $9.97 42"
+        sequence_enrol(lead=lead)
+        render_email(lead, ScheduledEmail.objects.get(lead=lead, step="day-1"))
+        assert calls == [row.pk]  # not called for other steps
+    finally:
+        unregister_context_provider(receipt)
+
+
+@pytest.mark.smtp
+def test_wire_format_through_smtp_and_one_click_unsubscribe(make_lead: Any, smtp_server: Any, settings: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    leads = [make_lead() for _ in range(3)]
+    for lead in leads:
+        sequence_enrol(lead=lead)
+    dispatch_batch()
+
+    assert len(smtp_server.messages) == 3
+    raw = smtp_server.messages[0].as_bytes()
+    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["From"] == settings.DEFAULT_FROM_EMAIL
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Id"].startswith("Pain Reset 7-day plan <")
+    unsubscribe = msg["List-Unsubscribe"].strip()
+    assert unsubscribe.startswith("<") and unsubscribe.endswith(">")
+    url = urlparse(unsubscribe[1:-1])
+    assert url.path.startswith("/u/")
+    row = ScheduledEmail.objects.get(esp_message_id=msg["Message-ID"])
+    assert row.status == ScheduledEmail.Status.SENT
+
+    # RFC 8058: the mailbox provider POSTs this body, with no cookie and no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(url.path, "List-Unsubscribe=One-Click",
+                                                     content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert Lead.objects.get(pk=row.lead_id).status == Lead.Status.UNSUBSCRIBED
+
+
+@pytest.mark.parametrize("size", [10, 60])
+def test_queries_per_batch_do_not_grow_with_the_batch(make_lead: Any, size: int) -> None:
+    counts = {}
+    for n in (size // 2, size):
+        ScheduledEmail.objects.all().delete()
+        for _ in range(n):
+            lead = make_lead()
+            ScheduledEmail.objects.create(lead=lead, step="welcome", send_at="2026-01-01T00:00Z")
+        with CaptureQueriesContext(connection) as ctx:
+            outcomes = dispatch_batch(size=n)
+        assert len(outcomes.sent) == n
+        counts[n] = len(ctx.captured_queries)
+    assert counts[size // 2] == counts[size], counts
+    assert counts[size] <= 12
