@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 Status = ScheduledEmail.Status
 # Messages handed over per chunk aim to take about this long, so a crash leaves little `unknown` behind while a
 # fast backend still gets the whole batch in one or two chunks.
-CHUNK_TARGET_SECONDS = 1.0
+CHUNK_TARGET_SECONDS = 2.0
 FIRST_CHUNK = 4
 MAX_BACKOFF_SECONDS = 3600
 

@@ -14,6 +14,8 @@ from typing import Any
 import css_inline
 from anymail.message import AnymailMessage
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
@@ -52,35 +54,66 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    unsubscribe_url: str = ""
 
 
 def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _reverse_or_empty(name: str, *args: Any) -> str:
-    # Another area's URL may not be wired yet in a partial checkout; an email must still render.
+_TOKEN_SLOT = "TOKENSLOT"
+
+
+@lru_cache(maxsize=32)
+def _url_pattern(name: str) -> str | None:
+    """The absolute URL of `name` with a slot for the token: one reverse() per process, not one per email."""
     try:
-        return _absolute(reverse(name, args=args))
+        return _absolute(reverse(name, args=[_TOKEN_SLOT]))
     except NoReverseMatch:
-        return ""
+        # Another area's URL may not be wired yet in a partial checkout; an email must still render.
+        return None
+
+
+@receiver(setting_changed)
+def _forget_url_patterns(*, setting: str, **_: Any) -> None:
+    if setting in ("ROOT_URLCONF", "SITE_URL"):
+        _url_pattern.cache_clear()
+
+
+def _url_with_token(name: str, token: str) -> str:
+    # Signed tokens only use URL-safe characters (base64url and ':'), exactly what reverse() would emit.
+    pattern = _url_pattern(name)
+    return pattern.replace(_TOKEN_SLOT, token) if pattern else ""
 
 
 def click_url(*, row: ScheduledEmail, target: str) -> str:
     """A link through our signed redirect, so a click (and later revenue) is credited to this exact row."""
-    token = tokens.sign("click", {"row": row.pk, "lead": row.lead_id, "t": target})
-    return _absolute(reverse("email-click", args=[token]))
+    return _url_with_token("email-click", tokens.sign("click", {"row": row.pk, "lead": row.lead_id, "t": target}))
 
 
 def unsubscribe_url(lead: Lead) -> str:
-    return _reverse_or_empty("unsubscribe-one-click", tokens.sign("unsubscribe", {"lead": lead.pk}))
+    return _url_with_token("unsubscribe-one-click", tokens.sign("unsubscribe", {"lead": lead.pk}))
 
 
 def preferences_url(lead: Lead) -> str:
-    return _reverse_or_empty("preferences", tokens.sign("preferences", {"lead": lead.pk}))
+    return _url_with_token("preferences", tokens.sign("preferences", {"lead": lead.pk}))
 
 
-def _reminder_cta(lead: Lead, links: dict[str, str]) -> dict[str, str]:
+class ClickLinks(dict[str, str]):
+    """`links.<target>` for templates, signed only when a template uses it (most emails use two of four)."""
+
+    def __init__(self, row: ScheduledEmail) -> None:
+        super().__init__()
+        self.row = row
+
+    def __missing__(self, target: str) -> str:
+        if target not in CLICK_TARGETS:
+            raise KeyError(target)
+        url = self[target] = click_url(row=self.row, target=target)
+        return url
+
+
+def _reminder_cta(lead: Lead, links: ClickLinks) -> dict[str, str]:
     # Read at send time: a reader who bought yesterday gets today's session, never another sales pitch.
     if lead.is_customer:
         return {"kind": "app", "label": "Open today's session", "url": links["app"]}
@@ -92,7 +125,7 @@ def _reminder_cta(lead: Lead, links: dict[str, str]) -> dict[str, str]:
 
 
 def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
-    links = {target: click_url(row=row, target=target) for target in CLICK_TARGETS}
+    links = ClickLinks(row)
     context: dict[str, Any] = {
         "lead": lead,
         "first_name": lead.first_name.strip() or "there",
@@ -137,7 +170,7 @@ def render_email(lead: Lead, row: ScheduledEmail) -> RenderedEmail:
     subject = " ".join(_render_plain(f"{prefix}.subject.txt", context).split())
     text = re.sub(r"\n{3,}", "\n\n", _render_plain(f"{prefix}.txt", context)).strip() + "\n"
     html = _inliner().inline(get_template(f"{prefix}.html").render(context))
-    return RenderedEmail(subject=subject, text=text, html=html)
+    return RenderedEmail(subject=subject, text=text, html=html, unsubscribe_url=context["unsubscribe_url"])
 
 
 def _sender_domain() -> str:
@@ -155,7 +188,7 @@ def build_message(lead: Lead, row: ScheduledEmail, rendered: RenderedEmail, *, t
     # Our own Message-ID: backends without an ESP id (SMTP) still give the row an id to find it by.
     headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk}", domain=_sender_domain())}
     if marketing:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url(lead)}>"
+        headers["List-Unsubscribe"] = f"<{rendered.unsubscribe_url or unsubscribe_url(lead)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         headers["List-Id"] = _list_id()
     message = AnymailMessage(

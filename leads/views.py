@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -69,6 +70,7 @@ def _erased(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/erased.html")
 
 
+@never_cache  # shows the address; no shared cache may keep it
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -98,6 +100,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     })
 
 
+@never_cache
 @require_POST
 def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -109,7 +112,6 @@ def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(json.dumps(lead_export(lead=lead), indent=2, ensure_ascii=False),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="pain-reset-my-data.json"'
-    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -201,8 +201,8 @@ def _buyer_lead_for_email(email: str) -> Lead:
 
 
 def _session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
-    metadata = session.get("metadata") or {}
-    lead_id = str(metadata.get("lead") or session.get("client_reference_id") or "")
+    # Only our server-set metadata names a lead: a client_reference_id can come from a Payment Link's URL.
+    lead_id = str((session.get("metadata") or {}).get("lead") or "")
     if lead_id.isdigit():
         lead = Lead.objects.filter(pk=int(lead_id)).exclude(status=Lead.Status.ERASED).first()
         if lead is not None:
@@ -255,17 +255,23 @@ def purchase_fulfil(*, session_id: str) -> Purchase | None:
 
 
 @transaction.atomic
-def _purchase_record(session: dict[str, Any]) -> Purchase:
+def _purchase_record(session: dict[str, Any]) -> Purchase | None:
     session_id = session["id"]
     intent_id = _payment_intent_id(session)
     _lock_payment(intent_id or session_id)
     existing = Purchase.objects.filter(stripe_session_id=session_id).first()
     if existing is not None:
         return existing
-    lead = _session_lead(session, create=True)
+    problems = _price_problems(session)
+    # A session that is not our product at our price (another product on the same Stripe account, or a
+    # tampered one) never creates a lead; for a lead we know, it is recorded and held for review.
+    lead = _session_lead(session, create=not problems)
+    if lead is None and problems:
+        logger.error("paid session %s is not our product and names no lead we know: %s", session_id,
+                     "; ".join(problems))
+        return None
     if lead is None:
         raise FulfilmentError(f"session {session_id} names no lead and no email")
-    problems = _price_problems(session)
     try:
         with transaction.atomic():
             purchase = Purchase.objects.create(
@@ -355,10 +361,13 @@ def _on_async_payment_failed(session: dict[str, Any]) -> None:
 
 def _on_session_expired(session: dict[str, Any]) -> None:
     CheckoutSession.objects.filter(stripe_session_id=session["id"]).update(status=CheckoutSession.Status.EXPIRED)
-    lead = _session_lead(session, create=False)
-    # Marketing mail, so only to someone who asked for our mail; the marketing stream's UNIQUE(lead, step)
-    # makes it once per lead however many sessions expire.
-    if lead is None or lead.is_customer or lead.status != Lead.Status.SUBSCRIBED or lead.suppression:
+    # Marketing mail, so only to the lead our own upgrade link named (an address typed on /buy/ proves nothing)
+    # and only while they want our mail; the marketing stream's UNIQUE(lead, step) makes it once per lead
+    # however many sessions expire. A reader who stopped the reminders gets no sales nudge either.
+    lead_id = str((session.get("metadata") or {}).get("lead") or "")
+    lead = Lead.objects.filter(pk=int(lead_id)).first() if lead_id.isdigit() else None
+    if lead is None or lead.is_customer or lead.status != Lead.Status.SUBSCRIBED or lead.suppression \
+            or lead.reminders_stopped_at:
         return
     row = _session_email_row(session, lead)
     email_queue(lead=lead, step="order-waiting", stream=ScheduledEmail.Stream.MARKETING,

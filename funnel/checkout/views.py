@@ -7,6 +7,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
@@ -26,7 +27,7 @@ from funnel.checkout.signin import signin_token_buyer
 from funnel.checkout.stripe_client import simulator_enabled
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
-from leads.access import access_current_buyer, access_login, access_signed_in_lead
+from leads.access import access_login, access_signed_in_lead
 from leads.client import client_ip
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
@@ -104,10 +105,9 @@ def upgrade(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "HEAD":
         return HttpResponse()  # link scanners: no Checkout Session (and no "order waiting" mail) for them
     if lead.is_customer:
-        buyer = access_current_buyer(request)
-        if buyer is not None and buyer.pk == lead.pk:
-            return HttpResponseRedirect(_full_guide_url())
-        return HttpResponseRedirect(reverse("signin") + "?owned=1")
+        # Never sold twice. The upgrade link does not sign in (it is reusable and forwardable); the guide
+        # offers a sign-in link to a buyer on a new device.
+        return HttpResponseRedirect(_full_guide_url())
     row = ScheduledEmail.objects.filter(pk=row_id, lead=lead).first() if row_id else None
     # The token came in mail sent to this address, so the success page may sign this browser in.
     return _start_and_redirect(request, lead=lead, row=row, email=lead.email, lead_verified=True,
@@ -165,7 +165,21 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 # --- Development checkout simulator ---------------------------------------------------------------------------
 
-SIMULATOR_ACTIONS = {"pay", "pay_delayed", "async_succeed", "async_fail", "cancel", "expire", "refund", "dispute"}
+# What a reader could do next at Stripe, by the session's state: paying twice or refunding an unpaid order
+# cannot happen there, so it cannot happen here either.
+SIMULATOR_ACTIONS = {
+    "open": {"pay", "pay_delayed", "cancel", "expire"},
+    "pending": {"async_succeed", "async_fail"},
+    "paid": {"refund", "dispute"},
+}
+
+
+def _simulator_state(session: dict[str, Any]) -> str:
+    if session.get("status") == "open":
+        return "open"
+    if session.get("status") == "complete":
+        return "paid" if session.get("payment_status") == "paid" else "pending"
+    return "closed"
 
 
 @never_cache
@@ -180,8 +194,8 @@ def checkout_simulator(request: HttpRequest, session_id: str) -> HttpResponse:
     form = EmailForm(request.POST or None, initial={"email": session.get("customer_email") or ""})
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if action not in SIMULATOR_ACTIONS:
-            raise Http404
+        if action not in SIMULATOR_ACTIONS.get(_simulator_state(session), set()):
+            return HttpResponse("That step is not possible in this session's state.", status=409)
         return_path = urlsplit(str(session.get("success_url") or "")).path or reverse("checkout-success")
         success_path = f"{return_path}?session_id={session_id}"
         if action == "cancel":
@@ -217,8 +231,8 @@ def signin_request(request: HttpRequest) -> HttpResponse:
     """"Send me a sign-in link": the same answer whether or not the address belongs to a buyer."""
     form = EmailForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
-        return render(request, "funnel/checkout/signin_request.html",
-                      {"form": form, "owned": request.GET.get("owned") == "1"}, status=400 if form.errors else 200)
+        return render(request, "funnel/checkout/signin_request.html", {"form": form},
+                      status=400 if form.errors else 200)
     if rate_limit_hit(scope="signin", ip=client_ip(request), rate=settings.SIGNIN_RATE_LIMIT):
         return render(request, "funnel/checkout/signin_request.html", {"form": form, "limited": True}, status=429)
     email = form.cleaned_data["email"].strip().lower()

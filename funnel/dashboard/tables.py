@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from funnel.dashboard import selectors
+from funnel.dashboard.figures import Figures
 from funnel.dashboard.selectors import COHORT_DAYS, DashboardFilters
 
 INT, PCT, MONEY, TEXT, DAYS = "int", "pct", "money", "text", "days"
@@ -175,14 +176,14 @@ def daily_table(points: list[selectors.DayPoint]) -> Table:
     )
 
 
-TABLE_BUILDERS: dict[str, Callable[[DashboardFilters, str], Table]] = {
-    "funnel": lambda f, _: funnel_table(selectors.funnel_summary(f)),
-    "revenue": lambda f, _: revenue_table(selectors.funnel_summary(f)),
-    "timing": lambda f, _: timing_table(selectors.funnel_summary(f)),
-    "emails": lambda f, _: email_table(selectors.per_email(f)),
-    "cohorts": lambda f, _: cohort_table(selectors.cohorts(f)),
-    "sources": lambda f, sort: source_table(selectors.per_source(f, sort=sort)),
-    "daily": lambda f, _: daily_table(selectors.conversion_by_day(f)),
+TABLE_BUILDERS: dict[str, Callable[[Figures, str], Table]] = {
+    "funnel": lambda f, _: funnel_table(f.summary),
+    "revenue": lambda f, _: revenue_table(f.summary),
+    "timing": lambda f, _: timing_table(f.summary),
+    "emails": lambda f, _: email_table(f.emails),
+    "cohorts": lambda f, _: cohort_table(f.cohorts),
+    "sources": lambda f, sort: source_table(selectors.sort_sources(f.sources, sort)),
+    "daily": lambda f, _: daily_table(f.daily),
 }
 
 

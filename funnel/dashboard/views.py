@@ -1,4 +1,4 @@
-"""The conversion dashboard inside the admin: thin views over selectors, tables and charts.
+"""The conversion dashboard inside the admin: thin views over figures, tables and charts.
 
 Wrapped in `admin.site.admin_view` (see urls.py): staff only, anyone else goes to the admin login. On top of
 that it needs the permission to view leads, which the "marketing" group has (setup_marketing_group).
@@ -13,9 +13,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from funnel.dashboard import charts, selectors, tables
+from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
 
 VIEW_PERMISSION = "leads.view_lead"
+DEFAULT_SORT = "-signups"
 
 
 def _check(request: HttpRequest) -> None:
@@ -27,19 +29,10 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     _check(request)
     form = DashboardFilterForm(request.GET or None)
     filters = form.filters()
-    sort = request.GET.get("sort", "-signups")
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    figures = dashboard_figures(filters, fresh=request.GET.get("fresh") == "1")
 
-    summary = selectors.funnel_summary(filters)
-    points = selectors.conversion_by_day(filters)
-    page_tables = [
-        tables.funnel_table(summary),
-        tables.revenue_table(summary),
-        tables.timing_table(summary),
-        tables.email_table(selectors.per_email(filters)),
-        tables.source_table(selectors.per_source(filters, sort=sort)),
-        tables.cohort_table(selectors.cohorts(filters)),
-        tables.daily_table(points),
-    ]
+    page_tables = {slug: build(figures, sort) for slug, build in tables.TABLE_BUILDERS.items()}
     query = _filter_query(filters)
     context = {
         **admin.site.each_context(request),
@@ -47,16 +40,18 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "form": form,
         "filters": filters,
         "previous": filters.previous(),
-        "summary": summary,
-        "tables": {table.slug: table for table in page_tables},
-        "funnel_chart": charts.funnel_bars(summary.steps, title=f"Funnel {filters.start} to {filters.end}"),
+        "figures": figures,
+        "cache_minutes": CACHE_SECONDS // 60,
+        "tables": page_tables,
+        "funnel_chart": charts.funnel_bars(figures.summary.steps,
+                                           title=f"Funnel {filters.start} to {filters.end}"),
         "line_chart": charts.conversion_line(
-            points, title=f"Conversion by signup day {filters.start} to {filters.end}"
+            figures.daily, title=f"Conversion by signup day {filters.start} to {filters.end}"
         ),
         "filter_query": query,
         "sort": sort,
-        "sort_links": _sort_links(page_tables[4], query, sort),
-        "choices": selectors.utm_choices(),
+        "sort_links": _sort_links(page_tables["sources"], query, sort),
+        "choices": figures.choices,
     }
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 
@@ -67,7 +62,7 @@ def dashboard_csv(request: HttpRequest, table: str) -> HttpResponse:
     if builder is None:
         raise Http404("No such table")
     filters = DashboardFilterForm(request.GET or None).filters()
-    result = builder(filters, request.GET.get("sort", "-signups"))
+    result = builder(dashboard_figures(filters), request.GET.get("sort", DEFAULT_SORT))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tables.filename(result, filters)}"'
     csv.writer(response).writerows(result.csv_rows())

@@ -2,7 +2,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from funnel.guide import free, views
 
-# `/guide/free/` belongs to the landing area (the free quick reference); everything else under /guide/ is paid.
+# `/guide/free/` is the free quick reference (free.py, owned by the signup area); everything else here is paid.
 urlpatterns: list[URLPattern | URLResolver] = [
     path("guide/free/", free.free_guide, name="free-guide"),
     path("guide/", views.guide_index, name="full-guide"),

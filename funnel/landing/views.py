@@ -1,5 +1,6 @@
 """Landing page, signup, thank-you page and the confirmation link. Thin: parse, call one service, render."""
 
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -62,7 +63,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("signup-thanks")
     form = SignupForm(request.POST)
     if not form.is_valid():
-        return render(request, "funnel/landing.html", _landing_context(request, form), status=400)
+        # Just the form, not the long page: on a phone the problem is on the first screen.
+        return render(request, "funnel/landing/signup_errors.html", _landing_context(request, form), status=400)
     signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
                   time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
                   attribution=form.attribution())
@@ -72,7 +74,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "funnel/landing/thanks.html")
+    return render(request, "funnel/landing/thanks.html",
+                  {"sender": parseaddr(settings.TRANSACTIONAL_FROM_EMAIL)[1]})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from funnel.practice.selectors import DayPain
 
 WIDTH, HEIGHT = 340, 210
-LEFT, RIGHT, TOP, BOTTOM = 30, 12, 34, 28  # margins: y labels, right edge, legend, x labels
+LEFT, RIGHT, TOP, BOTTOM = 30, 22, 34, 28  # margins: y labels, right edge, legend, x labels
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,13 @@ from funnel.models import PracticeSession
 from funnel.practice.selectors import lead_today
 from leads.models import Lead
 
+# Nobody does the 20-minute routine a dozen times a day; past this a script is filling the log (and the chart).
+MAX_SESSIONS_PER_DAY = 12
+
+
+class PracticeLimitReached(Exception):
+    """Too many sessions logged today."""
+
 
 @transaction.atomic
 def practice_log(
@@ -30,12 +37,17 @@ def practice_log(
     if unknown or not areas:
         raise ValueError(f"unknown or missing areas: {unknown}")
     now = now or timezone.now()
+    local_date = lead_today(lead, now=now)
+    # Lock the lead so two posts at once cannot both slip under the daily cap.
+    Lead.objects.select_for_update().filter(pk=lead.pk).first()
+    if PracticeSession.objects.filter(lead=lead, local_date=local_date).count() >= MAX_SESSIONS_PER_DAY:
+        raise PracticeLimitReached
     steps = [step for step, done in (("release", bool(spots_done) or release_seconds > 0),
                                      ("heat", heat_seconds > 0),
                                      ("stretch", bool(stretches_done) or stretch_seconds > 0)) if done]
     return PracticeSession.objects.create(
         lead=lead,
-        local_date=lead_today(lead, now=now),
+        local_date=local_date,
         areas=list(areas),
         steps_done=steps,
         items_done=[*spots_done, *stretches_done],

@@ -13,7 +13,7 @@ from funnel.guide.gating import Viewer, signin_url, viewer_for
 from funnel.practice import selectors
 from funnel.practice.chart import pain_chart
 from funnel.practice.forms import SessionForm, chosen_areas
-from funnel.practice.services import practice_log
+from funnel.practice.services import PracticeLimitReached, practice_log
 
 _private = cache_control(private=True, no_store=True)
 
@@ -74,12 +74,16 @@ def app_session(request: HttpRequest) -> HttpResponse:
     form = SessionForm(request.POST if request.method == "POST" else None, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        practice_log(
-            lead=lead, areas=areas, spots_done=data["spots"], stretches_done=data["stretches"],
-            heat_seconds=form.heat_seconds_logged(), release_seconds=data.get("release_seconds") or 0,
-            stretch_seconds=data.get("stretch_seconds") or 0,
-            pain_before=data["pain_before"], pain_after=data["pain_after"],
-        )
+        try:
+            practice_log(
+                lead=lead, areas=areas, spots_done=data["spots"], stretches_done=data["stretches"],
+                heat_seconds=form.heat_seconds_logged(), release_seconds=data.get("release_seconds") or 0,
+                stretch_seconds=data.get("stretch_seconds") or 0,
+                pain_before=data["pain_before"], pain_after=data["pain_after"],
+            )
+        except PracticeLimitReached:
+            messages.error(request, "That's a lot of sessions for one day: this one was not logged.")
+            return redirect("app")
         messages.success(request, f"Session logged: pain {data['pain_before']} → {data['pain_after']}.")
         return redirect("app")
     context = {

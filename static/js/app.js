@@ -28,13 +28,14 @@
                 stretch: [].slice.call(form.querySelectorAll('[data-kind="stretch"]')) };
 
   var state = load() || freshState();
+  state.acknowledged = state.acknowledged || {};
 
   // A new run starts from what the page already holds: after a refused post the server sends the form
   // back filled in, and its timed seconds must not be lost.
   function freshState() {
     var total = function (name) { return Number((form.querySelector('[data-total="' + name + '"]') || {}).value) || 0; };
     var heatBox = form.querySelector('input[name="heat_done"]');
-    return { step: "before", items: {}, skipped: {}, active: null, pain: {}, heatStart: null,
+    return { step: "before", items: {}, skipped: {}, acknowledged: {}, active: null, pain: {}, heatStart: null,
              heatDone: Boolean(heatBox && heatBox.checked),
              seconds: { release: total("release"), heat: total("heat"), stretch: total("stretch") } };
   }
@@ -87,7 +88,13 @@
   var warningText = el("p", { id: "order-text" });
   warning.appendChild(warningText);
   var warningBack = button("", "", function () { hideWarning(); go(warning.dataset.back, true); });
-  var warningSkip = button("Skip ahead anyway", "secondary", function () { hideWarning(); go(warning.dataset.target, true); });
+  var warningSkip = button("Skip ahead anyway", "secondary", function () {
+    // Explained once is enough: the steps skipped here do not bring the warning back later in this run.
+    var idx = ORDER.indexOf(warning.dataset.target);
+    for (var i = 1; i < idx; i++) { if (!stepDone(ORDER[i])) { state.acknowledged[ORDER[i]] = true; } }
+    hideWarning();
+    go(warning.dataset.target, true);
+  });
   warning.appendChild(warningBack);
   warning.appendChild(warningSkip);
   form.insertBefore(warning, live.nextSibling);
@@ -119,7 +126,7 @@
   }
   function firstUndone(before) {
     var idx = ORDER.indexOf(before);
-    for (var i = 1; i < idx; i++) { if (!stepDone(ORDER[i])) { return ORDER[i]; } }
+    for (var i = 1; i < idx; i++) { if (!stepDone(ORDER[i]) && !state.acknowledged[ORDER[i]]) { return ORDER[i]; } }
     return null;
   }
   function go(name, force) {

@@ -1,6 +1,7 @@
 """Checkout fixtures: the fake Stripe API, our webhook secret, leads, and signed event delivery."""
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -70,9 +71,14 @@ def event_make(event_type: str, obj: dict[str, Any], *, event_id: str | None = N
 def event_post(client: Client, event: dict[str, Any] | bytes, *, secret: str = WEBHOOK_SECRET,
                timestamp: int | None = None, header: str | None = None) -> Any:
     body = event if isinstance(event, bytes) else json.dumps(event).encode()
-    extra = {}
     if header is None:
         header = signature_header(body, secret=secret, timestamp=timestamp)
-    if header:
-        extra["HTTP_STRIPE_SIGNATURE"] = header
-    return client.post("/webhooks/stripe/", data=body, content_type="application/json", **extra)
+    headers = {"Stripe-Signature": header} if header else {}
+    return client.post("/webhooks/stripe/", data=body, content_type="application/json", headers=headers)
+
+
+def found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text`; fails the test when it is not there."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not found"
+    return match.group(1)

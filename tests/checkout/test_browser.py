@@ -8,7 +8,7 @@ from django.test import Client
 from emails.models import ScheduledEmail
 from emails.rendering import render_email
 from funnel.models import Purchase
-from tests.checkout.conftest import email_row_make, lead_make
+from tests.checkout.conftest import email_row_make, found, lead_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +20,7 @@ def test_email_upgrade_link_through_simulator_to_unlocked_full_guide(live_server
     lead = lead_make("chromium@example.com")
     row = email_row_make(lead, "day-3")
     day_three = render_email(lead, row)
-    upgrade_link = re.search(rf'href="({re.escape(live_server.url)}/c/[^"]+)"', day_three.html).group(1)
+    upgrade_link = found(rf'href="({re.escape(live_server.url)}/c/[^"]+)"', day_three.html)
 
     page.goto(upgrade_link)  # the click redirect → /upgrade/<token>/ → 303 → the checkout
     assert "/dev/checkout/cs_test_sim_" in page.url
@@ -39,7 +39,7 @@ def test_email_upgrade_link_through_simulator_to_unlocked_full_guide(live_server
     # The access email's magic link signs in a second device, through its button (not on GET).
     access = ScheduledEmail.objects.get(lead=lead, step="access")
     lead.refresh_from_db()
-    magic = re.search(r"(http://\S+/signin/\S+/)", render_email(lead, access).text).group(1)
+    magic = found(r"(http://\S+/signin/\S+/)", render_email(lead, access).text)
     other = page.context.browser.new_context()
     try:
         phone = other.new_page()

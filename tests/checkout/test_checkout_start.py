@@ -93,7 +93,8 @@ def test_buyer_is_not_sold_twice(client, fake_stripe, lead):
     lead.save(update_fields=["is_customer"])
     response = client.get(_upgrade_path(lead))
     assert response.status_code == 302
-    assert response["Location"].startswith("/signin/")
+    assert response["Location"] == "/guide/"
+    assert client.session.get("access_lead_id") is None  # a reusable link is no key to the account
     assert fake_stripe.requests == []
 
 

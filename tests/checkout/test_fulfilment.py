@@ -1,8 +1,12 @@
 """Events in, state out: purchases, access, emails, refunds and disputes, in any order and any number of times."""
 
+import email
+import email.policy
+
 import pytest
 from django.test import Client
 
+from emails.dispatch import dispatch_due
 from emails.models import ScheduledEmail
 from funnel.checkout.services import purchase_fulfil, stripe_event_process, upgrade_token
 from funnel.models import CheckoutSession, PaymentReversal, Purchase, StripeEvent
@@ -49,6 +53,21 @@ def test_completed_and_paid_grants_once_credits_the_email_and_queues_one_access_
     assert CheckoutSession.objects.get().status == CheckoutSession.Status.COMPLETE
     # Fulfilment asked Stripe for the session rather than trusting the payload.
     assert fake_stripe.requests_to("GET", f"/v1/checkout/sessions/{session_id}")
+
+
+def test_same_event_twice_sends_exactly_one_access_email(client, fake_stripe, lead, settings, mailoutbox_dir):
+    settings.EMAIL_BACKEND = "emails.backends.OutboxBackend"
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id)
+    event = _session_event(fake_stripe, session_id, "checkout.session.completed", "evt_twice")
+    for _ in range(2):
+        assert event_post(Client(), event).status_code == 200
+        dispatch_due()  # the real dispatcher, as the worker would run it
+
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in mailoutbox_dir.glob("*.eml")]
+    assert [(m["To"], m["Subject"]) for m in messages] == [
+        ("reader@example.com", "Your Pain Reset full guide is ready (receipt inside)")]
 
 
 def test_payload_saying_paid_is_not_believed_when_stripe_says_unpaid(client, fake_stripe, lead):
@@ -283,3 +302,32 @@ def test_purchase_fulfil_is_idempotent_when_called_directly(client, fake_stripe,
     second = purchase_fulfil(session_id=session_id)
     assert first is not None and second is not None and first.pk == second.pk
     assert len(_emails(lead, "access")) == 1
+
+
+def test_full_discount_code_with_nothing_to_pay_is_a_valid_purchase(client, fake_stripe, lead):
+    session_id = _start(client, lead)
+    fake_stripe.complete(session_id, payment_status="no_payment_required", amount_total=0, payment_intent=None,
+                         total_details={"amount_discount": 997, "amount_shipping": 0, "amount_tax": 0})
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.amount_cents) == (Purchase.Status.PAID, 0)
+    lead.refresh_from_db()
+    assert lead.is_customer
+
+
+def test_someone_elses_product_on_the_same_account_creates_no_lead(client, fake_stripe, db):
+    other = fake_stripe.session_create_direct(amount_subtotal=4900, amount_total=4900, metadata={})
+    fake_stripe.complete(other["id"], email="stranger@example.com")
+    assert event_post(client, _session_event(fake_stripe, other["id"], "checkout.session.completed")).status_code \
+        == 200
+    assert not Lead.objects.exists() and not Purchase.objects.exists()
+
+
+def test_no_order_waiting_for_stopped_reminders_or_typed_addresses(client, fake_stripe, lead):
+    stopped = lead_make("stopped@example.com", reminders_stopped_at=lead.created_at)
+    session_id = _start(client, stopped)
+    event_post(client, _session_event(fake_stripe, session_id, "checkout.session.expired"))
+    client.post("/buy/", {"email": lead.email})  # someone typed the subscribed reader's address
+    typed = [s for s in fake_stripe.sessions if s != session_id][0]
+    event_post(client, _session_event(fake_stripe, typed, "checkout.session.expired"))
+    assert not ScheduledEmail.objects.filter(step="order-waiting").exists()

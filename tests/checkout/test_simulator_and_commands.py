@@ -41,6 +41,8 @@ def test_simulator_card_payment_goes_through_the_real_webhook_and_signs_in(clien
 
     client.get(response["Location"])
     assert client.session["access_lead_id"] == lead.pk
+    assert client.post(url, {"action": "pay"}).status_code == 409  # no paying twice
+    assert StripeEvent.objects.count() == 1
 
 
 def test_simulator_delayed_payment_then_success_or_failure(client, simulator_on):
@@ -53,7 +55,8 @@ def test_simulator_delayed_payment_then_success_or_failure(client, simulator_on)
         assert not lead.is_customer
         assert b"Bank confirms" in browser.get(url).content
         browser.post(url, {"action": outcome})
-    good.refresh_from_db(), bad.refresh_from_db()
+    good.refresh_from_db()
+    bad.refresh_from_db()
     assert good.is_customer and not bad.is_customer
     assert ScheduledEmail.objects.filter(lead=bad, step="payment-failed").exists()
     assert list(StripeEvent.objects.order_by("pk").values_list("event_type", flat=True)) == [
@@ -140,3 +143,17 @@ def test_stripe_reconcile_fulfils_paid_sessions_the_webhook_missed(fake_stripe, 
 def test_stripe_reconcile_rejects_a_bad_since(fake_stripe, db):
     with pytest.raises(CommandError):
         call_command("stripe_reconcile", "--since", "three days")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stripe_replay_over_http_to_a_running_server(tmp_path, fake_stripe, live_server):
+    lead = lead_make("http@example.com")
+    session = fake_stripe.session_create_direct(metadata={"lead": str(lead.pk)})
+    fake_stripe.complete(session["id"])
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event_make("checkout.session.completed", session)))
+    out = StringIO()
+    call_command("stripe_replay", str(path), "--url", f"{live_server.url}/webhooks/stripe/", stdout=out)
+    assert "HTTP 200" in out.getvalue()
+    lead.refresh_from_db()
+    assert lead.is_customer

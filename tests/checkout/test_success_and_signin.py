@@ -14,7 +14,7 @@ from funnel.checkout.signin import SIGNIN_TOKEN_MAX_AGE_SECONDS, signin_token
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
 from leads.services import lead_revoke_access
-from tests.checkout.conftest import event_make, event_post, lead_make
+from tests.checkout.conftest import event_make, event_post, found, lead_make
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_access_email_holds_a_working_magic_link_and_a_receipt(client, fake_stri
 
     assert "$9.97" in rendered.text and f"PR-{Purchase.objects.get().pk:06d}" in rendered.text
     assert "not medical advice" in rendered.text.lower() or "medical advice" in rendered.text.lower()
-    link = re.search(r"http://testserver(/signin/[^/\s]+/)", rendered.text).group(1)
+    link = found(r"http://testserver(/signin/[^/\s]+/)", rendered.text)
     assert link in rendered.html
     browser = Client()
     assert browser.post(link).status_code == 303
@@ -168,6 +168,6 @@ def test_payment_failed_and_order_waiting_emails_carry_a_fresh_upgrade_link(clie
         row = ScheduledEmail.objects.create(lead=lead, step=step, key="k", send_at=lead.created_at,
                                             context={"credited_email_id": None})
         rendered = render_email(lead, row)
-        link = re.search(r"http://testserver(/upgrade/[^/\s]+/)", rendered.text).group(1)
+        link = found(r"http://testserver(/upgrade/[^/\s]+/)", rendered.text)
         assert client.get(link).status_code == 303, step
     assert len(fake_stripe.sessions) == 2

@@ -69,6 +69,14 @@ def make_purchase(lead: Lead, when: datetime, email: ScheduledEmail | None, *, s
                                    amount_cents=amount, currency="usd", created_at=when, refunded_at=refunded_at)
 
 
+@pytest.fixture(autouse=True)
+def _empty_dashboard_cache() -> None:
+    """The dashboard caches its figures per set of filters; each test starts without any (own Redis db)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @dataclass
 class World:
     leads: dict[str, Lead] = field(default_factory=dict)

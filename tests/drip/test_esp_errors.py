@@ -131,7 +131,8 @@ def test_expired_lease_requeues_rows_never_handed_over_and_marks_the_others_unkn
     assert not_handed.status == Status.SCHEDULED and not_handed.claimed_by == ""
 
 
-def test_a_dispatcher_that_lost_its_lease_stops_handing_over(make_lead: Any, settings: Any) -> None:
+def test_a_dispatcher_that_lost_its_lease_stops_handing_over(make_lead: Any, settings: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """If a slow batch outlives its lease and another dispatcher recovers it, the first must stop sending."""
     from django.core import mail
 
@@ -146,11 +147,8 @@ def test_a_dispatcher_that_lost_its_lease_stops_handing_over(make_lead: Any, set
         original(*args)
         recover_expired_leases(now=timezone.now() + timedelta(seconds=1))  # another worker's recovery
 
-    dispatch._send_one = send_then_recover  # type: ignore[assignment]
-    try:
-        dispatch_batch(size=dispatch.FIRST_CHUNK * 2)
-    finally:
-        dispatch._send_one = original  # type: ignore[assignment]
+    monkeypatch.setattr(dispatch, "_send_one", send_then_recover)
+    dispatch_batch(size=dispatch.FIRST_CHUNK * 2)
     assert len(mail.outbox) == dispatch.FIRST_CHUNK  # the first chunk only
     rows = ScheduledEmail.objects.filter(step="welcome")
     assert rows.filter(status=Status.UNKNOWN).count() == dispatch.FIRST_CHUNK

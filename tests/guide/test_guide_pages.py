@@ -3,9 +3,9 @@
 import html as html_lib
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -33,7 +33,7 @@ NOTICE = "Education, not medical advice."
 PHYSICIAN = "See a physician when…"
 
 
-def _text(response: HttpResponse) -> str:
+def _text(response: Any) -> str:  # the test client's response type
     # Unescaped, so phrases from the content module match whatever the template escaped (apostrophes).
     return html_lib.unescape(response.content.decode())
 

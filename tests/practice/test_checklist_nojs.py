@@ -3,13 +3,13 @@
 import html
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import time_machine
-from django.http import HttpResponse
 from django.test import Client
-from django.utils.html import strip_tags
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from funnel.models import PracticeSession
 from tests.guide.helpers import make_lead, sign_in
@@ -17,7 +17,7 @@ from tests.guide.helpers import make_lead, sign_in
 pytestmark = pytest.mark.django_db
 
 
-def _text(response: HttpResponse) -> str:
+def _text(response: Any) -> str:  # the test client's response type
     return html.unescape(response.content.decode())
 
 
@@ -37,8 +37,9 @@ def test_the_whole_session_as_a_checklist(client: Client) -> None:
 
     form = _text(client.get(reverse("app-session"), {"area": "low-back"}))
     # Every step is on the page, in order, as checkboxes: it works with nothing but HTML.
-    order = [form.index(marker) for marker in ("How much does it hurt right now?", "Step 1 · Release",
-                                                 "Step 2 · Moist heat", "Step 3 · Stretch", "How much does it hurt now?")]
+    markers = ("How much does it hurt right now?", "Step 1 · Release", "Step 2 · Moist heat", "Step 3 · Stretch",
+               "How much does it hurt now?")
+    order = [form.index(marker) for marker in markers]
     assert order == sorted(order)
     for field in ('name="spots" value="ql"', 'name="spots" value="glute-upper"', 'name="heat_done"',
                   'name="heat_minutes"', 'name="stretches" value="knees-to-chest"', 'type="submit"'):
@@ -95,3 +96,22 @@ def test_unknown_areas_fall_back_to_the_picker(client: Client) -> None:
     sign_in(client, make_lead(buyer=True))
     text = _text(client.get(reverse("app-session"), {"area": "elbow"}))
     assert "Where does it hurt?" in text and 'id="session-form"' not in text
+
+
+def test_starting_without_an_area_asks_for_one(client: Client) -> None:
+    sign_in(client, make_lead(buyer=True))
+    assert "Pick at least one area" not in _text(client.get(reverse("app-session")))
+    text = _text(client.get(reverse("app-session"), {"picked": "1"}))
+    assert "Pick at least one area to start." in text and 'id="session-form"' not in text
+
+
+def test_a_script_cannot_flood_the_log(client: Client) -> None:
+    from funnel.practice.services import MAX_SESSIONS_PER_DAY
+
+    lead = make_lead(buyer=True)
+    sign_in(client, lead)
+    data = {"area": "neck", "pain_before": "5", "pain_after": "3"}
+    for _ in range(MAX_SESSIONS_PER_DAY + 2):
+        client.post(reverse("app-session"), data)
+    assert PracticeSession.objects.filter(lead=lead).count() == MAX_SESSIONS_PER_DAY
+    assert "this one was not logged" in _text(client.get(reverse("app")))

@@ -114,3 +114,26 @@ def test_a_whole_guided_session(page: Any, live_server: Any) -> None:
     assert session.heat_seconds == 16 * 60
     assert session.stretch_seconds == 60 + 5
     assert (session.pain_before, session.pain_after) == (6, 3)
+
+
+def test_the_heat_timer_survives_a_reload(page: Any, live_server: Any) -> None:
+    """A phone may discard a backgrounded tab; coming back reloads the page, and the heat keeps its start."""
+    lead = make_lead(buyer=True)
+    page.context.add_cookies([browser_session_cookie(lead, live_server.url)])
+    page.clock.install(time=T0)
+    page.goto(f"{live_server.url}/app/session/?area=neck")
+    page.clock.pause_at(T0 + timedelta(seconds=10))
+    page.locator("#pain-pain_before").get_by_role("radio", name="4", exact=True).check()
+    page.locator(".stepper").get_by_role("button", name="2 Heat").click()
+    page.get_by_role("button", name="Skip ahead anyway").click()
+    heat = page.locator('[data-step="heat"]')
+    heat.get_by_role("button", name="Start heat timer").click()
+    page.clock.run_for(120_000)
+    expect(heat.locator(".clock")).to_have_text("2:00")
+
+    page.reload()
+    page.clock.run_for(1_000)
+    expect(heat).to_be_visible()
+    elapsed = _seconds(heat.locator(".clock").inner_text())
+    assert 121 <= elapsed <= 125
+    expect(page.locator('input[name="pain_before"][value="4"]')).to_be_checked()  # on the hidden "before" step

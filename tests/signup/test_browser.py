@@ -42,9 +42,15 @@ def test_javascript_fills_the_time_zone_and_the_form_works_without_it(browser: A
 
 
 def test_errors_are_shown_next_to_the_fields(page: Any, live_server: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/")
     page.get_by_label("Email address").fill("not-an-address")
     page.get_by_role("button", name="Email me the free guide").click()
+    page.wait_for_load_state()
+    # The answer is just the form, so a phone shows the problem on the first screen, not the top of a long page.
+    assert page.locator("#email-error").is_visible()
+    box = page.locator("#email-error").bounding_box()
+    assert box is not None and 0 <= box["y"] <= 844
     assert page.locator("#email-error").inner_text().startswith("That address is missing its @ part")
     assert page.locator("#consent-error").is_visible()
     assert page.get_by_label("Email address").get_attribute("aria-invalid") == "true"

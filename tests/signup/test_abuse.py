@@ -1,0 +1,74 @@
+"""Client IP, rate-limit buckets and concurrent signups of one address."""
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client, RequestFactory
+
+from emails.models import ScheduledEmail
+from funnel.models import DailyVisit
+from leads.client import client_ip
+from leads.models import ConsentRecord, Lead
+from leads.ratelimit import _bucket, parse_rate
+from tests.signup.conftest import form_data, unique_ip
+
+
+@pytest.mark.parametrize(("header", "remote", "forwarded", "expected"), [
+    ("", "192.0.2.1", "203.0.113.5", "192.0.2.1"),  # no trusted proxy: the header is ignored
+    ("HTTP_X_FORWARDED_FOR", "10.0.0.1", "203.0.113.5", "203.0.113.5"),
+    ("HTTP_X_FORWARDED_FOR", "10.0.0.1", "1.1.1.1, 203.0.113.5", "203.0.113.5"),  # right-most hop
+    ("HTTP_X_FORWARDED_FOR", "10.0.0.1", "not-an-ip", "10.0.0.1"),  # garbage: fall back to the socket
+    ("HTTP_X_FORWARDED_FOR", "10.0.0.1", "", "10.0.0.1"),
+    ("HTTP_X_REAL_IP", "10.0.0.1", "2001:db8::7", "2001:db8::7"),
+])
+def test_client_ip(settings: Any, header: str, remote: str, forwarded: str, expected: str) -> None:
+    settings.TRUSTED_PROXY_IP_HEADER = header
+    meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded, "HTTP_X_REAL_IP": forwarded}
+    assert client_ip(RequestFactory().get("/", **meta)) == expected
+
+
+def test_rate_buckets_group_ipv6_by_64() -> None:
+    assert _bucket("2001:db8:1:2::1") == _bucket("2001:db8:1:2:ffff::9") == "2001:db8:1:2::"
+    assert _bucket("2001:db8:1:3::1") != _bucket("2001:db8:1:2::1")
+    assert _bucket("192.0.2.1") != _bucket("192.0.2.2")
+    assert parse_rate("10/h") == (10, 3600) and parse_rate("5/minute") == (5, 60)
+
+
+def _in_thread(fn: Any) -> Any:
+    def run(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        finally:
+            connection.close()
+    return run
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_signups_of_one_address_make_one_lead_and_one_confirmation(settings: Any) -> None:
+    settings.DRIP_KICK_ON_QUEUE = False
+
+    @_in_thread
+    def sign_up(_: int) -> int:
+        return Client(REMOTE_ADDR=unique_ip()).post("/signup/", form_data(email="race@example.com")).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(sign_up, range(6)))
+    assert codes == [302] * 6
+    lead = Lead.objects.get(email="race@example.com")
+    assert ConsentRecord.objects.filter(lead=lead).count() == 6
+    assert ScheduledEmail.objects.filter(lead=lead, step="confirm").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_visits_of_the_day_lose_no_count() -> None:
+    @_in_thread
+    def visit(_: int) -> int:
+        return Client(HTTP_USER_AGENT="Mozilla/5.0").get("/?utm_source=race").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(visit, range(40))) == {200}
+    assert DailyVisit.objects.get(utm_source="race").count == 40
