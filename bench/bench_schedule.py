@@ -61,8 +61,10 @@ def fill(schema: str, leads: int) -> None:
     row_cols, row_exprs, row_params = _literal_columns(ScheduledEmail, {
         "lead_id": "l.id", "step": "s.step", "stream": "'marketing'", "key": "''",
         "send_at": "l.created_at + (s.k - 1) * interval '1 day'",
-        "status": "CASE WHEN l.created_at + (s.k - 1) * interval '1 day' < now() THEN 'sent' ELSE 'scheduled' END",
-        "sent_at": "CASE WHEN l.created_at + (s.k - 1) * interval '1 day' < now() "
+        # Rows due within the next two hours count as sent, so no row falls due by itself during the run.
+        "status": "CASE WHEN l.created_at + (s.k - 1) * interval '1 day' < now() + interval '2 hours' "
+                  "THEN 'sent' ELSE 'scheduled' END",
+        "sent_at": "CASE WHEN l.created_at + (s.k - 1) * interval '1 day' < now() + interval '2 hours' "
                    "THEN l.created_at + (s.k - 1) * interval '1 day' END",
         "created_at": "l.created_at", "updated_at": "now()",
         "context": "'{}'::jsonb",

@@ -23,7 +23,7 @@ def signature_header(payload: bytes, *, secret: str, timestamp: int | None = Non
     return f"t={ts},v1={digest}"
 
 
-def signature_verify(payload: bytes, *, header: str, secret: str, now: float | None = None) -> None:
+def signature_verify(payload: bytes, *, header: str, secret: str) -> None:
     """Raise BadSignature unless `header` signs `payload` with `secret` within 300 s either side of now."""
     try:
         text = payload.decode("utf-8")
@@ -33,5 +33,5 @@ def signature_verify(payload: bytes, *, header: str, secret: str, now: float | N
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, StopIteration) as exc:
         raise BadSignature(str(exc)) from exc
     # The library only bounds the age; a timestamp from the future would let a captured signature live longer.
-    if timestamp > (time.time() if now is None else now) + TOLERANCE_SECONDS:
+    if timestamp > time.time() + TOLERANCE_SECONDS:
         raise BadSignature("timestamp too far in the future")

@@ -1,22 +1,28 @@
 """Magic sign-in links for buyers: single use and expiring, without storing the token.
 
-The token is an HMAC over the lead's `last_sign_in_at` and `access_version` (leads.tokens state tokens):
-signing in updates `last_sign_in_at`, so every link issued before stops working; a refund or dispute bumps
-`access_version`, which kills outstanding links as well as sessions.
+The token is an HMAC (leads.tokens state tokens) over when this buyer last used a sign-in link and their
+`access_version`: using a link moves the first, so that link and every earlier one stop working; a refund or
+dispute bumps the second, which kills outstanding links as well as sessions. Signing in on the success page
+does not touch either, so the link in the access email (often rendered seconds before) keeps working.
 """
 
 from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
+from funnel.models import SignInLinkUse
 from leads import tokens
+from leads.access import access_login
 from leads.models import Lead
 
 SIGNIN_TOKEN_MAX_AGE_SECONDS = 24 * 3600
 
 
 def _state(lead: Lead) -> str:
-    last = lead.last_sign_in_at.isoformat() if lead.last_sign_in_at else "never"
-    return f"{last}:{lead.access_version}"
+    used = SignInLinkUse.objects.filter(lead=lead).values_list("used_at", flat=True).first()
+    return f"{used.isoformat() if used else 'never'}:{lead.access_version}"
 
 
 def signin_token(lead: Lead) -> str:
@@ -38,4 +44,21 @@ def signin_token_buyer(token: str) -> Lead | None:
                                  max_age_seconds=SIGNIN_TOKEN_MAX_AGE_SECONDS)
     except tokens.BadToken:
         return None
+    return lead
+
+
+@transaction.atomic
+def signin_link_use(request: HttpRequest, *, token: str) -> Lead | None:
+    """Sign this browser in with the link, using it up. None (and no sign-in) when it is not valid."""
+    try:
+        lead_id = tokens.read_state_token_lead_id(token)
+    except tokens.BadToken:
+        return None
+    # Two presses of one link at once: the second waits here, then finds the link used.
+    Lead.objects.select_for_update().filter(pk=lead_id).first()
+    lead = signin_token_buyer(token)
+    if lead is None:
+        return None
+    SignInLinkUse.objects.update_or_create(lead=lead, defaults={"used_at": timezone.now()})
+    access_login(request, lead=lead)
     return lead

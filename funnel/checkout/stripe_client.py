@@ -4,6 +4,7 @@ A `StripeClient` instance rather than the module globals, so nothing else in the
 requests go or with which key.
 """
 
+from functools import lru_cache
 from typing import Any
 
 import stripe
@@ -28,13 +29,18 @@ def simulator_enabled() -> bool:
 def stripe_client() -> stripe.StripeClient:
     if not stripe_is_configured():
         raise ImproperlyConfigured("STRIPE_SECRET_KEY is not set")
-    base_addresses: dict[str, Any] = {}
-    if settings.STRIPE_API_BASE:
-        base_addresses["api"] = settings.STRIPE_API_BASE.rstrip("/")
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE.rstrip("/"),
+                   float(settings.STRIPE_API_TIMEOUT_SECONDS), int(settings.STRIPE_MAX_NETWORK_RETRIES))
+
+
+@lru_cache(maxsize=4)
+def _client(key: str, api_base: str, timeout: float, retries: int) -> stripe.StripeClient:
+    # One client per configuration, so connections are kept alive (the HTTP client keeps one session per thread).
+    base_addresses: dict[str, Any] = {"api": api_base} if api_base else {}
     return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
+        key,
         base_addresses=base_addresses,  # type: ignore[arg-type]
         # The library retries timeouts and connection errors itself, re-sending the same Idempotency-Key.
-        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_API_TIMEOUT_SECONDS),
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
     )

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import stripe
 from django import forms
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from emails.models import ScheduledEmail
 from emails.services import email_queue
 from funnel.checkout import services, simulator_actions
-from funnel.checkout.signin import signin_token_buyer
+from funnel.checkout.signin import signin_link_use, signin_token_buyer
 from funnel.checkout.stripe_client import simulator_enabled
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
@@ -204,8 +203,7 @@ def checkout_simulator(request: HttpRequest, session_id: str) -> HttpResponse:
             email = session.get("customer_email") or ""
             if not email:
                 if not form.is_valid():
-                    return render(request, "funnel/checkout/simulator.html",
-                                  {"session": session, "form": form}, status=400)
+                    return _simulator_page(request, session, form, status=400)
                 email = form.cleaned_data["email"].strip().lower()
             simulator_actions.simulated_pay(session_id, email=email, delayed=action == "pay_delayed")
             return HttpResponseRedirect(success_path, status=303)
@@ -218,9 +216,14 @@ def checkout_simulator(request: HttpRequest, session_id: str) -> HttpResponse:
         elif action == "dispute":
             simulator_actions.simulated_dispute(session_id)
         return HttpResponseRedirect(request.path, status=303)
+    return _simulator_page(request, session, form)
+
+
+def _simulator_page(request: HttpRequest, session: dict[str, Any], form: forms.Form, status: int = 200) -> HttpResponse:
     shown_email = session.get("customer_email") or (session.get("customer_details") or {}).get("email") or ""
-    return render(request, "funnel/checkout/simulator.html", {"session": session, "form": form,
-                                                              "shown_email": shown_email})
+    amount = f"{(session.get('amount_total') or 0) / 100:.2f} {str(session.get('currency') or '').upper()}"
+    return render(request, "funnel/checkout/simulator.html",
+                  {"session": session, "form": form, "shown_email": shown_email, "amount": amount}, status=status)
 
 
 # --- Buyer sign-in ----------------------------------------------------------------------------------------------
@@ -254,11 +257,6 @@ def signin_magic(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
     if request.method != "POST":
         return render(request, "funnel/checkout/signin_magic.html", {"valid": True})
-    with transaction.atomic():
-        # Two POSTs of one link at once: the second waits here, then finds the link used.
-        Lead.objects.select_for_update().filter(pk=lead.pk).first()
-        lead = signin_token_buyer(token)
-        if lead is None:
-            return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
-        access_login(request, lead=lead)
+    if signin_link_use(request, token=token) is None:
+        return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
     return HttpResponseRedirect(_full_guide_url(), status=303)

@@ -85,12 +85,13 @@ def conversion_line(points: Sequence[DayPoint], *, title: str = "Conversion over
         f'<title id="cl-title-{uid}">{escape(title)}</title>',
         f'<desc id="cl-desc-{uid}">{escape(desc)}</desc>',
     ]
-    for tick in range(5):
-        value = y_max * tick / 4
+    for tick in range(6):
+        value = y_max * tick / 5
         y = y_at(value)
+        label = f"{value * 100:.0f}" if round(value * 100, 6).is_integer() else f"{value * 100:.1f}"
         parts += [
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>',
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{value * 100:.0f}%</text>',
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{label}%</text>',
         ]
     step = max(1, len(points) // 8)
     for index in range(0, len(points), step):

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from funnel.dashboard.selectors import DashboardFilters
 
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = 7  # "how does this week compare with last week" is the everyday question
 MAX_DAYS = 366
 
 
@@ -26,7 +26,7 @@ class DashboardFilterForm(forms.Form):
         return data
 
     def filters(self, *, today: date | None = None) -> DashboardFilters:
-        """The chosen filters; the last 30 days up to today when dates are missing or the form is invalid."""
+        """The chosen filters; the last 7 days up to today when dates are missing or the form is invalid."""
         today = today or timezone.now().date()
         data = self.cleaned_data if self.is_valid() else {}
         end = data.get("end") or today

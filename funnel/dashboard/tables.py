@@ -42,6 +42,11 @@ class Table:
                           for value, column, flag in zip(row, self.columns, flags, strict=True)])
         return shown
 
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        """For the page: each cell's text and whether it is a number (right-aligned)."""
+        numeric = [column.kind != TEXT for column in self.columns]
+        return [list(zip(row, numeric, strict=True)) for row in self.display_rows()]
+
     def csv_rows(self) -> list[list[str]]:
         return [[column.title for column in self.columns]] + [
             [raw(value, column.kind) for value, column in zip(row, self.columns, strict=True)] for row in self.rows

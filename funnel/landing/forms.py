@@ -1,11 +1,13 @@
 """The signup form. Rendered by hand in the template (labels, errors tied to fields), validated here."""
 
+from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
 
+from leads.consent import CONSENT_VERSION
 from leads.services import Attribution
 from leads.validation import clean_first_name, normalise_email
 
@@ -14,10 +16,16 @@ ATTRIBUTION_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "u
                       "landing_path"]
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk (~45 ms); once per process is enough.
+    return frozenset(available_timezones())
+
+
 def clean_time_zone(value: str) -> str:
     """The browser's IANA zone if it is one we know, else the default: a bad value must never block a signup."""
     value = (value or "").strip()
-    return value if value in available_timezones() else settings.DRIP_DEFAULT_TIME_ZONE
+    return value if value in _known_zones() else settings.DRIP_DEFAULT_TIME_ZONE
 
 
 class SignupForm(forms.Form):
@@ -28,6 +36,8 @@ class SignupForm(forms.Form):
         required=True,
         error_messages={"required": "Please tick the box so we may email you the guide."},
     )
+    # The version of the wording the page showed: the consent record must prove what this person read.
+    consent_version = forms.CharField(required=False)
     time_zone = forms.CharField(required=False)
     utm_source = forms.CharField(required=False)
     utm_medium = forms.CharField(required=False)
@@ -43,6 +53,12 @@ class SignupForm(forms.Form):
 
     def clean_first_name(self) -> str:
         return clean_first_name(self.cleaned_data.get("first_name", ""))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("consent") and cleaned.get("consent_version") != CONSENT_VERSION:
+            self.add_error("consent", "We updated the wording of this box. Please read it and tick it again.")
+        return cleaned
 
     def clean_time_zone(self) -> str:
         return clean_time_zone(self.cleaned_data.get("time_zone", ""))

@@ -29,7 +29,7 @@ def _buy_url() -> str:
         return "/buy/"
 
 
-def _landing_context(request: HttpRequest, form: SignupForm) -> dict[str, Any]:
+def _landing_context(form: SignupForm) -> dict[str, Any]:
     return {"form": form, "consent_text": CONSENT_TEXT, "consent_version": CONSENT_VERSION,
             "honeypot_field": HONEYPOT_FIELD, "buy_url": _buy_url(),
             "default_time_zone": settings.DRIP_DEFAULT_TIME_ZONE}
@@ -50,7 +50,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     # First touch travels with the form as hidden fields: no cookie and no session needed.
     form = SignupForm(initial={**utm, "referrer": request.META.get("HTTP_REFERER", "")[:500],
                                "landing_path": request.get_full_path()[:500]})
-    return render(request, "funnel/landing.html", _landing_context(request, form))
+    return render(request, "funnel/landing.html", _landing_context(form))
 
 
 @require_POST
@@ -64,7 +64,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST)
     if not form.is_valid():
         # Just the form, not the long page: on a phone the problem is on the first screen.
-        return render(request, "funnel/landing/signup_errors.html", _landing_context(request, form), status=400)
+        return render(request, "funnel/landing/signup_errors.html", _landing_context(form), status=400)
     signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
                   time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
                   attribution=form.attribution())

@@ -87,6 +87,20 @@ class PaymentReversal(models.Model):
         return f"{self.kind} of {self.payment_intent_id}"
 
 
+class SignInLinkUse(models.Model):
+    """When a buyer last signed in through an emailed link: the state their magic links are bound to.
+
+    Not `Lead.last_sign_in_at`: the success page also signs in, often seconds after the access email was
+    rendered, and must not kill the link in that email. Using any link moves this, so every earlier link dies.
+    """
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="sign_in_link_use")
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lead #{self.lead_id} last used a sign-in link at {self.used_at:%Y-%m-%d %H:%M}"
+
+
 class StripeEvent(models.Model):
     """The raw event as Stripe sent it, stored once (event id unique) before we act on it."""
 

@@ -28,7 +28,7 @@ def test_simulator_card_payment_goes_through_the_real_webhook_and_signs_in(clien
     row = email_row_make(lead)
     session_id, url = _simulated_checkout(client, lead, row)
     page = client.get(url)
-    assert page.status_code == 200 and b"Pay with card" in page.content
+    assert page.status_code == 200 and b"Pay with card" in page.content and b"Pay 9.97 USD" in page.content
 
     response = client.post(url, {"action": "pay"})
     assert response.status_code == 303

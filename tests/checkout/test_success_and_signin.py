@@ -131,8 +131,12 @@ def test_signin_request_same_answer_for_buyer_and_stranger_and_mail_only_for_buy
     answers = [client.post("/signin/", {"email": e}) for e in (buyer.email, free_reader.email, "nobody@example.com")]
     bodies = {re.sub(r'value="[^"]+"', "", a.content.decode()) for a in answers}
     assert {a.status_code for a in answers} == {200} and len(bodies) == 1
-    assert ScheduledEmail.objects.filter(step="signin").count() == 1
-    assert ScheduledEmail.objects.get(step="signin").lead == buyer
+    row = ScheduledEmail.objects.get(step="signin")
+    assert (row.lead, row.stream) == (buyer, ScheduledEmail.Stream.TRANSACTIONAL)
+    rendered = render_email(buyer, row)
+    link = found(r"http://testserver(/signin/[^/\s]+/)", rendered.text)
+    assert link in rendered.html and "expires in 24 hours" in rendered.text
+    assert client.post(link).status_code == 303 and _signed_in_lead_id(client) == buyer.pk
 
 
 def test_signin_request_rate_limited_per_email_silently_and_per_ip_openly(client, db, settings):
@@ -171,3 +175,30 @@ def test_payment_failed_and_order_waiting_emails_carry_a_fresh_upgrade_link(clie
         link = found(r"http://testserver(/upgrade/[^/\s]+/)", rendered.text)
         assert client.get(link).status_code == 303, step
     assert len(fake_stripe.sessions) == 2
+
+
+def test_access_email_link_survives_the_success_page_sign_in_but_not_its_own_use(client, fake_stripe, lead):
+    # The webhook wins the race: the access email is rendered (sent) before the buyer is back on our site.
+    session_id = _paid_session(client, fake_stripe, lead)
+    event_post(Client(), event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
+    lead.refresh_from_db()
+    link = found(r"http://testserver(/signin/[^/\s]+/)",
+                 render_email(lead, ScheduledEmail.objects.get(lead=lead, step="access")).text)
+    client.get(f"/checkout/success/?session_id={session_id}")
+    assert _signed_in_lead_id(client) == lead.pk
+
+    phone = Client()
+    assert phone.post(link).status_code == 303 and _signed_in_lead_id(phone) == lead.pk
+    assert Client().post(link).status_code == 400
+
+
+def test_using_a_newer_link_kills_the_older_ones(client, db, monkeypatch):
+    buyer = _buyer()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    monkeypatch.setattr(tokens, "_now", lambda: an_hour_ago)
+    older = signin_token(buyer)
+    monkeypatch.undo()
+    newer = signin_token(buyer)
+    assert older != newer
+    assert client.post(f"/signin/{newer}/").status_code == 303
+    assert Client().post(f"/signin/{older}/").status_code == 400

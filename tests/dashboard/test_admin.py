@@ -106,8 +106,9 @@ def test_consent_records_are_read_only_even_for_a_superuser(boss: Client, world:
 
 
 def test_stripe_event_reprocess_action(boss: Client) -> None:
-    event = StripeEvent.objects.create(event_id="evt_1", event_type="customer.created", payload={"data": {"object": {}}},
-                                       status=StripeEvent.Status.FAILED, error="boom")
+    event = StripeEvent.objects.create(event_id="evt_1", event_type="customer.created",
+                                       payload={"data": {"object": {}}}, status=StripeEvent.Status.FAILED,
+                                       error="boom")
     response = boss.post(reverse("admin:funnel_stripeevent_changelist"),
                          {"action": "reprocess", "_selected_action": [event.pk]}, follow=True)
     assert "Reprocessed: 1 ignored." in response.content.decode()

@@ -153,3 +153,13 @@ def test_conversion_by_day_has_every_day_of_the_period(world: World) -> None:
     assert (march_2.visits, march_2.signups, march_2.buyers) == (40, 1, 1)
     assert march_2.signup_rate == pytest.approx(1 / 40)
     assert (march_3.visits, march_3.signups, march_3.buyers, march_3.signup_rate) == (0, 1, 1, None)
+
+
+def test_default_period_is_the_last_7_days_compared_with_the_7_before() -> None:
+    from funnel.dashboard.forms import DashboardFilterForm
+
+    filters = DashboardFilterForm({}).filters(today=date(2026, 3, 8))
+    assert (filters.start, filters.end, filters.days) == (date(2026, 3, 2), date(2026, 3, 8), 7)
+    assert (filters.previous().start, filters.previous().end) == (date(2026, 2, 23), date(2026, 3, 1))
+    invalid = DashboardFilterForm({"start": "2026-03-09", "end": "2026-03-01"}).filters(today=date(2026, 3, 8))
+    assert (invalid.start, invalid.end) == (date(2026, 3, 2), date(2026, 3, 8))

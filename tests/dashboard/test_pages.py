@@ -182,6 +182,7 @@ def build_leads(n: int, offset: int) -> None:
                          at(3, 2 + i % 7, 1 + i % 20))
         welcome = make_email(lead, "welcome", lead.created_at + timedelta(minutes=5), events=("delivered", "opened"))
         day1 = make_email(lead, "day-1", lead.created_at + timedelta(days=1), events=("delivered",))
+        assert welcome.sent_at and day1.sent_at
         Click.objects.create(lead=lead, scheduled_email=day1, target="upgrade", created_at=day1.sent_at)
         if i % 3 == 0:
             make_purchase(lead, lead.created_at + timedelta(days=1, hours=1), day1,

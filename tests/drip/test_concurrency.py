@@ -81,7 +81,7 @@ def test_worker_killed_mid_batch_leaves_no_duplicate_and_the_rest_go_out(
         "SLOW_BACKEND_DELAY": "0.3", "DRIP_BATCH_SIZE": "8", "DRIP_LEASE_SECONDS": "2",
         "DRIP_KICK_ON_QUEUE": "false", "REDIS_URL": worker_env.get("REDIS_URL", ""),
     })
-    dispatch_due_task.app.connection_for_write().default_channel.queue_purge("celery")
+    dispatch_due_task.app.control.purge()  # stray kicks from earlier tests must not run in this worker
     ids = make_due_rows(20)
     celery_worker_process.start()
     dispatch_due_task.delay()

@@ -111,3 +111,14 @@ def test_queries_per_batch_do_not_grow_with_the_batch(make_lead: Any, size: int)
         counts[n] = len(ctx.captured_queries)
     assert counts[size // 2] == counts[size], counts
     assert counts[size] <= 12
+
+
+@pytest.mark.parametrize(("is_customer", "name"), [(False, "O'Brien & <Co>\xa0Ltd"), (True, "Zoë"),
+                                                   (False, 'Al "the pal"'), (False, "")])
+def test_reused_step_render_is_identical_to_a_full_render(make_lead: Any, is_customer: bool, name: str) -> None:
+    """The per-step render cache must be invisible: same bytes as rendering every template for this reader."""
+    lead = make_lead(first_name=name, is_customer=is_customer)
+    sequence_enrol(lead=lead)
+    for row in ScheduledEmail.objects.filter(lead=lead):
+        fast, full = render_email(lead, row), render_email(lead, row, reuse_step_render=False)
+        assert fast == full, row.step

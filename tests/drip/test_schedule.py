@@ -13,8 +13,8 @@ from emails.schedule import local_morning_utc, sequence_send_times
 REMINDERS = [f"day-{n}" for n in range(1, 8)]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_new_york_across_the_spring_dst_change_keeps_8am_local() -> None:

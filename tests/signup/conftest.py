@@ -21,7 +21,8 @@ def unique_ip() -> str:
 
 
 def form_data(**overrides: Any) -> dict[str, str]:
-    data = {"email": "reader@example.com", "first_name": "Dana", "consent": "on", "time_zone": "Europe/Berlin",
+    data = {"email": "reader@example.com", "first_name": "Dana", "consent": "on", "consent_version": CONSENT_VERSION,
+            "time_zone": "Europe/Berlin",
             "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "spring", "utm_term": "",
             "utm_content": "", "referrer": "https://search.example/", "landing_path": "/?utm_source=newsletter",
             "website": ""}

@@ -25,8 +25,8 @@ from tests.signup.conftest import form_data, unique_ip
 ])
 def test_client_ip(settings: Any, header: str, remote: str, forwarded: str, expected: str) -> None:
     settings.TRUSTED_PROXY_IP_HEADER = header
-    meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded, "HTTP_X_REAL_IP": forwarded}
-    assert client_ip(RequestFactory().get("/", **meta)) == expected
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=forwarded)
+    assert client_ip(request) == expected
 
 
 def test_rate_buckets_group_ipv6_by_64() -> None:

@@ -59,6 +59,7 @@ def test_unicode_name_and_international_domain_are_welcome(client: Client) -> No
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
     ({"consent": None}, "consent", "Please tick the box"),
+    ({"consent_version": "2020-01-01"}, "consent", "We updated the wording"),
     ({"email": ""}, "email", "Please enter your email address."),
     ({"email": "reader.example.com"}, "email", "missing its @ part"),
     ({"email": "reader@"}, "email", "missing its domain"),

@@ -88,3 +88,22 @@ def test_old_unsubscribe_links_keep_working(lead: Lead) -> None:
     assert _one_click(path).status_code == 200
     lead.refresh_from_db()
     assert lead.status == Lead.Status.UNSUBSCRIBED
+
+
+def test_links_in_a_real_marketing_email_work(lead: Lead, mailoutbox: list[Any]) -> None:
+    """The List-Unsubscribe header and the footer links the drip puts in every email lead to these pages."""
+    import re
+
+    sequence_enrol(lead=lead)
+    dispatch_batch()
+    (welcome,) = mailoutbox
+    assert welcome.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    one_click = re.fullmatch(r"<https?://[^/]+(/u/[^>]+/)>", welcome.extra_headers["List-Unsubscribe"])
+    assert one_click
+    preferences = re.search(r"https?://[^/\s]+(/preferences/[^/\s]+/)", welcome.body)
+    assert preferences
+    assert b"list@example.com" in Client().get(preferences.group(1)).content
+
+    assert _one_click(one_click.group(1)).status_code == 200
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.UNSUBSCRIBED

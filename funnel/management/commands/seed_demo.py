@@ -64,6 +64,7 @@ CONSENT_TEXT = "Send me the free quick reference and the 7-day plan by email. I 
 MODELS: list[type[models.Model]] = [
     Lead, ConsentRecord, ScheduledEmail, EmailEvent, Click, CheckoutSession, Purchase, PracticeSession,
 ]
+ALL_MODELS: list[type[models.Model]] = [*MODELS, DailyVisit]
 
 
 class Ids:
@@ -162,8 +163,9 @@ class Story:
               key: str = "") -> dict[str, Any] | None:
         pk = self.ids(ScheduledEmail)
         due = at <= self.now
+        status = ScheduledEmail.Status.SENT if due else ScheduledEmail.Status.SCHEDULED
         row = dict(id=pk, lead_id=lead["id"], step=step, stream=stream, key=key, send_at=at, created_at=at,
-                   updated_at=min(at, self.now), status=ScheduledEmail.Status.SENT if due else ScheduledEmail.Status.SCHEDULED,
+                   updated_at=min(at, self.now), status=status,
                    attempts=1 if due else 0, sent_at=at if due else None, handed_at=at if due else None,
                    esp_message_id=f"demo-{pk}" if due else "")
         batch.add(ScheduledEmail, **row)
@@ -366,9 +368,9 @@ class Command(BaseCommand):
         self.stderr.write("")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # fresh statistics, or the planner guesses on an empty table
-                for model in [*MODELS, DailyVisit]:
+                for model in ALL_MODELS:
                     cursor.execute(f'ANALYZE "{model._meta.db_table}"')
-        counts = {model.__name__: model._default_manager.count() for model in [*MODELS, DailyVisit]}
+        counts = {model.__name__: model._default_manager.count() for model in ALL_MODELS}
         self.stdout.write(f"Seeded {total:,} demo leads in {time.monotonic() - started:.1f}s: "
                           + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
 
@@ -404,7 +406,6 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for model in MODELS:
                 table = model._meta.db_table
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                    f'COALESCE((SELECT MAX(id) FROM "{table}"), 1))'
-                )
+                # Table names come from our models, never from input.
+                sql = f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE((SELECT MAX(id) FROM \"{table}\"), 1))"  # noqa: S608, E501
+                cursor.execute(sql)

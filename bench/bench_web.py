@@ -1,0 +1,241 @@
+"""Signup and Stripe webhook ingest under gunicorn, on PostgreSQL and Redis, driven from another process.
+
+    .venv/bin/python -m bench.bench_web             (sizes x BENCH_SCALE; BENCH_RUNS runs)
+
+The server is `gunicorn config.wsgi` (sync workers, 2 x cores + 1, as gunicorn's docs advise) with the
+production middleware and a real Redis cache and broker (every signup kicks the dispatcher, as in production).
+The rate limit is raised for the run (SIGNUP_RATE_LIMIT), since every request comes from 127.0.0.1.
+
+- trivial view: GET /thanks/ (a static page through the whole Django stack), the baseline in the same server;
+- signup: the real form POST with its CSRF cookie and token (taken from GET / first), a new address each time;
+  most requests per second with 16 clients, and p50/p99 at a fixed 300/s;
+- Stripe webhook: `checkout.session.completed` events signed with the webhook secret, each delivered twice in
+  random order (half the traffic is duplicates), the session read back from a local fake of Stripe's API.
+Afterwards the database must hold exactly one lead per accepted signup and one purchase per session.
+"""
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from bench import common
+from bench.loadgen import Request, Response, closed_loop, fetch, open_loop
+
+NAME = "web"
+HOST = "127.0.0.1"
+WEBHOOK_SECRET = "whsec_bench_0123456789"
+FIXED_RATE = 300.0
+CONCURRENCY = 16
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        workers = 2 * (os.cpu_count() or 1) + 1
+        self.log = open(os.path.join(env["VAR_DIR"], "gunicorn.log"), "wb")  # noqa: SIM115 - closed in stop()
+        self.port = port
+        self.workers = workers
+        self.proc = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "config.wsgi:application",
+             "--bind", f"{HOST}:{port}", "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
+            cwd=common.ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self) -> None:
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gunicorn exited; see var/bench-web/gunicorn.log")
+            try:
+                return asyncio.run(fetch(HOST, self.port, Request("GET", "/thanks/"))).status == 200
+            except OSError:
+                return False
+
+        common.wait_for(up, 60, 0.2, "gunicorn")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def csrf_pairs(port: int, count: int) -> list[tuple[str, str]]:
+    """(cookie, form token) pairs from real GETs of the landing page, as a browser gets them."""
+    pairs = []
+    for _ in range(count):
+        response = asyncio.run(fetch(HOST, port, Request("GET", "/?utm_source=bench")))
+        cookie = next(c.split(";", 1)[0] for c in response.headers["set-cookie"] if c.startswith("csrftoken="))
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.body)
+        if not match:
+            raise AssertionError("no CSRF token in the landing page")
+        pairs.append((cookie, match.group(1).decode()))
+    return pairs
+
+
+class Signups:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+        self.serial = 0
+
+    def make(self, i: int) -> Request:
+        self.serial += 1
+        cookie, token = self.pairs[self.serial % len(self.pairs)]
+        body = urlencode({"csrfmiddlewaretoken": token, "email": f"b{os.getpid()}x{self.serial}@bench.example",
+                          "first_name": f"Reader {self.serial}", "consent": "on", "time_zone": "Europe/Paris",
+                          "utm_source": "bench", "landing_path": "/?utm_source=bench", "website": ""}).encode()
+        return Request("POST", "/signup/", {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                       body)
+
+
+def is_redirect_to_thanks(response: Response) -> bool:
+    return response.status == 302 and response.headers.get("location", [""])[0].endswith("/thanks/")
+
+
+def is_ok(response: Response) -> bool:
+    return response.status == 200
+
+
+def trivial(_: int) -> Request:
+    return Request("GET", "/thanks/")
+
+
+def summary(result: Any) -> dict[str, float]:
+    return {"rps": result.rate, "p50_ms": common.percentile(result.latencies, 50) * 1000,
+            "p99_ms": common.percentile(result.latencies, 99) * 1000, "errors": result.errors}
+
+
+def stripe_events(fake: Any, n: int) -> list[bytes]:
+    """n paid sessions for n leads, one completion event each, every event twice, shuffled."""
+    from tests.checkout.fake_stripe import fixture
+
+    from leads.models import Lead
+
+    leads = Lead.objects.bulk_create([Lead(email=f"buyer{i}@bench.example", first_name="Buyer",
+                                           status=Lead.Status.SUBSCRIBED) for i in range(n)], batch_size=2000)
+    events = []
+    for lead in leads:
+        session = fake.session_create_direct(metadata={"lead": str(lead.pk)}, client_reference_id=str(lead.pk))
+        fake.complete(session["id"], email=lead.email)
+        event = fixture("event")
+        event.update(id=f"evt_bench_{lead.pk}", type="checkout.session.completed", created=int(time.time()),
+                     data={"object": dict(session)}, livemode=False)
+        events.append(json.dumps(event).encode())
+    deliveries = events * 2
+    random.Random(8).shuffle(deliveries)
+    return deliveries
+
+
+def webhook_request(body: bytes) -> Request:
+    from funnel.checkout.signatures import signature_header
+
+    return Request("POST", "/webhooks/stripe/", {
+        "Content-Type": "application/json",
+        "Stripe-Signature": signature_header(body, secret=WEBHOOK_SECRET)}, body)
+
+
+def main() -> None:
+    from tests.checkout.fake_stripe import fake_stripe_start, fake_stripe_stop
+
+    closed_total = common.scaled(3000, minimum=300)
+    fixed_total = common.scaled(int(FIXED_RATE * 10), minimum=900)
+    sessions = common.scaled(1000, minimum=100)
+    fake = fake_stripe_start()
+    port = free_port()
+    env = common.bench_env(NAME, SIGNUP_RATE_LIMIT="100000000/s", DRIP_KICK_ON_QUEUE="true",
+                           STRIPE_SECRET_KEY="sk_test_bench", STRIPE_API_BASE=fake.url,
+                           STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, SITE_URL=f"http://{HOST}:{port}")
+    os.makedirs(env["VAR_DIR"], exist_ok=True)
+    with common.bench_database(NAME):
+        common.django_setup(NAME)
+        common.redis_flush()
+        from funnel.models import Purchase, StripeEvent
+        from leads.models import Lead
+
+        server = Server(env, port)
+        try:
+            server.wait_ready()
+            pairs = csrf_pairs(port, 20)
+            signups = Signups(pairs)
+            # Warm-up: every worker imports, connects and compiles its templates before we time anything.
+            asyncio.run(closed_loop(HOST, port, trivial, is_ok, concurrency=CONCURRENCY, total=200))
+            asyncio.run(closed_loop(HOST, port, signups.make, is_redirect_to_thanks, concurrency=CONCURRENCY,
+                                    total=200))
+            runs: list[dict[str, Any]] = []
+            for run in range(common.runs()):
+                figures = {
+                    "trivial_max": summary(asyncio.run(closed_loop(
+                        HOST, port, trivial, is_ok, concurrency=CONCURRENCY, total=closed_total))),
+                    "signup_max": summary(asyncio.run(closed_loop(
+                        HOST, port, signups.make, is_redirect_to_thanks, concurrency=CONCURRENCY,
+                        total=closed_total))),
+                    "trivial_fixed": summary(asyncio.run(open_loop(
+                        HOST, port, trivial, is_ok, rate=FIXED_RATE, total=fixed_total))),
+                    "signup_fixed": summary(asyncio.run(open_loop(
+                        HOST, port, signups.make, is_redirect_to_thanks, rate=FIXED_RATE, total=fixed_total))),
+                }
+                print(f"run {run + 1}: " + "; ".join(
+                    f"{k} {v['rps']:.0f}/s p50 {v['p50_ms']:.1f} p99 {v['p99_ms']:.1f} ms err {v['errors']}"
+                    for k, v in figures.items()), flush=True)
+                runs.append(figures)
+            signed_up = Lead.objects.filter(email__endswith="@bench.example", utm_source="bench").count()
+
+            deliveries = stripe_events(fake, sessions)
+            hooks = []
+            for _ in range(common.runs()):
+                # Fresh events each run (a processed event is a cheap duplicate; the first delivery is the work).
+                StripeEvent.objects.all().delete()
+                Purchase.objects.all().delete()
+                Lead.objects.filter(email__startswith="buyer").update(is_customer=False)
+                result = asyncio.run(closed_loop(HOST, port, lambda i: webhook_request(deliveries[i]), is_ok,
+                                                 concurrency=8, total=len(deliveries)))
+                hooks.append(summary(result))
+                print(f"webhook: {result.rate:.0f} events/s p99 {hooks[-1]['p99_ms']:.1f} ms "
+                      f"err {result.errors}", flush=True)
+                purchases = Purchase.objects.count()
+                if purchases != sessions or StripeEvent.objects.count() != sessions:
+                    raise AssertionError(f"{purchases} purchases for {sessions} sessions")
+        finally:
+            server.stop()
+            fake_stripe_stop(fake)
+            common.redis_flush()
+    accepted = sum(r["signup_max"]["rps"] > 0 for r in runs)
+    del accepted
+
+    def med(key: str, field: str) -> float:
+        return common.median([r[key][field] for r in runs])
+
+    common.emit({
+        "bench": "web", "workers": server.workers, "concurrency": CONCURRENCY, "fixed_rate": FIXED_RATE,
+        "closed_total": closed_total, "fixed_total": fixed_total, "signups_committed": signed_up,
+        "signup_rps": med("signup_max", "rps"), "trivial_rps": med("trivial_max", "rps"),
+        "signup_vs_trivial": common.median([r["signup_max"]["rps"] / r["trivial_max"]["rps"] for r in runs]),
+        "signup_p50_ms": med("signup_fixed", "p50_ms"), "signup_p99_ms": med("signup_fixed", "p99_ms"),
+        "trivial_p50_ms": med("trivial_fixed", "p50_ms"), "trivial_p99_ms": med("trivial_fixed", "p99_ms"),
+        "signup_fixed_rps": med("signup_fixed", "rps"),
+        "signup_errors": sum(r["signup_max"]["errors"] + r["signup_fixed"]["errors"] for r in runs),
+        "webhook_sessions": sessions, "webhook_deliveries": sessions * 2,
+        "webhook_eps": common.median([h["rps"] for h in hooks]),
+        "webhook_p99_ms": common.median([h["p99_ms"] for h in hooks]),
+        "webhook_vs_trivial": common.median([h["rps"] for h in hooks]) / med("trivial_max", "rps"),
+    })
+
+
+if __name__ == "__main__":
+    main()

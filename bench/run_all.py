@@ -1,0 +1,150 @@
+"""`make bench`: every benchmark, each in its own process and its own throw-away database, then bench/RESULTS.md.
+
+    .venv/bin/python -m bench.run_all               full sizes (N = 10,000 emails, 1,000,000 leads, ...)
+    .venv/bin/python -m bench.run_all --quick       a tenth of the sizes (BENCH_SCALE=0.1): a few minutes
+    .venv/bin/python -m bench.run_all --only send schedule
+
+Environment: BENCH_SCALE (size multiplier, default 1.0), BENCH_RUNS (runs per figure, default 3; every figure is
+the median of the runs, and every ratio is taken within one run, then the median), BENCH_DATABASE_URL (the
+PostgreSQL server; default that of DATABASE_URL), BENCH_REDIS_URL (default db 14 of REDIS_URL's server; it is
+flushed), BENCH_KEEP=1 keeps the databases.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT
+from bench.machine import machine_info
+
+BENCHES = {
+    "send": "bench.bench_send",
+    "schedule": "bench.bench_schedule",
+    "web": "bench.bench_web",
+    "dashboard": "bench.bench_admin",
+}
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def run(module: str, env: dict[str, str]) -> dict[str, Any] | None:
+    print(f"\n=== {module}", flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    result = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("BENCH-RESULT "):
+            result = json.loads(line[len("BENCH-RESULT "):])
+        else:
+            print("  " + line.rstrip()[:300], flush=True)
+    code = proc.wait()
+    print(f"=== {module}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    if result is not None:
+        result["seconds"] = round(time.monotonic() - started)
+    return result if code == 0 else None
+
+
+def _n(x: float, digits: int = 0) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def table(results: dict[str, dict[str, Any]]) -> list[str]:
+    rows = ["| Benchmark | Figure (median) | Baseline in the same run | Ratio | Target |", "|---|---|---|---|---|"]
+    s = results.get("send")
+    if s:
+        rows.append(f"| Sending {_n(s['n'])} personalised emails, dispatcher + 1 Celery worker process | "
+                    f"**{_n(s['emails_per_s'])} emails/s**, {s['queries_per_batch']} queries per batch of "
+                    f"{s['batch_size']} | floor (render + MIME bytes, plain loop, no DB): {_n(s['floor_emails_per_s'])}/s "
+                    f"| time {s['vs_floor']:.2f}x the floor | >= 1,000/s; <= 1.5x floor |")
+        if "vs_post_office" in s:
+            rows.append(f"| Sending, against django-post-office (queue + `send_queued`, same messages) | "
+                        f"**{_n(s['emails_per_s'])} emails/s** | post_office: {_n(s['post_office_emails_per_s'])}/s | "
+                        f"{s['vs_post_office']:.2f}x faster | faster (> 1x) |")
+    c = results.get("schedule")
+    if c:
+        idx = "yes" if c["plan_uses_due_email_idx"] else "**NO**"
+        rows.append(f"| Claim all {c['due']:,} due rows among {_n(c['big_rows'])} (batches of {c['batch_size']}) | "
+                    f"**{c['claim_big_ms']:.0f} ms** (plan uses `due_email_idx`: {idx}) | the same among "
+                    f"{_n(c['small_rows'])} rows: {c['claim_small_ms']:.0f} ms | {c['big_vs_small']:.2f}x | about 1x |")
+        rows.append(f"| Enrolment of {_n(c['enrol_n'])} signups (`sequence_enrol`, a transaction each) | "
+                    f"**{_n(c['enrol_rows_per_s'])} rows/s** | one bulk INSERT per signup: "
+                    f"{_n(c['enrol_floor_rows_per_s'])} rows/s | time {c['enrol_vs_floor']:.2f}x the floor | |")
+    w = results.get("web")
+    if w:
+        rows.append(f"| Signup form POST (CSRF) under gunicorn ({w['workers']} sync workers), {w['concurrency']} "
+                    f"clients | **{_n(w['signup_rps'])} signups/s** | trivial view GET /thanks/: "
+                    f"{_n(w['trivial_rps'])}/s | {w['signup_vs_trivial']:.2f}x | 300/s |")
+        rows.append(f"| Signup latency at a fixed {w['fixed_rate']:.0f}/s offered | **p50 {w['signup_p50_ms']:.0f} ms, "
+                    f"p99 {w['signup_p99_ms']:.0f} ms** ({_n(w['signup_fixed_rps'])}/s served) | trivial view at "
+                    f"the same rate: p50 {w['trivial_p50_ms']:.0f} ms, p99 {w['trivial_p99_ms']:.0f} ms | "
+                    f"p99 {w['signup_p99_ms'] / max(w['trivial_p99_ms'], 0.001):.1f}x | p99 < 100 ms |")
+        rows.append(f"| Stripe webhook ingest, {_n(w['webhook_deliveries'])} signed deliveries (half duplicates) "
+                    f"| **{_n(w['webhook_eps'])} events/s, p99 {w['webhook_p99_ms']:.0f} ms** | trivial view: "
+                    f"{_n(w['trivial_rps'])}/s | {w['webhook_vs_trivial']:.2f}x | |")
+    d = results.get("dashboard")
+    if d:
+        for page in d["pages"]:
+            rows.append(f"| Admin {page['page']}, {_n(d['leads'])} demo leads | **{page['median_ms']:.0f} ms**, "
+                        f"{page['queries']} queries | admin index: {page['baseline_ms']:.0f} ms | "
+                        f"{page['vs_baseline']:.1f}x | < {page['target_ms']:.0f} ms |")
+    return rows
+
+
+def write_results(results: dict[str, dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace,
+                  failed: list[str]) -> None:
+    lines = [
+        "# Benchmark results", "",
+        f"Written by `make bench` (`python -m bench.run_all{' --quick' if args.quick else ''}`) on "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. BENCH_SCALE={os.environ.get('BENCH_SCALE', '1.0')}, "
+        f"BENCH_RUNS={os.environ.get('BENCH_RUNS', '3')}: every figure is the median of the runs; every ratio is "
+        "taken against a baseline measured in the same run, then the median is reported.", "",
+        "## Machine", "",
+        *[f"- {k.replace('_', ' ')}: {v}" for k, v in machine.items()], "",
+        "The machine is shared (other processes were running); absolute figures move with the load, the ratios less.",
+        "", "## Results", "", *table(results), "",
+    ]
+    if failed:
+        lines += [f"Failed or skipped: {', '.join(failed)} (see the console output of `make bench`).", ""]
+    c = results.get("schedule")
+    if c:
+        lines += ["## The claim's query plan (among the big table)", "", "```", c["plan"], "```", ""]
+    lines += ["## How each figure is made", "",
+              "See the docstring at the top of each `bench/bench_*.py`; `bench/run_all.py` runs them all.", ""]
+    RESULTS.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (BENCH_SCALE=0.1)")
+    parser.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these")
+    args = parser.parse_args()
+    env = {**os.environ}
+    if args.quick:
+        env.setdefault("BENCH_SCALE", "0.1")
+    os.environ.update(env)
+    machine = machine_info()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    failed = []
+    for name in args.only or list(BENCHES):
+        result = run(BENCHES[name], env)
+        if result is None:
+            failed.append(name)
+        else:
+            results[name] = result
+    write_results(results, machine, args, failed)
+    print("\n" + "\n".join(table(results)))
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
