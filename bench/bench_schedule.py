@@ -13,7 +13,6 @@ against the bare floor of the same rows inserted with one `bulk_create` per lead
 """
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from bench import common
@@ -191,7 +190,8 @@ def main() -> None:
             cursor.execute("SELECT count(*) FROM small.emails_scheduledemail")
             small_rows = cursor.fetchone()[0]
         print(f"loaded {big_rows:,} rows for {big_leads:,} leads in {load_s:.0f} s", flush=True)
-        small_t, big_t = [], []
+        small_t: list[float] = []
+        big_t: list[float] = []
         for schema in ("small", "public"):  # warm-up: caches, connection, plan
             use(schema)
             claim_all_due(batch)

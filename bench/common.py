@@ -58,7 +58,8 @@ def _psql(sql: str) -> None:
     parts = urlsplit(server_url())
     subprocess.run(["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
                     "-U", parts.username or "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
-                   check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
+                   check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
 
 
 def database_create(name: str) -> str:

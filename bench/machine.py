@@ -42,7 +42,8 @@ def _redis_version() -> str:
     try:
         import redis
 
-        return str(redis.Redis.from_url(redis_url(), socket_connect_timeout=2).info("server")["redis_version"])
+        info: dict[str, Any] = redis.Redis.from_url(redis_url(), socket_connect_timeout=2).info("server")  # type: ignore[assignment]
+        return str(info["redis_version"])
     except Exception:  # noqa: BLE001 - reported as unknown, the benchmark still runs
         return "unknown"
 

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT
@@ -61,7 +60,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
     if s:
         rows.append(f"| Sending {_n(s['n'])} personalised emails, dispatcher + 1 Celery worker process | "
                     f"**{_n(s['emails_per_s'])} emails/s**, {s['queries_per_batch']} queries per batch of "
-                    f"{s['batch_size']} | floor (render + MIME bytes, plain loop, no DB): {_n(s['floor_emails_per_s'])}/s "
+                    f"{s['batch_size']} | floor (render + MIME bytes, plain loop, no DB): "
+                    f"{_n(s['floor_emails_per_s'])}/s "
                     f"| time {s['vs_floor']:.2f}x the floor | >= 1,000/s; <= 1.5x floor |")
         if "vs_post_office" in s:
             rows.append(f"| Sending, against django-post-office (queue + `send_queued`, same messages) | "
@@ -135,6 +135,8 @@ def main() -> None:
     failed = []
     for name in args.only or list(BENCHES):
         result = run(BENCHES[name], env)
+        if result is None:  # a shared machine: another job may have restarted a service under us; one retry
+            result = run(BENCHES[name], env)
         if result is None:
             failed.append(name)
         else:

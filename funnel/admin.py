@@ -24,13 +24,11 @@ class FunnelLeadAdmin(LeadAdmin):
     change_form_template = "admin/leads/lead/change_form_timeline.html"
     actions = ["resend_welcome", *LeadAdmin.actions]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        lead = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if lead is not None:
-            extra["timeline"] = lead_timeline(lead=lead)
-        return super().change_view(request, object_id, form_url, extra_context=extra)
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "", obj: Lead | None = None) -> HttpResponse:
+        if obj is not None:
+            context["timeline"] = lead_timeline(lead=obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     @admin.action(description="Resend the welcome email", permissions=["change"])
     def resend_welcome(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:

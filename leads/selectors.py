@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from leads import privacy
 from leads.models import Lead
 
 _EXPORTED_LEAD_FIELDS = [
@@ -19,7 +20,10 @@ def _plain(value: Any) -> Any:
 
 
 def lead_export(*, lead: Lead) -> dict[str, Any]:
-    """Everything we hold about this person, as plain JSON-able values (the 'download my data' file)."""
+    """Everything we hold about this person, as plain JSON-able values (the 'download my data' file).
+
+    The lead and their consents come from here; the mail, money and app sections from the exporters other areas
+    register in `leads.privacy` (they may import us, we may not import them)."""
     return {
         "lead": {name: _plain(getattr(lead, name)) for name in _EXPORTED_LEAD_FIELDS},
         "consents": [
@@ -27,6 +31,7 @@ def lead_export(*, lead: Lead) -> dict[str, Any]:
              "consent_text": c.consent_text, "ip_address": c.ip_address, "user_agent": c.user_agent}
             for c in lead.consents.order_by("created_at", "pk")
         ],
+        **privacy.export_sections(lead),
     }
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.models import ConsentRecord, Lead
 
@@ -169,7 +170,10 @@ def lead_set_unsubscribe_reason(*, lead: Lead, reason: str) -> None:
 
 def _anonymise(lead: Lead, *, now: datetime) -> None:
     """Remove everything that identifies the person; keep the row (status, dates, UTM source) so funnel counts
-    stay right. Consent records keep only the address's hash, which the law allows as proof of consent."""
+    stay right. Consent records keep only the address's hash, which the law allows as proof of consent.
+
+    Then every area that registered an eraser (mail, money, app) removes its copies, in the same transaction."""
+    person = privacy.ErasedPerson(lead=lead, email=lead.email or "", first_name=lead.first_name)
     lead.email = None
     lead.first_name = ""
     lead.status = Lead.Status.ERASED
@@ -180,6 +184,7 @@ def _anonymise(lead: Lead, *, now: datetime) -> None:
     lead.time_zone = "UTC"
     lead.save(update_fields=["email", "first_name", "status", "erased_at", "unsubscribe_reason", "referrer",
                              "landing_path", "time_zone"])
+    privacy.erase_everywhere(person)
 
 
 @transaction.atomic
@@ -206,7 +211,7 @@ def lead_purge_unconfirmed(*, created_before: datetime) -> int:
     signups that did not confirm, exactly as an erasure does). Returns how many were purged."""
     now = timezone.now()
     stale = Lead.objects.select_for_update(skip_locked=True).filter(
-        status=Lead.Status.PENDING, created_at__lt=created_before
+        status=Lead.Status.PENDING, created_at__lt=created_before, is_customer=False  # a buyer keeps access
     )
     purged = 0
     for lead in stale:

@@ -21,7 +21,7 @@ from funnel.dashboard.selectors import DashboardFilters
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 300
-CACHE_VERSION = 1  # bump when the figures' shape changes
+CACHE_VERSION: int | str = 1  # bump when the figures' shape changes
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from functools import cached_property
 from typing import Any
 
 from funnel.dashboard import selectors
@@ -34,6 +34,7 @@ class Table:
     # Per cell: True when the figure is not final yet (a cohort too young for its column).
     so_far: list[list[bool]] = field(default_factory=list)
 
+    @cached_property
     def display_rows(self) -> list[list[str]]:
         shown = []
         for index, row in enumerate(self.rows):
@@ -42,10 +43,11 @@ class Table:
                           for value, column, flag in zip(row, self.columns, flags, strict=True)])
         return shown
 
+    @cached_property
     def cells(self) -> list[list[tuple[str, bool]]]:
         """For the page: each cell's text and whether it is a number (right-aligned)."""
         numeric = [column.kind != TEXT for column in self.columns]
-        return [list(zip(row, numeric, strict=True)) for row in self.display_rows()]
+        return [list(zip(row, numeric, strict=True)) for row in self.display_rows]
 
     def csv_rows(self) -> list[list[str]]:
         return [[column.title for column in self.columns]] + [
@@ -193,7 +195,4 @@ TABLE_BUILDERS: dict[str, Callable[[Figures, str], Table]] = {
 
 
 def filename(table: Table, filters: DashboardFilters) -> str:
-    def iso(day: date) -> str:
-        return day.isoformat()
-
-    return f"{table.slug}_{iso(filters.start)}_{iso(filters.end)}.csv"
+    return f"{table.slug}_{filters.start.isoformat()}_{filters.end.isoformat()}.csv"

@@ -18,6 +18,7 @@ Period under test: Mon 2026-03-02 .. Sun 2026-03-08 (7 days); the previous perio
 Visits: 03-02 fb/cpc/spring 40, 03-05 google/cpc/brand 20, 03-09 fb/cpc/spring 100 (outside), 02-25 fb/cpc/spring 30.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
@@ -70,11 +71,12 @@ def make_purchase(lead: Lead, when: datetime, email: ScheduledEmail | None, *, s
 
 
 @pytest.fixture(autouse=True)
-def _empty_dashboard_cache() -> None:
-    """The dashboard caches its figures per set of filters; each test starts without any (own Redis db)."""
-    from django.core.cache import cache
+def _empty_dashboard_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard caches its figures per set of filters: each test gets its own cache keys (flushing the whole
+    cache would also flush the Celery broker, which shares the Redis database)."""
+    from funnel.dashboard import figures
 
-    cache.clear()
+    monkeypatch.setattr(figures, "CACHE_VERSION", f"test-{next(_seq)}-{uuid.uuid4().hex}")
 
 
 @dataclass

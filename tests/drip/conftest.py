@@ -24,6 +24,8 @@ def _drip_settings(settings: Any) -> None:
     settings.DRIP_DAY_SECONDS = 86400
     # Tests run the dispatcher themselves; no stray tasks for other tests' workers.
     settings.DRIP_KICK_ON_QUEUE = False
+    # Each test starts like a fresh worker: backend speed not yet learnt, so the first hand-off is small.
+    dispatch._seconds_per_message = None
 
 
 @pytest.fixture

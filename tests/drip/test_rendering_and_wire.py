@@ -100,7 +100,7 @@ def test_wire_format_through_smtp_and_one_click_unsubscribe(make_lead: Any, smtp
 @pytest.mark.parametrize("size", [10, 60])
 def test_queries_per_batch_do_not_grow_with_the_batch(make_lead: Any, size: int) -> None:
     counts = {}
-    for n in (size // 2, size):
+    for n in (5, size // 2, size):  # the first batch also learns the backend's speed (one more hand-off)
         ScheduledEmail.objects.all().delete()
         for _ in range(n):
             lead = make_lead()

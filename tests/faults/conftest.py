@@ -17,7 +17,11 @@ import pytest
 import redis
 import requests
 
+from tests.checkout import conftest as checkout_fixtures
 from tests.conftest import IN_CI, ROOT, database_url_for_subprocess, free_port, wait_until
+
+# H5's local fake of Stripe's API (the real `stripe` library talks to it), reused rather than copied.
+fake_stripe = checkout_fixtures.fake_stripe
 
 
 class PrivateRedis:

@@ -18,8 +18,8 @@ from emails.models import ScheduledEmail
 from emails.tracking import email_event_record
 from leads.models import Lead
 from tests.conftest import database_url_for_subprocess
-from tests.drip.backends import RecordingBackend, reset
 from tests.drip.backends import RECORDED as ACCEPTED
+from tests.drip.backends import RecordingBackend, reset
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 Status = ScheduledEmail.Status
