@@ -140,7 +140,7 @@ def claim_plan(batch: int) -> str:
 
 def enrolment(n: int) -> tuple[float, float, int]:
     """Seconds for `n` sequence_enrol calls, and for the floor (one bulk_create per lead), and rows each made."""
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from emails.models import ScheduledEmail
@@ -149,8 +149,8 @@ def enrolment(n: int) -> tuple[float, float, int]:
     from leads.models import Lead
 
     use("public")
-    ScheduledEmail.objects.all().delete()
-    Lead.objects.all().delete()
+    with connection.cursor() as cursor:  # the claim benchmark is done with these rows; start from empty tables
+        cursor.execute("TRUNCATE leads_lead, emails_scheduledemail CASCADE")
     leads = Lead.objects.bulk_create([Lead(email=f"e{i}@enrol.example", first_name=f"E{i}",
                                            status=Lead.Status.SUBSCRIBED, time_zone="Europe/Paris")
                                       for i in range(2 * n)], batch_size=2000)

@@ -85,6 +85,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
                     f"p99 {w['signup_p99_ms']:.0f} ms** ({_n(w['signup_fixed_rps'])}/s served) | trivial view at "
                     f"the same rate: p50 {w['trivial_p50_ms']:.0f} ms, p99 {w['trivial_p99_ms']:.0f} ms | "
                     f"p99 {w['signup_p99_ms'] / max(w['trivial_p99_ms'], 0.001):.1f}x | p99 < 100 ms |")
+        rows.append(f"| Signup latency at a fixed {w['low_rate']:.0f}/s offered | "
+                    f"**p50 {w['signup_low_p50_ms']:.0f} ms, p99 {w['signup_low_p99_ms']:.0f} ms** | | | |")
         rows.append(f"| Stripe webhook ingest, {_n(w['webhook_deliveries'])} signed deliveries (half duplicates) "
                     f"| **{_n(w['webhook_eps'])} events/s, p99 {w['webhook_p99_ms']:.0f} ms** | trivial view: "
                     f"{_n(w['trivial_rps'])}/s | {w['webhook_vs_trivial']:.2f}x | |")

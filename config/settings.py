@@ -140,6 +140,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "funnel.tasks.housekeeping",
         "schedule": 3600.0,
     },
+    # Often, because a resubscribed reader's welcome waits for it; one indexed anti-join, cheap when empty.
+    "enrol-missing-sequences": {
+        "task": "funnel.tasks.enrol_missing_sequences",
+        "schedule": 300.0,
+    },
 }
 
 # --- Mail. One .eml per message under var/outbox/ unless an ESP backend is configured.

@@ -56,7 +56,9 @@ class EmailEventInline(admin.TabularInline):
 
 
 class PreviewForm(forms.Form):
-    lead = forms.ModelChoiceField(queryset=Lead.objects.exclude(email=None).order_by("-pk"))
+    # A lead id, not a drop-down: with 100,000 leads a <select> would make this page the slowest in the admin.
+    lead = forms.ModelChoiceField(queryset=Lead.objects.exclude(email=None), widget=forms.NumberInput,
+                                  help_text="Lead id (see the lead list)")
     step = forms.ChoiceField(choices=[(s, s) for s in PREVIEW_STEPS])
     send_to = forms.EmailField(required=False, help_text="Send a test of this step to this address")
 

@@ -6,5 +6,6 @@ class EmailsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # anymail's `tracking` signal is the one integration boundary that uses a signal receiver.
-        from emails import tracking  # noqa: F401
+        # privacy: a person's data download and erasure include their mail (leads never imports emails, so this
+        # side registers). tracking: anymail's `tracking` signal, the one integration boundary using a receiver.
+        from emails import privacy, tracking  # noqa: F401

@@ -6,8 +6,9 @@ messages goes to the backend its rows get `handed_at`. If the process dies, an e
 - `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
   events (which carry our row id in the metadata), never resent blindly.
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, one or two hand-off
-marks (chunks are sized by time, not count), and one UPDATE per outcome kind.
+Queries per batch do not grow with the batch: one claim, one read of rows with their leads, one hand-off mark per
+chunk (chunks are sized by time, so a fast backend takes a whole batch in one), and one UPDATE per outcome kind.
+Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """
 
 import logging
@@ -55,7 +56,6 @@ def _learn_speed(messages: int, elapsed: float) -> None:
     global _seconds_per_message
     sample = elapsed / max(messages, 1)
     _seconds_per_message = sample if _seconds_per_message is None else 0.7 * _seconds_per_message + 0.3 * sample
-MAX_BACKOFF_SECONDS = 3600
 
 
 def _worker_name() -> str:
@@ -89,6 +89,7 @@ def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
 # --- Classifying backend errors -------------------------------------------------------------------------------
 
 TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
+MAX_BACKOFF_SECONDS = 3600
 
 
 def classify_error(exc: BaseException) -> str:
@@ -143,7 +144,7 @@ class Outcomes:
     failed: dict[int, str] = field(default_factory=dict)  # row id -> error
     retry: dict[int, tuple[str, int]] = field(default_factory=dict)  # row id -> (error, attempts so far)
     unknown: dict[int, str] = field(default_factory=dict)  # row id -> error
-    moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause)
+    moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause, or not tried)
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in vars(self).items() if v}
@@ -169,6 +170,7 @@ def _mark_sent_postgresql(sent: dict[int, str], claim: str, now: datetime) -> No
 
 def _write_outcomes(outcomes: Outcomes, claim: str, now: datetime) -> None:
     # Only rows still ours: if our lease ran out and a recovery moved a row on, we must not overwrite it.
+    # (Each UPDATE below also names its rows by primary key.)
     mine = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
     released = {"lease_until": None, "updated_at": now}
     if outcomes.sent and db_connection.vendor == "postgresql":
@@ -223,7 +225,8 @@ def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]
                 return claim, []
             ScheduledEmail.objects.filter(pk__in=ids, status=Status.SCHEDULED).update(
                 status=Status.SENDING, claimed_by=claim, lease_until=lease_until, handed_at=None, updated_at=now)
-    rows = list(ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
+    # By primary key (the claim token narrows it to what we really got): index-driven at any table size.
+    rows = list(ScheduledEmail.objects.filter(pk__in=ids, claimed_by=claim, status=Status.SENDING)
                 .select_related("lead").order_by("send_at", "pk"))
     return claim, rows
 
@@ -285,11 +288,12 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
     if paused:
         outcomes.moved.update(_paused_moves(paused, now))
     if ready:
-        _hand_over(claim, ready, outcomes, claimed=len(rows))
+        _hand_over(claim, ready, outcomes, claimed=[row.pk for row in rows])
     return outcomes
 
 
-def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Outcomes, *, claimed: int) -> None:
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Outcomes, *,
+               claimed: list[int]) -> None:
     backend = get_connection()
     try:
         backend.open()
@@ -304,16 +308,21 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Ou
             started = time.monotonic()
             # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
             mark = timezone.now()
-            still_ours = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING).update(
+            still_ours = ScheduledEmail.objects.filter(pk__in=claimed, claimed_by=claim, status=Status.SENDING).update(
                 handed_at=Case(When(pk__in=[row.pk for row, _ in part], then=Value(mark)),
                                default=F("handed_at"), output_field=DateTimeField()),
                 lease_until=mark + timedelta(seconds=settings.DRIP_LEASE_SECONDS))
-            if still_ours != claimed:
+            if still_ours != len(claimed):
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
                 logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(ready) - i)
                 return
-            for row, message in part:
-                _send_one(backend, row, message, outcomes)
+            for n, (row, message) in enumerate(part):
+                if not _send_one(backend, row, message, outcomes):
+                    # The connection itself failed: the rest would fail the same way (each after a timeout), and
+                    # we know none of them left us, so they simply wait for the next attempt.
+                    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(1))
+                    outcomes.moved.update({later.pk: retry_at for later, _ in ready[i + n + 1:]})
+                    return
             i += len(part)
             _learn_speed(len(part), time.monotonic() - started)
     finally:
@@ -323,26 +332,29 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Ou
             logger.warning("closing the email backend failed", exc_info=True)
 
 
-def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> None:
+def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> bool:
+    """Send one message and record its outcome. False when the connection itself failed (not the message)."""
     try:
         if backend.send_messages([message]) != 1:
             raise smtplib.SMTPException("the backend reported the message as not sent")
     except Exception as exc:  # noqa: BLE001 - classified below, per message
-        _record_error(row, exc, outcomes)
-        return
+        kind = _record_error(row, exc, outcomes)
+        answered = isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) is not None
+        return kind == PERMANENT or answered or isinstance(exc, smtplib.SMTPResponseException)
     status = getattr(message, "anymail_status", None)
     if status is not None and status.status and status.status <= {"rejected", "invalid"}:
         # Accepted by the API but refused for every recipient (e.g. an address the ESP knows bounced).
         outcomes.failed[row.pk] = f"ESP refused the recipient: {', '.join(sorted(status.status))}"
-        return
+        return True
     esp_id = getattr(status, "message_id", None) if status else None
     # Anymail gives a set of ids when recipients differ; we send to one address, so one id (or our Message-ID).
     if not isinstance(esp_id, str) or not esp_id:
         esp_id = message.extra_headers.get("Message-ID", "")
     outcomes.sent[row.pk] = esp_id[:255]
+    return True
 
 
-def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, default: str | None = None) -> None:
+def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, default: str | None = None) -> str:
     kind = default or classify_error(exc)
     error = f"{type(exc).__name__}: {exc}"[:2000]
     logger.warning("send error row=%s step=%s kind=%s error=%s", row.pk, row.step, kind, error)
@@ -356,6 +368,7 @@ def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, d
         outcomes.unknown[row.pk] = error
     else:
         outcomes.failed[row.pk] = error
+    return kind
 
 
 def dispatch_batch(*, now: datetime | None = None, size: int | None = None) -> Outcomes:

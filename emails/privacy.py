@@ -46,8 +46,8 @@ def erase_mail(person: ErasedPerson) -> None:
     found = Q(lead=lead) | Q(scheduled_email__lead=lead)
     if person.email:
         found |= Q(description__icontains=person.email) | Q(event_id__icontains=person.email)
-    for event in EmailEvent.objects.filter(found):
-        ours = event.lead_id == lead.pk or (event.scheduled_email_id is not None
+    for event in EmailEvent.objects.filter(found).select_related("scheduled_email"):
+        ours = event.lead_id == lead.pk or (event.scheduled_email is not None
                                             and event.scheduled_email.lead_id == lead.pk)
         if not (ours or person.mentions(event.description) or person.mentions(event.event_id)):
             continue  # only a longer address contains theirs ("joann@…" for "ann@…"): someone else's event

@@ -258,7 +258,9 @@ def _render_from_step_cache(lead: Lead, row: ScheduledEmail) -> RenderedEmail | 
                          html=_SLOT_RE.sub(html_value, html), unsubscribe_url=unsubscribe)
 
 
-class _Message(AnymailMessage):
+class DripMessage(AnymailMessage):
+    """Every email we send; anymail's tags and metadata ride along to the ESP (SMTP ignores them)."""
+
     def message(self, *args: Any, **kwargs: Any) -> Any:
         msg = super().message(*args, **kwargs)
         if msg.is_multipart() and msg.get_boundary() is None:
@@ -269,7 +271,12 @@ class _Message(AnymailMessage):
 
 
 def _sender_domain() -> str:
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "painreset.example"
+    return _domain_of(settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=4)
+def _domain_of(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "painreset.example"
 
 
 def _list_id() -> str:
@@ -277,16 +284,18 @@ def _list_id() -> str:
 
 
 def build_message(lead: Lead, row: ScheduledEmail, rendered: RenderedEmail, *, to: str | None = None,
-                  connection: Any = None) -> "_Message":
+                  connection: Any = None) -> DripMessage:
     """The message for one row. Marketing mail carries RFC 8058 one-click unsubscribe headers."""
     marketing = row.stream == ScheduledEmail.Stream.MARKETING
     # Our own Message-ID: backends without an ESP id (SMTP) still give the row an id to find it by.
-    headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk}", domain=_sender_domain())}
-    if marketing:
-        headers["List-Unsubscribe"] = f"<{rendered.unsubscribe_url or unsubscribe_url(lead)}>"
+    headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk or 'test'}", domain=_sender_domain())}
+    one_click = rendered.unsubscribe_url or unsubscribe_url(lead)
+    if marketing and one_click:
+        headers["List-Unsubscribe"] = f"<{one_click}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if marketing:
         headers["List-Id"] = _list_id()
-    message = _Message(
+    message = DripMessage(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL if marketing else settings.TRANSACTIONAL_FROM_EMAIL,

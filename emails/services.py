@@ -16,14 +16,13 @@ from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import sequence_send_times
+from emails.tasks import dispatch_due
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
 # Enough to reach a healthy local broker, short enough that a dead one costs a request almost nothing.
 KICK_TIMEOUT_SECONDS = 0.25
-
-
 # After a failed kick, skip kicking for a while: a request that queues several emails while the broker is down
 # should pay the connection timeout once, not once per email.
 KICK_BACKOFF_SECONDS = 10.0
@@ -36,10 +35,7 @@ def dispatcher_kick() -> None:
     if not settings.DRIP_KICK_ON_QUEUE or time.monotonic() < _kick_suspended_until:
         return
     try:
-        from emails.tasks import dispatch_due
-
-        app = dispatch_due.app
-        with app.connection_for_write() as conn:
+        with dispatch_due.app.connection_for_write() as conn:
             conn.transport_options = {
                 **(conn.transport_options or {}),
                 "socket_connect_timeout": KICK_TIMEOUT_SECONDS,

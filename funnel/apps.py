@@ -7,7 +7,9 @@ class FunnelConfig(AppConfig):
 
     def ready(self) -> None:
         # Each area tells the email renderer what its emails need (links, the practice log), so `emails`
-        # never imports `funnel`.
+        # never imports `funnel`; and adds its purchases, Stripe payloads and app sessions to a lead's data
+        # download and erasure (funnel/privacy.py), so `leads` never imports `funnel` either.
+        from funnel import privacy as _privacy  # noqa: F401
         from funnel.checkout import email_context as _checkout  # noqa: F401
         from funnel.landing import email_context as _landing  # noqa: F401
         from funnel.practice import email_context as _practice  # noqa: F401

@@ -114,10 +114,11 @@ def export_rows(rows: Any, fields: list[str]) -> list[dict[str, Any]]:
     """Model rows as dicts of the named fields (a dotted name follows a foreign key: "scheduled_email.step")."""
 
     def value(row: Model, name: str) -> Any:
+        found: Any = row
         for part in name.split("."):
-            row = getattr(row, part, None)
-            if row is None:
+            found = getattr(found, part, None)
+            if found is None:
                 return None
-        return plain(row)
+        return plain(found)
 
     return [{name.replace(".", "_"): value(row, name) for name in fields} for row in rows]

@@ -5,9 +5,10 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol
 from funnel.models import DailyVisit
 from leads.models import Lead
@@ -82,6 +83,35 @@ def signup_housekeeping(*, now: datetime | None = None) -> dict[str, int]:
     purged = lead_purge_unconfirmed(created_before=now - PURGE_UNCONFIRMED_AFTER)
     log.info("signup housekeeping: %d reminders queued, %d unconfirmed leads purged", reminded, purged)
     return {"reminded": reminded, "purged": purged}
+
+
+def sequence_enrol_missing(*, limit: int = 1000) -> int:
+    """Start the sequence for subscribed, confirmed leads that never got one. Idempotent. Returns how many.
+
+    Who: someone who unsubscribed before confirming, then resubscribed from the preferences page. That page lives
+    in `leads`, which may not call `emails.services.sequence_enrol` (layers), so the lead ends up subscribed with
+    no welcome row. We chose this reconciliation over a "lead resubscribed" hook registry in `leads` because it
+    repairs every path that ends confirmed-and-subscribed without a sequence (that page today, any later flow
+    that forgets to enrol) without hidden callbacks inside `leads`' transactions, and a missed run is caught up
+    by the next one; the cost is that their welcome arrives at the next run (every few minutes,
+    settings.CELERY_BEAT_SCHEDULE), not the same second.
+    Not for leads with reminders stopped or a suppression (every row would be skipped; a later resubscribe
+    clears the stop and they are picked up then), nor seed_demo's invented people.
+    """
+    has_welcome = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="welcome",
+                                                stream=ScheduledEmail.Stream.MARKETING)
+    missing = (Lead.objects.filter(status=Lead.Status.SUBSCRIBED, confirmed_at__isnull=False,
+                                   reminders_stopped_at__isnull=True, suppression="", is_demo=False)
+               .exclude(email__isnull=True).filter(~Exists(has_welcome)).order_by("pk")[:limit])
+    enrolled = 0
+    for lead in missing:
+        # sequence_enrol inserts with UNIQUE(lead, step) and ignore_conflicts: a confirmation racing this run
+        # still leaves exactly one sequence.
+        if sequence_enrol(lead=lead):
+            enrolled += 1
+    if enrolled:
+        log.info("enrolled %d subscribed leads that had no sequence", enrolled)
+    return enrolled
 
 
 def visit_record(*, day: date, utm_source: str = "", utm_medium: str = "", utm_campaign: str = "") -> None:

@@ -121,3 +121,27 @@ def test_worker_killed_mid_batch_leaves_no_duplicate_and_the_rest_go_out(
     final = dict(ScheduledEmail.objects.values_list("pk", "status"))
     assert {pk for pk, s in final.items() if s == Status.SENT} == set(map(int, accepted))
     assert all(s in (Status.SENT, Status.UNKNOWN) for s in final.values())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_enrolment_kicks_a_real_worker_on_commit_without_waiting_for_beat(
+        celery_worker_process: Any, worker_env: dict[str, str], tmp_path: Path, settings: Any,
+        make_lead: Any) -> None:
+    from emails.services import sequence_enrol
+
+    record = tmp_path / "accepted.txt"
+    worker_env.update({"EMAIL_BACKEND": "tests.drip.backends.SlowFileBackend", "SLOW_BACKEND_FILE": str(record),
+                       "SLOW_BACKEND_DELAY": "0", "DRIP_KICK_ON_QUEUE": "false"})
+    dispatch_due_task.app.control.purge()
+    celery_worker_process.start()
+    settings.DRIP_KICK_ON_QUEUE = True  # this process plays the web app; no beat runs in this test
+    lead = make_lead()
+    sequence_enrol(lead=lead)  # autocommit: the kick goes out as the rows commit
+    welcome = ScheduledEmail.objects.get(lead=lead, step="welcome")
+    wait_until(lambda: ScheduledEmail.objects.filter(pk=welcome.pk, status=Status.SENT).exists(), timeout=30,
+               what="the kicked worker to send the welcome")
+    assert backends.read_lines(record) == [str(welcome.pk)]
+    assert ScheduledEmail.objects.filter(lead=lead, status=Status.SCHEDULED).count() == 7  # the week waits

@@ -143,9 +143,10 @@ def test_a_dispatcher_that_lost_its_lease_stops_handing_over(make_lead: Any, set
         sequence_enrol(lead=make_lead())
     original = dispatch._send_one
 
-    def send_then_recover(*args: Any) -> None:
-        original(*args)
+    def send_then_recover(*args: Any) -> bool:
+        usable = original(*args)
         recover_expired_leases(now=timezone.now() + timedelta(seconds=1))  # another worker's recovery
+        return usable
 
     monkeypatch.setattr(dispatch, "_send_one", send_then_recover)
     dispatch_batch(size=dispatch.FIRST_CHUNK * 2)
@@ -153,3 +154,29 @@ def test_a_dispatcher_that_lost_its_lease_stops_handing_over(make_lead: Any, set
     rows = ScheduledEmail.objects.filter(step="welcome")
     assert rows.filter(status=Status.UNKNOWN).count() == dispatch.FIRST_CHUNK
     assert rows.filter(status=Status.SCHEDULED, handed_at__isnull=True).count() == dispatch.FIRST_CHUNK
+
+
+def test_a_dead_connection_fails_fast_and_the_rest_of_the_batch_waits_untried(settings: Any, make_lead: Any) -> None:
+    """Refused connections: one attempt per batch, not one timeout per email; the others keep their attempts."""
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "t",
+                        "POSTMARK_API_URL": f"http://127.0.0.1:{free_port_closed()}/"}
+    for _ in range(5):
+        sequence_enrol(lead=make_lead())
+    outcomes = dispatch_batch()
+    assert len(outcomes.retry) == 1 and len(outcomes.moved) == 4
+    welcomes = ScheduledEmail.objects.filter(step="welcome")
+    assert sorted(welcomes.values_list("attempts", flat=True)) == [0, 0, 0, 0, 1]
+    assert set(welcomes.values_list("status", flat=True)) == {Status.SCHEDULED}
+    assert all(r.send_at > timezone.now() and r.handed_at is None for r in welcomes)
+
+
+def test_smtp_server_down_leaves_rows_scheduled_not_unknown(settings: Any, make_lead: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port_closed()
+    for _ in range(3):
+        sequence_enrol(lead=make_lead())
+    dispatch_batch()
+    welcomes = ScheduledEmail.objects.filter(step="welcome")
+    assert set(welcomes.values_list("status", flat=True)) == {Status.SCHEDULED}
+    assert all(r.send_at > timezone.now() and r.handed_at is None for r in welcomes)

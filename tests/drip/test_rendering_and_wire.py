@@ -122,3 +122,44 @@ def test_reused_step_render_is_identical_to_a_full_render(make_lead: Any, is_cus
     for row in ScheduledEmail.objects.filter(lead=lead):
         fast, full = render_email(lead, row), render_email(lead, row, reuse_step_render=False)
         assert fast == full, row.step
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two computed CSS colours ("rgb(r, g, b)")."""
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted([luminance(fg), luminance(bg)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_and_call_to_action_are_readable_in_light_and_dark_mode(make_lead: Any, browser: Any, scheme: str,
+                                                                    tmp_path: Any) -> None:
+    lead = make_lead()
+    sequence_enrol(lead=lead)
+    html = render_email(lead, ScheduledEmail.objects.get(lead=lead, step="day-1")).html
+    page_file = tmp_path / "email.html"
+    page_file.write_text(html)
+    context = browser.new_context(color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        colours = page.evaluate("""() => {
+            const c = (el) => getComputedStyle(el);
+            const texts = (sel, bg) => [...document.querySelectorAll(sel)].map(el => [c(el).color, bg]);
+            const card = c(document.querySelector('.card')).backgroundColor;
+            const page = c(document.body).backgroundColor;
+            const button = document.querySelector('.button');
+            return {card, pairs: [...texts('.card p, .card li, .card td, .card h1, .card h2', card),
+                                  ...texts('.footer p, .footer a', page),
+                                  [c(button).color, c(button).backgroundColor]]};
+        }""")
+    finally:
+        context.close()
+    worst = min(_contrast(fg, bg) for fg, bg in colours["pairs"])
+    assert worst >= 4.5, [(fg, bg) for fg, bg in colours["pairs"] if _contrast(fg, bg) < 4.5]  # WCAG AA
+    assert (scheme == "dark") == (_contrast(colours["card"], "rgb(0, 0, 0)") < 3)  # the scheme really changed

@@ -36,6 +36,7 @@ def test_enrol_and_queue_are_idempotent(make_lead: Any, transactional_template: 
     assert first.send_at <= second.send_at
 
 
+@pytest.mark.postgres  # the child process must see the test database (SQLite's is in memory)
 @pytest.mark.django_db(transaction=True)
 def test_queueing_with_the_broker_down_commits_quickly_and_beat_sends_it_later(
         make_lead: Any, transactional_template: str, worker_env: dict[str, str]) -> None:
@@ -112,6 +113,8 @@ def admin_client_logged_in(db: None) -> Client:
 def test_admin_previews_any_step_for_any_lead_and_sends_a_test(make_lead: Any, admin_client_logged_in: Client) -> None:
     lead = make_lead(first_name="Priya")
     url = reverse("admin:emails_preview")
+    form = admin_client_logged_in.get(url)
+    assert form.status_code == 200 and b'name="lead"' in form.content and b"day-7" in form.content
     html = admin_client_logged_in.get(url, {"lead": lead.pk, "step": "day-4", "part": "html"})
     assert html.status_code == 200 and b"Day 4 of 7" in html.content and b"Priya" in html.content
     text = admin_client_logged_in.get(url, {"lead": lead.pk, "step": "day-4", "part": "text"})
@@ -156,3 +159,21 @@ def test_dev_compressed_week(settings: Any) -> None:
     assert (sequence_send_times(welcome_at=start, time_zone="UTC")["day-7"] - start).total_seconds() == 420
 
 
+
+
+@pytest.mark.parametrize(("fields", "marketing", "transactional"), [
+    ({}, "", ""),
+    ({"status": "unsubscribed"}, "unsubscribed", ""),
+    ({"reminders_stopped_at": "2026-01-01T00:00Z"}, "reminders_stopped", ""),
+    ({"suppression": "complaint"}, "complaint", ""),
+    ({"suppression": "esp_unsubscribe"}, "esp_unsubscribe", ""),
+    ({"suppression": "hard_bounce"}, "hard_bounce", "hard_bounce"),
+    ({"status": "erased", "email": None}, "erased", "erased"),
+])
+def test_what_each_lead_state_stops(fields: dict[str, Any], marketing: str, transactional: str) -> None:
+    from emails.dispatch import skip_reason_for
+    from leads.models import Lead
+
+    lead = Lead(**{"email": "x@example.com", "status": "subscribed", **fields})
+    assert skip_reason_for(lead, ScheduledEmail(step="day-2", stream="marketing")) == marketing
+    assert skip_reason_for(lead, ScheduledEmail(step="access", stream="transactional")) == transactional

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             events = ", ".join(e.event_type for e in row.events.all())
             clicks = len(row.clicks.all())
             self.stdout.write(
-                f"  #{row.pk:<6} {row.step:<16} {row.stream:<13} {row.send_at:%Y-%m-%d %H:%M}Z "
+                f"  #{row.pk:<6} {row.step:<16} {row.stream:<13} {row.send_at:%Y-%m-%d %H:%M:%S}Z "
                 f"(local {local:%a %Y-%m-%d %H:%M %Z})  {outcome}"
                 + (f"  events: {events}" if events else "") + (f"  clicks: {clicks}" if clicks else "")
             )
