@@ -29,6 +29,7 @@ BENCHES = {
     "dashboard": "bench.bench_admin",
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
+RAW = ROOT / "bench" / "out" / "results.json"  # every benchmark's latest figures, so --only can merge
 
 
 def run(module: str, env: dict[str, str]) -> dict[str, Any] | None:
@@ -47,6 +48,8 @@ def run(module: str, env: dict[str, str]) -> dict[str, Any] | None:
     print(f"=== {module}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
     if result is not None:
         result["seconds"] = round(time.monotonic() - started)
+        result["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        result["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return result if code == 0 else None
 
 
@@ -112,6 +115,8 @@ def write_results(results: dict[str, dict[str, Any]], machine: dict[str, Any], a
         "The machine is shared (other processes were running); absolute figures move with the load, the ratios less.",
         "", "## Results", "", *table(results), "",
     ]
+    lines += ["Measured: " + "; ".join(f"{name} at {r.get('measured_at', '?')} in {r.get('seconds', '?')} s "
+                                      f"(load after: {r.get('load_after', '?')})" for name, r in results.items()), ""]
     if failed:
         lines += [f"Failed or skipped: {', '.join(failed)} (see the console output of `make bench`).", ""]
     c = results.get("schedule")
@@ -143,6 +148,11 @@ def main() -> None:
             failed.append(name)
         else:
             results[name] = result
+    merged = json.loads(RAW.read_text()) if RAW.exists() and args.only else {}
+    merged.update(results)
+    RAW.parent.mkdir(parents=True, exist_ok=True)
+    RAW.write_text(json.dumps(merged, indent=1))
+    results = merged
     write_results(results, machine, args, failed)
     print("\n" + "\n".join(table(results)))
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")

@@ -145,7 +145,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "funnel.tasks.enrol_missing_sequences",
         "schedule": 300.0,
     },
+    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days, then nightly.
+    "dashboard-rollup-refresh": {
+        "task": "funnel.dashboard.tasks.rollup_refresh",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "dashboard-rollup-rebuild": {
+        "task": "funnel.dashboard.tasks.rollup_rebuild_recent",
+        "schedule": 86400.0,
+    },
 }
+# Task modules outside an app's tasks.py (autodiscovery only finds those).
+CELERY_IMPORTS = ["funnel.dashboard.tasks"]
 
 # --- Mail. One .eml per message under var/outbox/ unless an ESP backend is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="emails.backends.OutboxBackend")

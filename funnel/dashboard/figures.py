@@ -43,13 +43,15 @@ def _key(filters: DashboardFilters) -> str:
 
 def compute(filters: DashboardFilters) -> Figures:
     with selectors.reporting_session():
-        summary, sources = selectors.funnel_and_sources(filters)
+        # Which days the daily rollup already sums up, looked up once for every figure that uses it.
+        rolled = selectors.rolled_days(filters.previous().start, filters.end)
+        summary, sources = selectors.funnel_and_sources(filters, rolled=rolled)
         return Figures(
             filters=filters,
             computed_at=timezone.now(),
             summary=summary,
             daily=selectors.conversion_by_day(filters),
-            emails=selectors.per_email(filters),
+            emails=selectors.per_email(filters, rolled=rolled),
             sources=sources,
             cohorts=selectors.cohorts(filters),
             choices=selectors.utm_choices(),

@@ -25,7 +25,7 @@ The number of queries is constant: no query runs per lead, per email or per row 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,7 +37,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
-from funnel.models import CheckoutSession, DailyVisit, Purchase
+from funnel.models import CheckoutSession, DailyVisit, EmailDayCount, Purchase, RollupDay, SignupDayCount
 from leads.models import Lead
 
 # A purchase that was paid at some point (a refund or dispute comes after a payment; "review" never paid out).
@@ -130,6 +130,59 @@ def _rate(part: int | None, whole: int | None) -> float | None:
     return (part or 0) / whole
 
 
+# ---------------------------------------------------------------- days summed up vs. counted live
+
+Range = tuple[datetime, datetime]  # [since, until)
+# Today and yesterday are always counted live: their events are still pouring in (see dashboard/services.py).
+OPEN_DAYS = 2
+
+
+def day_range(day: date) -> Range:
+    since = datetime.combine(day, time.min, tzinfo=UTC)
+    return since, since + timedelta(days=1)
+
+
+def day_ranges(days: list[date]) -> list[Range]:
+    """Whole UTC days as the fewest [since, until) ranges (consecutive days merged)."""
+    ranges: list[Range] = []
+    for day in sorted(set(days)):
+        since, until = day_range(day)
+        if ranges and ranges[-1][1] == since:
+            ranges[-1] = (ranges[-1][0], until)
+        else:
+            ranges.append((since, until))
+    return ranges
+
+
+def in_ranges(lookup: str, ranges: list[Range]) -> Q:
+    """`lookup` in any of the ranges; no range matches nothing."""
+    if not ranges:
+        return Q(pk__in=[])
+    q = Q()
+    for since, until in ranges:
+        q |= Q(**{f"{lookup}__gte": since, f"{lookup}__lt": until})
+    return q
+
+
+def rolled_days(start: date, end: date, *, today: date | None = None) -> set[date]:
+    """The closed days of [start, end] whose rollup is built: the dashboard reads these from the rollup."""
+    last_closed = (today or timezone.now().date()) - timedelta(days=OPEN_DAYS)
+    if start > last_closed:
+        return set()
+    return set(RollupDay.objects.filter(day__gte=start, day__lte=min(end, last_closed)).values_list("day", flat=True))
+
+
+def split_days(start: date, end: date, *, rolled: set[date] | None = None) -> tuple[list[date], list[Range]]:
+    """The days of [start, end] read from the rollup, and the others as ranges to count live.
+
+    `rolled` is rolled_days() of a range covering this one, when the caller already has it (one query saved).
+    """
+    if rolled is None:
+        rolled = rolled_days(start, end)
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return [day for day in days if day in rolled], day_ranges([day for day in days if day not in rolled])
+
+
 # ---------------------------------------------------------------- funnel
 
 
@@ -177,22 +230,23 @@ FUNNEL_STEPS = [
 ]
 
 
-def _step_conditions(since: datetime, until: datetime) -> dict[str, Q]:
+def step_conditions(since: datetime, until: datetime, *, live: list[Range] | None = None) -> dict[str, Q]:
     """Per-lead conditions of the funnel steps after signup, for leads who signed up in [since, until).
 
     Uncorrelated `pk IN (...)` subqueries: PostgreSQL hashes each one once instead of probing per lead. The welcome
-    opens are looked up only for the window's leads: the events table is the biggest one.
+    opens are looked up only for the window's leads (or only for those of the `live` ranges, when the other days
+    come from the rollup): the events table is the biggest one.
     """
+    ranges = [(since, until)] if live is None else live
     welcome_opened = EmailEvent.objects.filter(
+        in_ranges("scheduled_email__lead__created_at", ranges),
         event_type="opened",
         scheduled_email__step="welcome",
         scheduled_email__stream=ScheduledEmail.Stream.MARKETING,
-        scheduled_email__lead__created_at__gte=since,
-        scheduled_email__lead__created_at__lt=until,
     ).values("scheduled_email__lead_id")
     return {
         "confirmed": Q(confirmed_at__isnull=False),
-        "welcome_opened": Q(pk__in=welcome_opened),
+        "welcome_opened": in_ranges("created_at", ranges) & Q(pk__in=welcome_opened),
         "upgrade_clicked": Q(pk__in=Click.objects.filter(target=Click.Target.UPGRADE).values("lead_id")),
         "checkout_started": Q(pk__in=CheckoutSession.objects.filter(lead__isnull=False).values("lead_id")),
         "paid": Q(pk__in=Purchase.objects.filter(status__in=PAID_STATUSES).values("lead_id")),
@@ -216,14 +270,16 @@ def per_source(filters: DashboardFilters, *, sort: str = "-signups") -> list[Sou
     return sort_sources(funnel_and_sources(filters)[1], sort)
 
 
-def funnel_and_sources(filters: DashboardFilters) -> tuple[FunnelSummary, list[SourceRow]]:
+def funnel_and_sources(filters: DashboardFilters, *,
+                       rolled: set[date] | None = None) -> tuple[FunnelSummary, list[SourceRow]]:
     """The funnel of the period and of the previous one, and the period's funnel split by source × campaign.
 
     One grouped pass over the two periods' leads feeds both (four queries: leads, visits, money, time to buy):
     the funnel is the sum of the source rows.
     """
     previous = filters.previous()
-    conditions = _step_conditions(previous.since, filters.until)
+    rolled_in, live = split_days(previous.start, filters.end, rolled=rolled)
+    conditions = step_conditions(previous.since, filters.until, live=live)
     # Grouped by period rather than one FILTER per period: each subquery above then runs once, not twice.
     period = Case(When(created_at__gte=filters.since, then=Value("cur")), default=Value("prev"))
     grouped = (
@@ -254,6 +310,22 @@ def funnel_and_sources(filters: DashboardFilters) -> tuple[FunnelSummary, list[S
         if item["period"] == "cur":
             key = (item["utm_source"], item["utm_campaign"])
             sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1])).visits += item["n"] or 0
+
+    # Welcome opens of the leads who signed up on the days already summed up (the live query above skipped them).
+    opened = (
+        SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in)
+        .annotate(period=Case(When(day__gte=filters.start, then=Value("cur")), default=Value("prev")))
+        .values("period", "utm_source", "utm_campaign")
+        .annotate(n=Sum("welcome_opened"))
+        .order_by()
+    )
+    if rolled_in:
+        for item in opened:
+            counts[f"{item['period']}_welcome_opened"] += item["n"] or 0
+            if item["period"] == "cur":
+                key = (item["utm_source"], item["utm_campaign"])
+                row = sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1]))
+                row.welcome_opened += item["n"] or 0
 
     money = _money(filters, previous, sources)
 
@@ -357,37 +429,95 @@ class EmailRow:
 EMAIL_EVENT_COLUMNS = {"delivered": "delivered", "opened": "opened", "bounced": "bounces", "complained": "complaints"}
 
 
-def _sent_in(filters: DashboardFilters, prefix: str = "") -> Q:
-    """Sequence emails sent in the period to leads matching the UTM filters (joined, not a nested IN)."""
-    return Q(
-        filters.utm_q(f"{prefix}lead__"),
-        **{
-            f"{prefix}stream": ScheduledEmail.Stream.MARKETING,
-            f"{prefix}step__in": SEQUENCE_STEPS,
-            f"{prefix}sent_at__gte": filters.since,
-            f"{prefix}sent_at__lt": filters.until,
-        },
+def sequence_sent_in(ranges: list[Range], prefix: str = "") -> Q:
+    """Sequence emails sent in these ranges, seen from a model reaching ScheduledEmail through `prefix`."""
+    return in_ranges(f"{prefix}sent_at", ranges) & Q(
+        **{f"{prefix}stream": ScheduledEmail.Stream.MARKETING, f"{prefix}step__in": SEQUENCE_STEPS}
     )
 
 
-def per_email(filters: DashboardFilters) -> list[EmailRow]:
-    """One row per sequence email sent in the period (six queries in all)."""
-    rows = {step: EmailRow(step=step) for step in SEQUENCE_STEPS}
+def _sent_in(filters: DashboardFilters, prefix: str = "", *, ranges: list[Range] | None = None) -> Q:
+    """Sequence emails sent in the period (or in `ranges` of it) to leads matching the UTM filters (joined)."""
+    period = [(filters.since, filters.until)] if ranges is None else ranges
+    return filters.utm_q(f"{prefix}lead__") & sequence_sent_in(period, prefix)
+
+
+ROLLED_EMAIL_COLUMNS = ("sent", "delivered", "opened", "bounces", "complaints", "clicked", "upgrade_clicks")
+
+
+def email_counts(sent: Callable[[str], Q], *, clicked_since: datetime | None,
+                 by: tuple[str, ...] = ("step",)) -> list[dict[str, Any]]:
+    """Sent, event and click counts of the emails matching `sent(prefix)` (a ScheduledEmail condition), grouped.
+
+    `by` names ScheduledEmail fields or lookups ("step", "lead__utm_source", "day" = the UTC day it was sent); the
+    rows carry the ROLLED_EMAIL_COLUMNS. The live dashboard and the daily rollup both count through this function,
+    so the two cannot drift apart. Three queries.
+    """
     via_email = "scheduled_email__"
 
-    for item in ScheduledEmail.objects.filter(_sent_in(filters)).values("step").annotate(n=Count("pk")):
-        rows[item["step"]].sent = item["n"]
+    def grouped(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
+        fields = {f"g_{name}": TruncDate(f"{prefix}sent_at", tzinfo=UTC) if name == "day" else F(f"{prefix}{name}")
+                  for name in by}
+        return qs.annotate(**fields).values(*fields)
+
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def row(item: dict[str, Any]) -> dict[str, Any]:
+        key = tuple(item[f"g_{name}"] for name in by)
+        if key not in rows:
+            rows[key] = {**dict(zip(by, key, strict=True)), **dict.fromkeys(ROLLED_EMAIL_COLUMNS, 0)}
+        return rows[key]
+
+    for item in grouped(ScheduledEmail.objects.filter(sent("")), "").annotate(n=Count("pk")).order_by():
+        row(item)["sent"] = item["n"]
 
     # Several events of one kind on one email (two opens) count once: distinct emails.
     events_by_kind = (
-        EmailEvent.objects.filter(_sent_in(filters, via_email), event_type__in=EMAIL_EVENT_COLUMNS)
-        .values("scheduled_email__step", "event_type")
-        .annotate(n=Count("scheduled_email_id", distinct=True))
+        grouped(EmailEvent.objects.filter(sent(via_email), event_type__in=EMAIL_EVENT_COLUMNS), via_email)
+        .annotate(event_type_=F("event_type"), n=Count("scheduled_email_id", distinct=True))
+        .order_by()
     )
     with nested_loop_joins():
         events = list(events_by_kind)
     for item in events:
-        setattr(rows[item["scheduled_email__step"]], EMAIL_EVENT_COLUMNS[item["event_type"]], item["n"])
+        row(item)[EMAIL_EVENT_COLUMNS[item["event_type_"]]] = item["n"]
+
+    # A click comes after its email was sent: on the live path a redundant but cheap bound on an indexed column.
+    clicks = Click.objects.filter(sent(via_email))
+    if clicked_since is not None:
+        clicks = clicks.filter(created_at__gte=clicked_since)
+    for item in grouped(clicks, via_email).annotate(
+        any=Count("scheduled_email_id", distinct=True),
+        upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)),
+    ).order_by():
+        row(item).update(clicked=item["any"], upgrade_clicks=item["upgrade"])
+    return list(rows.values())
+
+
+def per_email(filters: DashboardFilters, *, rolled: set[date] | None = None) -> list[EmailRow]:
+    """One row per sequence email sent in the period (seven queries in all).
+
+    Sent, events and clicks of the days already summed up come from the daily rollup; only the other days (today,
+    yesterday, any day not built yet) are counted from the email tables.
+    """
+    rows = {step: EmailRow(step=step) for step in SEQUENCE_STEPS}
+    via_email = "scheduled_email__"
+    rolled_in, live = split_days(filters.start, filters.end, rolled=rolled)
+
+    counted: list[dict[str, Any]] = []
+    if live:
+        # A click follows its email's send: clicks before the first live day cannot be on a live day's email.
+        counted += email_counts(lambda prefix: _sent_in(filters, prefix, ranges=live),
+                                clicked_since=max(filters.since, live[0][0]))
+    if rolled_in:
+        counted += EmailDayCount.objects.filter(filters.utm_q(), day__in=rolled_in).values("step").annotate(
+            **{name: Sum(name) for name in ROLLED_EMAIL_COLUMNS}
+        ).order_by()
+    for item in counted:
+        row = rows.get(item["step"])
+        if row is not None:
+            for name in ROLLED_EMAIL_COLUMNS:
+                setattr(row, name, getattr(row, name) + (item[name] or 0))
 
     # Unsubscribes the ESP reported, for people who did not (also) use our own link: those are counted below.
     esp_unsubscribes = (
@@ -399,19 +529,7 @@ def per_email(filters: DashboardFilters) -> list[EmailRow]:
     for item in esp_unsubscribes:
         rows[item["scheduled_email__step"]].unsubscribes += item["n"]
 
-    # A click or a purchase comes after its email was sent: a redundant but cheap bound on an indexed column.
-    clicks = (
-        Click.objects.filter(_sent_in(filters, via_email), created_at__gte=filters.since)
-        .values("scheduled_email__step")
-        .annotate(
-            any=Count("scheduled_email_id", distinct=True),
-            upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)),
-        )
-    )
-    for item in clicks:
-        rows[item["scheduled_email__step"]].clicked = item["any"]
-        rows[item["scheduled_email__step"]].upgrade_clicks = item["upgrade"]
-
+    # A purchase comes after its email was sent: a redundant but cheap bound on an indexed column.
     purchases = (
         Purchase.objects.filter(_sent_in(filters, via_email), status__in=PAID_STATUSES, created_at__gte=filters.since)
         .values("scheduled_email__step")
@@ -568,7 +686,7 @@ class DayPoint:
 
 def conversion_by_day(filters: DashboardFilters) -> list[DayPoint]:
     """Per signup day: visits, signups and how many of them have paid so far (two queries)."""
-    paid = _step_conditions(filters.since, filters.until)["paid"]
+    paid = step_conditions(filters.since, filters.until)["paid"]
     leads = {
         item["day"]: item
         for item in leads_in(filters)

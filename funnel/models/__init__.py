@@ -1,6 +1,7 @@
 from funnel.models.checkout import CheckoutSession, PaymentReversal, Purchase, SignInLinkUse, StripeEvent
 from funnel.models.practice import PracticeSession
+from funnel.models.rollups import EmailDayCount, RollupCursor, RollupDay, SignupDayCount
 from funnel.models.visits import DailyVisit
 
-__all__ = ["CheckoutSession", "DailyVisit", "PaymentReversal", "PracticeSession", "Purchase", "SignInLinkUse",
-           "StripeEvent"]
+__all__ = ["CheckoutSession", "DailyVisit", "EmailDayCount", "PaymentReversal", "PracticeSession", "Purchase",
+           "RollupCursor", "RollupDay", "SignInLinkUse", "SignupDayCount", "StripeEvent"]

@@ -1,0 +1,122 @@
+"""Keeping the dashboard's daily rollup (funnel/models/rollups.py) up to date.
+
+What is summed up, and by which day:
+- EmailDayCount: per sequence email, by the UTC day the email was *sent* (the per-email table's definition): sent,
+  and the emails with a delivered / opened / bounced / complained event or a click, whenever those came.
+- SignupDayCount: the leads who opened their welcome email, by the UTC day the lead *signed up* (the funnel's
+  cohort definition).
+
+Both are counted by the same selector code as the live dashboard (selectors.email_counts, step_conditions), so a
+built day gives the same numbers as counting it live. Purchases, refunds and unsubscribes are not summed up: they
+change long after the day (a refund weeks later) and are cheap to count live.
+
+Late events: an open or a click can arrive days after the send. Two things keep closed days exact:
+1. the dashboard never reads today and yesterday (selectors.OPEN_DAYS) from the rollup, and
+2. rollup_refresh (every 5 minutes, beat: config/settings.py) rebuilds the last REFRESH_WINDOW_DAYS days *and* every
+   older day that a new event or click (ids above the cursors in RollupCursor) belongs to, by its email's sent day
+   and its lead's signup day — whatever its age. A closed day is therefore at most one refresh interval behind,
+   like the dashboard's own 5-minute cache. A nightly rollup_rebuild of the last 90 days repairs anything the
+   cursors cannot see (a deleted lead, an edited row).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from emails.models import Click, EmailEvent
+from funnel.dashboard import selectors
+from funnel.models import EmailDayCount, RollupCursor, RollupDay, SignupDayCount
+from leads.models import Lead
+
+logger = logging.getLogger(__name__)
+
+# Rebuilt on every refresh whatever the cursors say: the open days plus one, so a day is rebuilt at least once
+# after it closes (and anything a cursor missed, e.g. a sent_at set late by reconciliation, is caught).
+REFRESH_WINDOW_DAYS = selectors.OPEN_DAYS + 1
+# Ids are handed out before commit: a transaction that started earlier can commit a lower id after we looked.
+# Each refresh looks back this many ids below its cursor so such a row is still seen.
+CURSOR_OVERLAP_IDS = 1000
+_LOCK_KEY = 7_070_707  # pg_advisory_xact_lock: one rebuild at a time, so two refreshes never interleave
+UTM = ("utm_source", "utm_medium", "utm_campaign")
+
+
+@transaction.atomic
+def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
+    """(Re)build the rollup rows of these UTC days from the source tables; idempotent. Returns the days built.
+
+    Each day's rows are replaced as a whole in one transaction (readers see the old rows or the new ones), so a
+    combination that no longer occurs disappears too.
+    """
+    day_list = sorted(set(days))
+    if not day_list:
+        return 0
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    ranges = selectors.day_ranges(day_list)
+
+    email_rows = selectors.email_counts(lambda prefix: selectors.sequence_sent_in(ranges, prefix), clicked_since=None,
+                                        by=("day", "step", *(f"lead__{name}" for name in UTM)))
+    EmailDayCount.objects.filter(day__in=day_list).delete()
+    EmailDayCount.objects.bulk_create(
+        [EmailDayCount(**{name.removeprefix("lead__"): value for name, value in row.items()}) for row in email_rows],
+        batch_size=1000,
+    )
+
+    welcome_opened = selectors.step_conditions(ranges[0][0], ranges[-1][1], live=ranges)["welcome_opened"]
+    signup_rows = (
+        Lead.objects.filter(welcome_opened)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", *UTM)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    SignupDayCount.objects.filter(day__in=day_list).delete()
+    SignupDayCount.objects.bulk_create(
+        [SignupDayCount(day=row["day"], welcome_opened=row["n"], **{name: row[name] for name in UTM})
+         for row in signup_rows],
+        batch_size=1000,
+    )
+    RollupDay.objects.bulk_create([RollupDay(day=day, built_at=now) for day in day_list],
+                                  update_conflicts=True, unique_fields=["day"], update_fields=["built_at"])
+    return len(day_list)
+
+
+def rollup_refresh(*, now: datetime | None = None) -> int:
+    """Rebuild the recent days and every day touched by an event or click since the last refresh."""
+    now = now or timezone.now()
+    today = now.date()
+    days = {today - timedelta(days=n) for n in range(REFRESH_WINDOW_DAYS)}
+    cursors = {name: RollupCursor.objects.get_or_create(name=name)[0] for name in ("events", "clicks")}
+
+    events = EmailEvent.objects.filter(pk__gt=cursors["events"].last_id - CURSOR_OVERLAP_IDS)
+    clicks = Click.objects.filter(pk__gt=cursors["clicks"].last_id - CURSOR_OVERLAP_IDS)
+    high = {"events": events.aggregate(m=Max("pk"))["m"], "clicks": clicks.aggregate(m=Max("pk"))["m"]}
+    events, clicks = events.filter(pk__lte=high["events"] or 0), clicks.filter(pk__lte=high["clicks"] or 0)
+    days |= _days_of(events, "scheduled_email__sent_at")
+    days |= _days_of(events.filter(event_type="opened", scheduled_email__step="welcome"),
+                     "scheduled_email__lead__created_at")
+    days |= _days_of(clicks, "scheduled_email__sent_at")
+
+    built = rollup_rebuild(days=days, now=now)
+    for name, cursor in cursors.items():
+        if high[name] is not None and high[name] > cursor.last_id:
+            cursor.last_id = high[name]
+            cursor.save(update_fields=["last_id"])
+    logger.info("dashboard rollup refreshed days=%s", built)
+    return built
+
+
+def _days_of(rows: QuerySet[Any], moment: str) -> set[date]:
+    """The distinct UTC days of `moment` over these rows."""
+    days = rows.exclude(**{f"{moment}__isnull": True}).annotate(d=TruncDate(moment, tzinfo=UTC))
+    return set(days.values_list("d", flat=True).distinct())

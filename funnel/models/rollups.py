@@ -1,0 +1,74 @@
+"""Daily summaries (rollups) of the dashboard's expensive figures, so a 90-day view does not scan every email event.
+
+Only the figures that need the email events and clicks tables are summarised; everything else on the dashboard is
+cheap enough to read live. Rows are derived data: `rollup_rebuild` can rebuild any day from the source tables at
+any time (funnel/dashboard/services.py explains when they are refreshed and why that keeps them exact).
+"""
+
+from django.db import models
+
+
+class EmailDayCount(models.Model):
+    """Per-email figures of the sequence emails *sent* on one UTC day, per step and per the lead's first-touch UTM."""
+
+    day = models.DateField()
+    step = models.CharField(max_length=32)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    # Emails with at least one such event / click (several opens of one email count once).
+    delivered = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    bounces = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    clicked = models.PositiveIntegerField(default=0)
+    upgrade_clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "step", "utm_source", "utm_medium", "utm_campaign"],
+                                    name="one_email_day_count_per_step_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.step} {self.utm_source or '(direct)'}: {self.sent} sent"
+
+
+class SignupDayCount(models.Model):
+    """Funnel figures needing the events table, for the leads who *signed up* on one UTC day, per first-touch UTM."""
+
+    day = models.DateField()
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    welcome_opened = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "utm_source", "utm_medium", "utm_campaign"],
+                                    name="one_signup_day_count_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.utm_source or '(direct)'}: {self.welcome_opened} opened the welcome"
+
+
+class RollupDay(models.Model):
+    """A day whose rollup rows are built: the dashboard reads only these days from the rollups, others live."""
+
+    day = models.DateField(unique=True)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} built {self.built_at:%Y-%m-%d %H:%M}"
+
+
+class RollupCursor(models.Model):
+    """The highest event / click id the refresh has looked at: later rows mark their days for a rebuild."""
+
+    name = models.CharField(max_length=32, unique=True)
+    last_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} at #{self.last_id}"
