@@ -3,8 +3,11 @@
     createdb -h 127.0.0.1 -U postgres funnel_bench_h7
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/funnel_bench_h7 DJANGO_SETTINGS_MODULE=bench.settings
     .venv/bin/python manage.py migrate --run-syncdb -v0
-    .venv/bin/python manage.py seed_demo --leads 100000
+    .venv/bin/python manage.py seed_demo --leads 100000     (also builds the dashboard's daily rollup)
     .venv/bin/python bench/bench_dashboard.py [--runs 7]
+
+Past days are read from the daily rollup (funnel/dashboard/services.py; beat keeps it current in production, and
+`manage.py rollup_rebuild --days 90` builds it for an existing database); today and yesterday are counted live.
 
 Targets: dashboard < 1 s, lead changelist < 300 ms (medians, rendered through the full Django stack with the test
 client: middleware, admin auth, template rendering).
@@ -34,7 +37,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from emails.models import EmailEvent, ScheduledEmail  # noqa: E402
-from funnel.models import Purchase  # noqa: E402
+from funnel.models import Purchase, RollupDay  # noqa: E402
 from leads.models import Lead  # noqa: E402
 
 
@@ -84,7 +87,8 @@ def main() -> None:
           f"PostgreSQL {pg_version}, {platform.system()} {platform.release()}, "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     print(f"data: {leads:,} leads, {ScheduledEmail.objects.count():,} email rows, "
-          f"{EmailEvent.objects.count():,} email events, {Purchase.objects.count():,} purchases")
+          f"{EmailEvent.objects.count():,} email events, {Purchase.objects.count():,} purchases, "
+          f"{RollupDay.objects.count()} days in the dashboard's daily rollup")
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
     client = Client()

@@ -10,13 +10,14 @@ Both are counted by the same selector code as the live dashboard (selectors.emai
 built day gives the same numbers as counting it live. Purchases, refunds and unsubscribes are not summed up: they
 change long after the day (a refund weeks later) and are cheap to count live.
 
-Late events: an open or a click can arrive days after the send. Two things keep closed days exact:
-1. the dashboard never reads today and yesterday (selectors.OPEN_DAYS) from the rollup, and
-2. rollup_refresh (every 5 minutes, beat: config/settings.py) rebuilds the last REFRESH_WINDOW_DAYS days *and* every
-   older day that a new event or click (ids above the cursors in RollupCursor) belongs to, by its email's sent day
-   and its lead's signup day — whatever its age. A closed day is therefore at most one refresh interval behind,
-   like the dashboard's own 5-minute cache. A nightly rollup_rebuild of the last 90 days repairs anything the
-   cursors cannot see (a deleted lead, an edited row).
+Late events: an open or a click can arrive days after the send. Three things keep closed days exact:
+1. the dashboard never reads today and yesterday (selectors.OPEN_DAYS) from the rollup;
+2. rollup_refresh (every 5 minutes, beat: config/settings.py) rebuilds the last REFRESH_WINDOW_DAYS days *and*
+   every older day that a new event or click belongs to (rows above the cursors in RollupCursor): its email's sent
+   day and, for a welcome open, its lead's signup day, whatever their age. A closed day is therefore at most one
+   refresh interval behind, like the dashboard's own 5-minute cache;
+3. a nightly rollup_rebuild of the last 90 days repairs what the cursors cannot see (a deleted lead, an edited row).
+A day not built yet (beat down, a range older than the rollup) is simply counted live: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -41,9 +42,6 @@ logger = logging.getLogger(__name__)
 # Rebuilt on every refresh whatever the cursors say: the open days plus one, so a day is rebuilt at least once
 # after it closes (and anything a cursor missed, e.g. a sent_at set late by reconciliation, is caught).
 REFRESH_WINDOW_DAYS = selectors.OPEN_DAYS + 1
-# Ids are handed out before commit: a transaction that started earlier can commit a lower id after we looked.
-# Each refresh looks back this many ids below its cursor so such a row is still seen.
-CURSOR_OVERLAP_IDS = 1000
 _LOCK_KEY = 7_070_707  # pg_advisory_xact_lock: one rebuild at a time, so two refreshes never interleave
 UTM = ("utm_source", "utm_medium", "utm_campaign")
 
@@ -59,9 +57,7 @@ def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
     if not day_list:
         return 0
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    _lock()
     ranges = selectors.day_ranges(day_list)
 
     email_rows = selectors.email_counts(lambda prefix: selectors.sequence_sent_in(ranges, prefix), clicked_since=None,
@@ -91,15 +87,21 @@ def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
     return len(day_list)
 
 
+@transaction.atomic
 def rollup_refresh(*, now: datetime | None = None) -> int:
-    """Rebuild the recent days and every day touched by an event or click since the last refresh."""
+    """Rebuild the recent days and every day touched by an event or click since the last refresh.
+
+    The first refresh (cursors at 0) sees every event, so it builds every day that has mail.
+    """
     now = now or timezone.now()
+    _lock()  # before reading the cursors: a concurrent refresh waits, then starts from where this one ends
     today = now.date()
     days = {today - timedelta(days=n) for n in range(REFRESH_WINDOW_DAYS)}
     cursors = {name: RollupCursor.objects.get_or_create(name=name)[0] for name in ("events", "clicks")}
 
-    events = EmailEvent.objects.filter(pk__gt=cursors["events"].last_id - CURSOR_OVERLAP_IDS)
-    clicks = Click.objects.filter(pk__gt=cursors["clicks"].last_id - CURSOR_OVERLAP_IDS)
+    # From the mark before the last one: see RollupCursor for the rows committed late.
+    events = EmailEvent.objects.filter(pk__gt=cursors["events"].previous_id)
+    clicks = Click.objects.filter(pk__gt=cursors["clicks"].previous_id)
     high = {"events": events.aggregate(m=Max("pk"))["m"], "clicks": clicks.aggregate(m=Max("pk"))["m"]}
     events, clicks = events.filter(pk__lte=high["events"] or 0), clicks.filter(pk__lte=high["clicks"] or 0)
     days |= _days_of(events, "scheduled_email__sent_at")
@@ -109,11 +111,17 @@ def rollup_refresh(*, now: datetime | None = None) -> int:
 
     built = rollup_rebuild(days=days, now=now)
     for name, cursor in cursors.items():
-        if high[name] is not None and high[name] > cursor.last_id:
-            cursor.last_id = high[name]
-            cursor.save(update_fields=["last_id"])
+        cursor.previous_id, cursor.last_id = cursor.last_id, max(high[name] or 0, cursor.last_id)
+        cursor.save(update_fields=["previous_id", "last_id"])
     logger.info("dashboard rollup refreshed days=%s", built)
     return built
+
+
+def _lock() -> None:
+    """One rebuild or refresh at a time (transaction-scoped, re-entrant), so two never interleave their rows."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
 def _days_of(rows: QuerySet[Any], moment: str) -> set[date]:

@@ -65,10 +65,16 @@ class RollupDay(models.Model):
 
 
 class RollupCursor(models.Model):
-    """The highest event / click id the refresh has looked at: later rows mark their days for a rebuild."""
+    """How far the refresh has looked through the events / clicks: later rows mark their days for a rebuild.
+
+    Ids are handed out before commit, so a row can appear below `last_id` after a refresh looked. Each refresh
+    therefore scans from `previous_id` (the mark of the refresh before the last one): a row is seen as long as
+    its transaction commits within one refresh interval.
+    """
 
     name = models.CharField(max_length=32, unique=True)
     last_id = models.BigIntegerField(default=0)
+    previous_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.name} at #{self.last_id}"
