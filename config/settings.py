@@ -146,7 +146,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "funnel.tasks.enrol_missing_sequences",
         "schedule": 300.0,
     },
-    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days, then nightly.
+    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
     "dashboard-rollup-refresh": {
         "task": "funnel.dashboard.tasks.rollup_refresh",
         "schedule": 300.0,

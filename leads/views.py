@@ -5,9 +5,11 @@ an unsubscribe only ever reduces mail, and the law wants old links to keep worki
 """
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -70,15 +72,28 @@ def _erased(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/erased.html")
 
 
+def _with_preferences_lead(
+    view: Callable[[HttpRequest, str, Lead], HttpResponse],
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    """Resolve the preferences token to its lead; a bad link or an erased lead gets its own page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            lead = _lead_from("preferences", token, PREFERENCES_MAX_AGE)
+        except _InvalidLink:
+            return _invalid_link(request)
+        if lead.is_erased:
+            return _erased(request)
+        return view(request, token, lead)
+
+    return wrapper
+
+
 @never_cache  # shows the address; no shared cache may keep it
 @require_http_methods(["GET", "HEAD", "POST"])
-def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        lead = _lead_from("preferences", token, PREFERENCES_MAX_AGE)
-    except _InvalidLink:
-        return _invalid_link(request)
-    if lead.is_erased:
-        return _erased(request)
+@_with_preferences_lead
+def preferences(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         ip, agent = client_ip(request), client_user_agent(request)
@@ -102,13 +117,8 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_POST
-def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        lead = _lead_from("preferences", token, PREFERENCES_MAX_AGE)
-    except _InvalidLink:
-        return _invalid_link(request)
-    if lead.is_erased:
-        raise Http404
+@_with_preferences_lead
+def preferences_export(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     response = HttpResponse(json.dumps(lead_export(lead=lead), indent=2, ensure_ascii=False),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="pain-reset-my-data.json"'
@@ -116,13 +126,8 @@ def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def preferences_erase(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        lead = _lead_from("preferences", token, PREFERENCES_MAX_AGE)
-    except _InvalidLink:
-        return _invalid_link(request)
-    if lead.is_erased:
-        return _erased(request)
+@_with_preferences_lead
+def preferences_erase(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             return render(request, "leads/erase_confirm.html", {"token": token, "missing_confirm": True},

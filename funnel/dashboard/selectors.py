@@ -281,8 +281,8 @@ def funnel_and_sources(filters: DashboardFilters, *,
                        rolled: set[date] | None = None) -> tuple[FunnelSummary, list[SourceRow]]:
     """The funnel of the period and of the previous one, and the period's funnel split by source × campaign.
 
-    One grouped pass over the two periods' leads feeds both (four queries: leads, visits, money, time to buy):
-    the funnel is the sum of the source rows.
+    One grouped pass over the two periods' leads feeds both (four queries: leads, visits, money, time to buy, and
+    a fifth for the welcome opens of the days in the daily rollup): the funnel is the sum of the source rows.
     """
     previous = filters.previous()
     rolled_in, live = split_days(previous.start, filters.end, rolled=rolled)
@@ -318,15 +318,15 @@ def funnel_and_sources(filters: DashboardFilters, *,
             key = (item["utm_source"], item["utm_campaign"])
             sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1])).visits += item["n"] or 0
 
-    # Welcome opens of the leads who signed up on the days already summed up (the live query above skipped them).
-    opened = (
-        SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in)
-        .annotate(period=Case(When(day__gte=filters.start, then=Value("cur")), default=Value("prev")))
-        .values("period", "utm_source", "utm_campaign")
-        .annotate(n=Sum("welcome_opened"))
-        .order_by()
-    )
     if rolled_in:
+        # Welcome opens of the leads who signed up on the days already summed up (the live query skipped them).
+        opened = (
+            SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in)
+            .annotate(period=Case(When(day__gte=filters.start, then=Value("cur")), default=Value("prev")))
+            .values("period", "utm_source", "utm_campaign")
+            .annotate(n=Sum("welcome_opened"))
+            .order_by()
+        )
         for item in opened:
             counts[f"{item['period']}_welcome_opened"] += item["n"] or 0
             if item["period"] == "cur":

@@ -16,14 +16,14 @@ Late events: an open or a click can arrive days after the send. Three things kee
    every older day that a new event or click belongs to (rows above the cursors in RollupCursor): its email's sent
    day and, for a welcome open, its lead's signup day, whatever their age. A closed day is therefore at most one
    refresh interval behind, like the dashboard's own 5-minute cache;
-3. a nightly rollup_rebuild of the last 90 days repairs what the cursors cannot see (a deleted lead, an edited row).
+3. a daily rebuild of the last 90 days (beat) repairs what the cursors cannot see (a deleted lead, an edited row).
 A day not built yet (beat down, a range older than the rollup) is simply counted live: slower, never wrong.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # Rebuilt on every refresh whatever the cursors say: the open days plus one, so a day is rebuilt at least once
 # after it closes (and anything a cursor missed, e.g. a sent_at set late by reconciliation, is caught).
 REFRESH_WINDOW_DAYS = selectors.OPEN_DAYS + 1
+REBUILD_CHUNK_DAYS = 7
 _LOCK_KEY = 7_070_707  # pg_advisory_xact_lock: one rebuild at a time, so two refreshes never interleave
 UTM = ("utm_source", "utm_medium", "utm_campaign")
 
@@ -85,6 +86,18 @@ def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
     RollupDay.objects.bulk_create([RollupDay(day=day, built_at=now) for day in day_list],
                                   update_conflicts=True, unique_fields=["day"], update_fields=["built_at"])
     return len(day_list)
+
+
+def rollup_rebuild_recent(*, days: int, on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the last `days` days, today included, a week per transaction (short locks). Returns the days built."""
+    today = timezone.now().date()
+    day_list = [today - timedelta(days=n) for n in range(days)]
+    built = 0
+    for first in range(0, len(day_list), REBUILD_CHUNK_DAYS):
+        built += rollup_rebuild(days=day_list[first:first + REBUILD_CHUNK_DAYS])
+        if on_progress:
+            on_progress(built, len(day_list))
+    return built
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from config.celery import app
 from emails.models import Click, EmailEvent, ScheduledEmail
-from funnel.dashboard import figures, selectors, services
+from funnel.dashboard import figures, selectors, services, tasks
 from funnel.dashboard.selectors import DashboardFilters
 from funnel.models import EmailDayCount, RollupDay, SignupDayCount
 from tests.dashboard.conftest import START, World, make_email, make_lead, make_purchase
@@ -197,10 +197,13 @@ def test_the_rebuild_command_and_the_beat_tasks() -> None:
     today = timezone.now().date()
     recent_world(today)
     out = io.StringIO()
-    call_command("rollup_rebuild", days=5, stdout=out)
-    assert "Rebuilt the dashboard rollup for 5 days" in out.getvalue()
+    call_command("rollup_rebuild", days=5, stdout=out, stderr=io.StringIO())
+    assert "Rebuilt the dashboard rollup for the last 5 days" in out.getvalue()
     assert set(RollupDay.objects.values_list("day", flat=True)) == {today - timedelta(days=n) for n in range(5)}
-    assert ScheduledEmail.objects.exists()
+    RollupDay.objects.all().delete()
+    assert tasks.rebuild_recent_rollup(days=12) == 12  # the daily task, run in-process
+    assert snapshot(DashboardFilters(start=today - timedelta(days=9), end=today)) == live_snapshot(
+        DashboardFilters(start=today - timedelta(days=9), end=today))
 
     from django.conf import settings
 

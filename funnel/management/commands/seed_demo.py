@@ -29,7 +29,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
-from funnel.dashboard.services import rollup_rebuild
+from funnel.dashboard.services import rollup_rebuild_recent
 from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase
 from leads.models import ConsentRecord, Lead
 from leads.services import email_sha256
@@ -376,7 +376,7 @@ class Command(BaseCommand):
                     cursor.execute(f'{command} "{model._meta.db_table}"')
         # The dashboard reads past days from its daily rollup, which beat keeps current; build it for the seeded
         # days now, as a deployment does with `rollup_rebuild`, rather than leave them to be counted live.
-        rollup_rebuild(days=[now.date() - timedelta(days=n) for n in range(options["days"] + 1)])
+        rollup_rebuild_recent(days=options["days"] + 1)
         counts = {model.__name__: model._default_manager.count() for model in ALL_MODELS}
         self.stdout.write(f"Seeded {total:,} demo leads in {time.monotonic() - started:.1f}s: "
                           + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
