@@ -25,7 +25,7 @@ run: venv
 	@echo "  Pain Reset is starting: open http://127.0.0.1:$(PORT)/   (outbox: http://127.0.0.1:$(PORT)/dev/outbox/)"
 	@echo "  Ctrl-C stops the web server, the worker and beat together."
 	@echo ""
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.dev
+	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.dev
 
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure, so that cannot pass.
 test: venv

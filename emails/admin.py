@@ -21,29 +21,6 @@ PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "sign
                  "order-waiting"]
 
 
-class ScheduledEmailInline(admin.TabularInline):
-    """Per-lead schedule; registered on the Lead admin from funnel/admin.py (leads must not import emails)."""
-
-    model = ScheduledEmail
-    extra = 0
-    can_delete = False
-    ordering = ["send_at", "pk"]
-    fields = ["step", "stream", "send_at", "status", "sent_at", "skip_reason", "last_error", "event_summary"]
-    readonly_fields = ["step", "stream", "send_at", "status", "sent_at", "skip_reason", "last_error",
-                       "event_summary"]
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduledEmail]:
-        return super().get_queryset(request).prefetch_related("events")
-
-    @admin.display(description="events")
-    def event_summary(self, obj: ScheduledEmail) -> str:
-        return ", ".join(e.event_type for e in obj.events.all()) or "-"
-
-
 class EmailEventInline(admin.TabularInline):
     model = EmailEvent
     extra = 0
