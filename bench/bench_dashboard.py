@@ -36,19 +36,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.machine import cpu_model  # noqa: E402
 from emails.models import EmailEvent, ScheduledEmail  # noqa: E402
 from funnel.models import Purchase, RollupDay  # noqa: E402
 from leads.models import Lead  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timed(client: Client, url: str, params: dict[str, str], runs: int) -> tuple[list[float], int]:

@@ -9,7 +9,7 @@ from typing import Any
 from bench.common import redis_url, server_url
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -60,7 +60,7 @@ def _package_version(name: str) -> str:
 def machine_info() -> dict[str, Any]:
     load = os.getloadavg()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count() or 0,
         "memory_gib": round(_memory_gib(), 1),
         "load_at_start": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",

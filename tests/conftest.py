@@ -104,6 +104,18 @@ def database_url_for_subprocess() -> str:
     return f"sqlite:///{db['NAME']}"
 
 
+def stop_process_group(proc: "subprocess.Popen[bytes] | None", timeout: float = 20) -> None:
+    """SIGTERM a child's whole process group (it was started with start_new_session), SIGKILL if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+
+
 class WorkerProcess:
     """A real `celery worker` child process on the test's database and broker."""
 
@@ -135,13 +147,7 @@ class WorkerProcess:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+        stop_process_group(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -18,7 +18,7 @@ import redis
 import requests
 
 from tests.checkout import conftest as checkout_fixtures
-from tests.conftest import IN_CI, ROOT, database_url_for_subprocess, free_port, wait_until
+from tests.conftest import IN_CI, ROOT, database_url_for_subprocess, free_port, stop_process_group, wait_until
 
 # H5's local fake of Stripe's API (the real `stripe` library talks to it), reused rather than copied.
 fake_stripe = checkout_fixtures.fake_stripe
@@ -113,13 +113,7 @@ class WebServer:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
 
 
 @pytest.fixture
