@@ -56,3 +56,10 @@ class FakePostmark:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def point_anymail_at(settings: Any, fake: FakePostmark) -> None:
+    """Send through anymail's real Postmark backend, to the fake instead of Postmark's API."""
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "test-token",
+                        "POSTMARK_API_URL": fake.url, "REQUESTS_TIMEOUT": 0.5}

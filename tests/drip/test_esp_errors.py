@@ -12,7 +12,7 @@ from emails.models import ScheduledEmail
 from emails.services import email_retry, sequence_enrol
 
 from .conftest import free_port_closed
-from .fake_esp import FakePostmark
+from .fake_esp import FakePostmark, point_anymail_at
 
 pytestmark = pytest.mark.django_db
 Status = ScheduledEmail.Status
@@ -21,9 +21,7 @@ Status = ScheduledEmail.Status
 @pytest.fixture
 def esp(settings: Any) -> Iterator[FakePostmark]:
     with FakePostmark() as fake:
-        settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-        settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "test-token",
-                            "POSTMARK_API_URL": fake.url, "REQUESTS_TIMEOUT": 0.5}
+        point_anymail_at(settings, fake)
         yield fake
 
 

@@ -18,7 +18,7 @@ from emails.models import ScheduledEmail
 from emails.services import sequence_enrol
 from leads.models import Lead
 from tests.conftest import wait_until
-from tests.drip.fake_esp import FakePostmark
+from tests.drip.fake_esp import FakePostmark, point_anymail_at
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
 Status = ScheduledEmail.Status
@@ -45,9 +45,7 @@ class Outage:
 @pytest.fixture
 def esp(settings: Any) -> Iterator[FakePostmark]:
     with FakePostmark() as fake:
-        settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-        settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "test-token",
-                            "POSTMARK_API_URL": fake.url, "REQUESTS_TIMEOUT": 0.5}
+        point_anymail_at(settings, fake)
         settings.DRIP_KICK_ON_QUEUE = False
         yield fake
 
