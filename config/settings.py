@@ -179,7 +179,10 @@ if not DEBUG and not ANYMAIL["WEBHOOK_SECRET"]:
 
 # --- Stripe. Without a secret key, development uses the local checkout simulator.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_dev_only_simulator_secret")
+# The development default is public (it is in this file): in production anyone could sign a fake "paid" event
+# with it, so outside DEBUG the secret must come from the environment or the service refuses to start.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET",
+                                default="whsec_dev_only_simulator_secret" if DEBUG else environ.Env.NOTSET)
 STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the real client at a local fake
 STRIPE_API_TIMEOUT_SECONDS = env.float("STRIPE_API_TIMEOUT_SECONDS", default=20.0)

@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "tracking:test-secret")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_only_not_for_production")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from config.settings import *  # noqa: E402,F403

@@ -4,19 +4,23 @@ Rows are the outbox: once a row is committed the email will go out even if the b
 beat-driven dispatcher finds due rows on its own. Kicking the dispatcher on commit only makes it sooner.
 """
 
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import sequence_send_times
 from emails.tasks import dispatch_due
+from leads.db import insert_unless_conflict
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,37 @@ KICK_TIMEOUT_SECONDS = 0.25
 # should pay the connection timeout once, not once per email.
 KICK_BACKOFF_SECONDS = 10.0
 _kick_suspended_until = 0.0
+# One broker connection per process (and its producer), kept open between kicks: connecting and declaring the
+# queue on every signup cost more than the rest of the request's Redis traffic. The lock serialises threads
+# (gthread workers) on it; the pid notices a fork, whose child must not share its parent's socket.
+_kick_lock = threading.Lock()
+_kick_producer: tuple[int, Any, Any] | None = None  # (pid, kombu Connection, Producer)
+
+
+def _kick_connection_drop() -> None:
+    global _kick_producer
+    if _kick_producer is not None:
+        # Closing a dead connection may fail too; it is gone either way.
+        with contextlib.suppress(Exception):
+            _kick_producer[1].release()
+        _kick_producer = None
+
+
+def _kick_send(*, fresh: bool) -> None:
+    global _kick_producer
+    if fresh or _kick_producer is None or _kick_producer[0] != os.getpid():
+        _kick_connection_drop()
+        conn = dispatch_due.app.connection_for_write()
+        conn.transport_options = {
+            **(conn.transport_options or {}),
+            "socket_connect_timeout": KICK_TIMEOUT_SECONDS,
+            "socket_timeout": KICK_TIMEOUT_SECONDS,
+            "max_retries": 0,
+        }
+        conn.connect_timeout = KICK_TIMEOUT_SECONDS
+        _kick_producer = (os.getpid(), conn, conn.Producer())
+    # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
+    dispatch_due.apply_async(retry=False, expires=60, producer=_kick_producer[2])
 
 
 def dispatcher_kick() -> None:
@@ -34,20 +69,21 @@ def dispatcher_kick() -> None:
     global _kick_suspended_until
     if not settings.DRIP_KICK_ON_QUEUE or time.monotonic() < _kick_suspended_until:
         return
-    try:
-        with dispatch_due.app.connection_for_write() as conn:
-            conn.transport_options = {
-                **(conn.transport_options or {}),
-                "socket_connect_timeout": KICK_TIMEOUT_SECONDS,
-                "socket_timeout": KICK_TIMEOUT_SECONDS,
-                "max_retries": 0,
-            }
-            conn.connect_timeout = KICK_TIMEOUT_SECONDS
-            # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
-            dispatch_due.apply_async(retry=False, expires=60, producer=conn.Producer())
-    except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
-        _kick_suspended_until = time.monotonic() + KICK_BACKOFF_SECONDS
-        logger.warning("dispatcher kick failed, beat will catch up: %s: %s", type(exc).__name__, exc)
+    with _kick_lock:
+        try:
+            reused = _kick_producer is not None and _kick_producer[0] == os.getpid()
+            try:
+                _kick_send(fresh=False)
+            except Exception:
+                if not reused:
+                    raise
+                # The kept connection may have died with a broker restart: one more try on a new one, so a
+                # healthy broker never misses a kick.
+                _kick_send(fresh=True)
+        except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
+            _kick_connection_drop()
+            _kick_suspended_until = time.monotonic() + KICK_BACKOFF_SECONDS
+            logger.warning("dispatcher kick failed, beat will catch up: %s: %s", type(exc).__name__, exc)
 
 
 def _kick_on_commit() -> None:
@@ -76,17 +112,24 @@ def sequence_enrol(*, lead: Lead, now: datetime | None = None) -> int:
     return len(rows)
 
 
-@transaction.atomic
+# savepoint=False: the insert below raises no IntegrityError for a duplicate, so there is nothing a caller could
+# catch and carry on from inside its transaction; a savepoint would cost two round trips per signup.
+@transaction.atomic(savepoint=False)
 def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TRANSACTIONAL, key: str = "",
                 context: dict[str, Any] | None = None) -> ScheduledEmail:
     """An outbox row due now, idempotent on (lead, step, key). `context` holds ids and plain values, never tokens."""
-    row, created = ScheduledEmail.objects.get_or_create(
-        lead=lead, step=step, key=key,
-        defaults={"stream": stream, "context": context or {}, "send_at": timezone.now()},
-    )
-    if created:
+    row = ScheduledEmail(lead=lead, step=step, key=key, stream=stream, context=context or {},
+                         send_at=timezone.now())
+    # One statement for a new row (the common case); an existing one is read back.
+    if insert_unless_conflict(row):
         _kick_on_commit()
-    return row
+        return row
+    existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
+    if existing is None:
+        # The conflict was another constraint (a marketing step already queued under another key): the same
+        # error get_or_create raised here.
+        raise IntegrityError(f"{step!r} for lead {lead.pk} conflicts with an existing row")
+    return existing
 
 
 @transaction.atomic

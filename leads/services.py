@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
+from leads.db import insert_unless_conflict
 from leads.models import ConsentRecord, Lead
 
 
@@ -45,7 +46,9 @@ class Attribution:
         return {name: value[: limits.get(name, 100)] for name, value in self.__dict__.items()}
 
 
-@transaction.atomic
+# savepoint=False: nothing in here is expected to fail and be caught by a caller inside the same transaction
+# (the INSERT … ON CONFLICT below raises no IntegrityError), and a savepoint costs two round trips per signup.
+@transaction.atomic(savepoint=False)
 def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
                 attribution: Attribution | None = None, consent_version: str = CONSENT_VERSION,
                 consent_text: str = CONSENT_TEXT) -> tuple[Lead, bool]:
@@ -55,9 +58,13 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
     must not overwrite a name, a source or a status. What happens next (confirmation mail, sequence) depends
     on the lead's status and is decided by the caller in `funnel`.
     """
-    fields = {"first_name": first_name, "time_zone": time_zone, **(attribution or Attribution()).as_lead_fields()}
-    # get_or_create retries the read inside a savepoint if a concurrent signup inserted the same address first.
-    lead, created = Lead.objects.get_or_create(email=email, defaults=fields)
+    lead = Lead(email=email, first_name=first_name, time_zone=time_zone,
+                **(attribution or Attribution()).as_lead_fields())
+    # A new address (the common case) costs one statement; a known one, or a concurrent signup that inserted
+    # the same address first (the insert waits for it, then does nothing), is read back.
+    created = insert_unless_conflict(lead)
+    if not created:
+        lead = Lead.objects.get(email=email)
     _record_consent(lead=lead, action=ConsentRecord.Action.SIGNUP, ip_address=ip_address, user_agent=user_agent,
                     consent_version=consent_version, consent_text=consent_text)
     return lead, created

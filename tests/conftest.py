@@ -62,16 +62,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if cache[marker]:
                 continue
             if IN_CI:
-                item.add_marker(pytest.mark.usefixtures("_fail_missing_service"))
                 item.user_properties.append(("missing", reason))
             else:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture
-def _fail_missing_service(request: pytest.FixtureRequest) -> None:
-    missing = [value for key, value in request.node.user_properties if key == "missing"]
-    pytest.fail(f"CI=true but the service is missing: {'; '.join(missing)}")
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A hook, not a usefixtures marker: fixtures added after collection are never set up, so the test would run
+    # and fail (or pass) for some other reason instead of saying which service is missing.
+    missing = [str(value) for key, value in item.user_properties if key == "missing"]
+    if missing:
+        pytest.fail(f"CI=true but the service is missing: {'; '.join(missing)}")
 
 
 def free_port() -> int:

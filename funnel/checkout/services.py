@@ -24,6 +24,7 @@ from funnel.checkout import simulator
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
 from funnel.models import CheckoutSession, PaymentReversal, Purchase, StripeEvent
 from leads import tokens
+from leads.db import insert_unless_conflict
 from leads.models import Lead
 from leads.services import lead_make_customer, lead_revoke_access
 
@@ -408,17 +409,13 @@ EVENT_HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
 def stripe_event_record(*, payload: dict[str, Any]) -> bool:
     """Store a verified event once, before acting on it. False when this event id was already stored."""
     created_ts = payload.get("created")
-    try:
-        with transaction.atomic():
-            StripeEvent.objects.create(
-                event_id=str(payload["id"]), event_type=str(payload.get("type") or "")[:100],
-                livemode=bool(payload.get("livemode")), payload=payload,
-                stripe_created_at=datetime.fromtimestamp(created_ts, tz=UTC)
-                if isinstance(created_ts, int) else None,
-            )
-    except IntegrityError:
-        return False
-    return True
+    # One INSERT … ON CONFLICT DO NOTHING (in autocommit, as the webhook runs outside a transaction) instead of
+    # BEGIN, INSERT and COMMIT with an IntegrityError for every duplicate delivery.
+    return insert_unless_conflict(StripeEvent(
+        event_id=str(payload["id"]), event_type=str(payload.get("type") or "")[:100],
+        livemode=bool(payload.get("livemode")), payload=payload,
+        stripe_created_at=datetime.fromtimestamp(created_ts, tz=UTC) if isinstance(created_ts, int) else None,
+    ))
 
 
 def stripe_event_process(*, event_id: str) -> str | None:

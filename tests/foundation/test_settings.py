@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -14,13 +16,14 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "painreset.example",
     "SITE_URL": "https://painreset.example",
     "ANYMAIL_WEBHOOK_SECRET": "user:pass",
+    "STRIPE_WEBHOOK_SECRET": "whsec_from_the_stripe_dashboard",
     "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
 }
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     drop = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE",
-            "ANYMAIL_WEBHOOK_SECRET"}
+            "ANYMAIL_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"}
     base = {k: v for k, v in os.environ.items() if k not in drop}
     base["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
@@ -40,11 +43,22 @@ def test_debug_settings_fail_check_deploy() -> None:
     assert "security.W018" in result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_secret_key() -> None:
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+def test_check_deploy_refuses_a_plain_http_site_url() -> None:
+    # Every link we mail (List-Unsubscribe included, which Gmail only honours over https) starts with SITE_URL.
+    result = _manage("check", "--deploy", "--fail-level", "WARNING",
+                     env={**PRODUCTION_ENV, "SITE_URL": "http://painreset.example"})
+    assert result.returncode != 0
+    assert "emails.W001" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"])
+def test_production_refuses_to_start_without_a_secret(name: str) -> None:
+    # A development default for any of these is public (it is in the repository): anyone could sign requests.
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != name}
     result = _manage("check", env=env)
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert name in result.stderr
+    assert _manage("check", env={**env, "DEBUG": "true"}).returncode == 0  # development has safe defaults
 
 
 def test_readme_documents_every_contract_variable() -> None:
