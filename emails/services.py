@@ -112,8 +112,9 @@ def sequence_enrol(*, lead: Lead, now: datetime | None = None) -> int:
     return len(rows)
 
 
-# savepoint=False: the insert below raises no IntegrityError for a duplicate, so there is nothing a caller could
-# catch and carry on from inside its transaction; a savepoint would cost two round trips per signup.
+# savepoint=False: a duplicate raises nothing (INSERT … ON CONFLICT DO NOTHING), and the one error left (a
+# conflicting marketing row, a caller's bug) is not one any caller recovers from inside its transaction; a
+# savepoint would cost two round trips per signup.
 @transaction.atomic(savepoint=False)
 def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TRANSACTIONAL, key: str = "",
                 context: dict[str, Any] | None = None) -> ScheduledEmail:
