@@ -11,7 +11,6 @@ row is `sent`. The backend accepts and discards, after building the MIME bytes. 
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -131,13 +130,7 @@ class Worker:
             raise RuntimeError("the celery worker exited; see var/bench-send/worker.log")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        common.stop_process_group(self.proc)
         self.log.close()
 
 

@@ -7,6 +7,7 @@ models (as pytest does) and drops the database when it ends. Redis: BENCH_REDIS_
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -129,6 +130,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def stop_process_group(proc: "subprocess.Popen[bytes]", timeout: float = 30) -> None:
+    """SIGTERM a child started with start_new_session (and its children); SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextmanager
