@@ -4,7 +4,6 @@ The provider is self-describing: `practice.message` is one sentence ready to pri
 need no logic of their own; the other keys are there for templates that want to say more.
 """
 
-from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -32,13 +31,12 @@ def practice_email_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     free readers have no app, and their reminder keeps its upgrade link instead."""
     if not lead.is_customer:
         return {}
-    today = selectors.lead_today(lead, now=timezone.now())
-    yesterday = selectors.practice_on(lead, day=today - timedelta(days=1))
-    streak = selectors.practice_streak(lead, today=today)
+    facts = selectors.practice_reminder_facts(lead, today=selectors.lead_today(lead, now=timezone.now()))
+    yesterday, streak = facts.yesterday, facts.streak
     if yesterday is None:
-        if selectors.practice_on(lead, day=today) is not None:
+        if facts.logged_today:
             message = f"You've already logged today's session. {_streak_text(streak)}"
-        elif selectors.practice_recent(lead, limit=1):
+        elif facts.logged_ever:
             message = ("No session logged yesterday, and that's fine: one missed day doesn't undo your progress. "
                        "Twenty minutes today picks it straight back up.")
         else:

@@ -35,7 +35,11 @@ def _logged_days(lead: Lead, *, until: date) -> list[date]:
 def practice_streak(lead: Lead, *, today: date) -> int:
     """Consecutive days with a session, ending today, or yesterday if today's session is still to come
     (the streak is not broken until a whole day passes without one)."""
-    days = _logged_days(lead, until=today)
+    return _streak(_logged_days(lead, until=today), today=today)
+
+
+def _streak(days: list[date], *, today: date) -> int:
+    """The streak over distinct logged days, newest first."""
     if not days or days[0] < today - timedelta(days=1):
         return 0
     streak, expected = 0, days[0]
@@ -115,6 +119,28 @@ def practice_recent(lead: Lead, *, limit: int = 5) -> list[PracticeSession]:
     return list(PracticeSession.objects.filter(lead=lead).order_by("-local_date", "-created_at")[:limit])
 
 
-def practice_on(lead: Lead, *, day: date) -> PracticeSession | None:
-    """The last session logged on a day (the one a reminder talks about)."""
-    return PracticeSession.objects.filter(lead=lead, local_date=day).order_by("-created_at").first()
+
+@dataclass(frozen=True)
+class ReminderFacts:
+    yesterday: PracticeSession | None  # the last session logged yesterday
+    logged_today: bool
+    logged_ever: bool
+    streak: int
+
+
+def practice_reminder_facts(lead: Lead, *, today: date) -> ReminderFacts:
+    """Everything a buyer's reminder says about the log, in one query: it runs for every buyer row the
+    dispatcher sends, so it must not cost a query per fact."""
+    sessions = list(
+        PracticeSession.objects.filter(lead=lead, local_date__lte=today)
+        .only("local_date", "areas", "pain_before", "pain_after", "created_at")
+        .order_by("-local_date", "-created_at")
+    )
+    yesterday = today - timedelta(days=1)
+    days = list(dict.fromkeys(session.local_date for session in sessions))  # distinct, newest first
+    return ReminderFacts(
+        yesterday=next((session for session in sessions if session.local_date == yesterday), None),
+        logged_today=bool(days) and days[0] == today,
+        logged_ever=bool(sessions),
+        streak=_streak(days, today=today),
+    )

@@ -1,6 +1,7 @@
 """The daily reminder for a buyer talks about yesterday's logged session, rendered at send time."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -79,3 +80,15 @@ def test_only_the_daily_reminders_carry_it() -> None:
     _log(lead, date(2026, 11, 24), 6, 3)
     assert "took your pain from 6 to 3" in render_email(lead, _row(lead, "day-7")).text
     assert "took your pain from 6 to 3" not in render_email(lead, _row(lead, "welcome")).text
+
+
+@time_machine.travel(SEND_TIME, tick=False)
+def test_the_practice_summary_costs_one_query_per_buyer(django_assert_num_queries: Any) -> None:
+    # It runs for every buyer row in every dispatch batch: one query, whatever the log holds.
+    lead = make_lead(buyer=True, time_zone="America/New_York")
+    row = _row(lead)
+    for day in (date(2026, 11, 21), date(2026, 11, 23), date(2026, 11, 24)):
+        _log(lead, day, 6, 3)
+    with django_assert_num_queries(1):
+        context = practice_email_context(lead, row)
+    assert context["practice"]["logged"] is True and context["practice"]["streak"] == 2
