@@ -2,26 +2,20 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Avg
 from django.utils import timezone
 
+from emails.schedule import reader_zone
 from funnel.guide import content
 from funnel.models import PracticeSession
 from leads.models import Lead
 
 
-def lead_zone(lead: Lead) -> ZoneInfo:
-    try:
-        return ZoneInfo(lead.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):  # a bad value from a browser must not break the app
-        return ZoneInfo("UTC")
-
-
 def lead_today(lead: Lead, *, now: datetime | None = None) -> date:
-    """Today's date where the lead lives: a session at 23:30 in Denver counts for that day, not UTC's next."""
-    return (now or timezone.now()).astimezone(lead_zone(lead)).date()
+    """Today's date where the lead lives: a session at 23:30 in Denver counts for that day, not UTC's next.
+    The zone is resolved exactly as the drip resolves it, so the app's "today" is the reminder's "today"."""
+    return (now or timezone.now()).astimezone(reader_zone(lead.time_zone)).date()
 
 
 def _logged_days(lead: Lead, *, until: date) -> list[date]:
