@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dev/checkout/<str:session_id>/", views.checkout_simulator, name="checkout-simulator"),
     path("signin/", views.signin_request, name="signin"),
     path("signin/<str:token>/", views.signin_magic, name="signin-magic"),
+    path("signout/", views.signout, name="signout"),
 ]

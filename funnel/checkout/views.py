@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
@@ -26,7 +26,7 @@ from funnel.checkout.signin import signin_link_use, signin_token_buyer
 from funnel.checkout.stripe_client import simulator_enabled
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
-from leads.access import access_login, access_signed_in_lead
+from leads.access import access_login, access_logout, access_signed_in_lead
 from leads.client import client_ip
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
@@ -260,3 +260,10 @@ def signin_magic(request: HttpRequest, token: str) -> HttpResponse:
     if signin_link_use(request, token=token) is None:
         return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
     return HttpResponseRedirect(_full_guide_url(), status=303)
+
+
+@require_POST  # a link could sign people out from another site's <img>; a form with a CSRF token cannot
+def signout(request: HttpRequest) -> HttpResponse:
+    """End this browser's session (a shared computer); other browsers stay signed in."""
+    access_logout(request)
+    return HttpResponseRedirect(reverse("landing"))

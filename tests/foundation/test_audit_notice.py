@@ -32,7 +32,8 @@ NOTICE = "Education, not medical advice."
 _seq = itertools.count(1)
 
 # Not pages for readers: machine endpoints, staff-only admin, and DEBUG-only developer tools.
-NOT_PAGES = {"healthz", "stripe-webhook", "email-click", "preferences-export"}  # export is a JSON download
+NOT_PAGES = {"healthz", "stripe-webhook", "email-click", "preferences-export",  # export is a JSON download
+             "signout"}  # POST-only, answers with a redirect
 NOT_PAGE_PREFIXES = ("admin/", "anymail/", "dev/outbox/", "webhooks/")
 
 
