@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 PORT ?= 8000
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: venv run test lint typecheck bench migrate clean
+.PHONY: venv run test prod-check lint typecheck bench migrate clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ run: venv
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure, so that cannot pass.
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The production path on this machine: bin/ entrypoints, DEBUG off, gunicorn + worker + beat on PostgreSQL and
+# Redis, real anymail and stripe clients against local fakes; walks the journey and prints each step.
+prod-check: venv
+	$(BIN)/python -m tests.production.walk
 
 lint: venv
 	$(BIN)/ruff check .

@@ -25,8 +25,34 @@ from tests.signup.conftest import form_data, unique_ip
 ])
 def test_client_ip(settings: Any, header: str, remote: str, forwarded: str, expected: str) -> None:
     settings.TRUSTED_PROXY_IP_HEADER = header
+    settings.TRUSTED_PROXY_IPS = ["10.0.0.0/24"]
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=forwarded)
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize("remote", ["192.0.2.50", "192.0.2.201", "2001:db8::1"])
+def test_forwarded_header_is_ignored_when_the_app_is_reached_directly(settings: Any, remote: str) -> None:
+    # Found: compose published gunicorn while trusting X-Forwarded-For, so any client chose its own IP.
+    settings.TRUSTED_PROXY_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.TRUSTED_PROXY_IPS = ["192.0.2.200"]  # the proxy's address
+    spoofed = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert client_ip(spoofed) == remote
+    via_proxy = RequestFactory().get("/", REMOTE_ADDR="192.0.2.200", HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert client_ip(via_proxy) == "203.0.113.99"
+
+
+@pytest.mark.django_db
+@pytest.mark.redis
+def test_spoofed_forwarded_for_does_not_escape_the_signup_rate_limit(settings: Any, client: Client) -> None:
+    settings.TRUSTED_PROXY_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.TRUSTED_PROXY_IPS = ["192.0.2.200"]
+    settings.SIGNUP_RATE_LIMIT = "2/h"
+    attacker = unique_ip()
+    answers = [client.post("/signup/", form_data(email=f"spoof{i}@example.com"), REMOTE_ADDR=attacker,
+                           HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)]
+    assert 429 not in answers[:2] and answers[2:] == [429, 429]
+    consent_ips = set(ConsentRecord.objects.filter(lead__email__startswith="spoof").values_list("ip_address", flat=True))
+    assert consent_ips == {attacker}
 
 
 def test_rate_buckets_group_ipv6_by_64() -> None:

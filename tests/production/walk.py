@@ -1,0 +1,327 @@
+"""`make prod-check`: the production path, proven on this machine without Docker.
+
+Builds static files and migrates through the image's own entrypoints (bin/build-static, bin/migrate, which also
+runs `check --deploy --fail-level WARNING`), starts bin/web (gunicorn, DEBUG off), bin/worker and bin/beat on the
+real PostgreSQL and Redis, sends mail through anymail's real Postmark backend to a local fake of Postmark's API
+(whose Delivery events come back, late and twice, to our signed tracking webhook), points the real `stripe`
+client at a local fake of Stripe's API, and walks the whole journey over HTTP as a browser behind our TLS proxy
+would. Prints every step with its result; exits non-zero at the first failure, with the logs' tails.
+
+    .venv/bin/python -m tests.production.walk        # what `make prod-check` runs
+"""
+
+import base64
+import html
+import json
+import os
+import re
+import secrets
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from funnel.checkout.signatures import signature_header
+from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop
+from tests.production.http import Browser, Response
+from tests.production.services import (
+    ROOT,
+    Processes,
+    TrackingESP,
+    database_recreate,
+    redis_flush,
+    run,
+    tail,
+    unique_address,
+)
+
+SITE = "https://shop.prodcheck.test"
+DAY_SECONDS = 8  # a compressed "day": day-1 comes 8 s after the welcome
+ADMIN_USER, ADMIN_PASSWORD = "prodcheck-admin", secrets.token_urlsafe(16)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+class Walk:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.stripe: FakeStripe = fake_stripe_start()
+        self.webhook_secret = "whsec_" + secrets.token_hex(16)
+        self.tracking_auth = f"postmark:{secrets.token_urlsafe(12)}"
+        database = os.environ.get("PRODCHECK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/funnel_prodcheck")
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
+            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SITE_URL": SITE,
+            "ALLOWED_HOSTS": urlsplit(SITE).hostname or "",
+            "DATABASE_URL": database,
+            "REDIS_URL": os.environ.get("PRODCHECK_REDIS_URL", "redis://127.0.0.1:6379/13"),
+            "VAR_DIR": str(workdir / "var"),
+            "STATIC_ROOT": str(workdir / "static"),
+            "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": "prodcheck-server-token",
+            "ANYMAIL_WEBHOOK_SECRET": self.tracking_auth,
+            "STRIPE_SECRET_KEY": "sk_test_" + secrets.token_hex(12),
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "STRIPE_API_BASE": self.stripe.url,
+            "COMPANY_POSTAL_ADDRESS": "Pain Reset LLC, 500 Walk Street, Suite 3, Portland, OR 97201, USA",
+            "TRUSTED_PROXY_IP_HEADER": "HTTP_X_FORWARDED_FOR",
+            "TRUSTED_PROXY_IPS": "127.0.0.1",
+            "DRIP_DAY_SECONDS": str(DAY_SECONDS),
+            "DRIP_DISPATCH_EVERY_SECONDS": "1",
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "2",
+            "WORKER_CONCURRENCY": "2",
+            "LOG_LEVEL": "INFO",
+        }
+        self.processes = Processes(self.env, workdir)
+        self.esp = TrackingESP(webhook=self._deliver_tracking_event)
+        self.env["ANYMAIL_POSTMARK_API_URL"] = self.esp.url
+        self.reader = Browser(("127.0.0.1", self.port), SITE)
+        self.address = unique_address()
+        self.session_id = ""
+
+    # --- plumbing ------------------------------------------------------------------------------------------
+    def _deliver_tracking_event(self, body: bytes) -> int:
+        esp = Browser(("127.0.0.1", self.port), SITE, client_ip="203.0.113.80", user_agent="Postmark")
+        auth = base64.b64encode(self.tracking_auth.encode()).decode()
+        return esp.post("/anymail/postmark/tracking/", body, content_type="application/json",
+                        headers={"Authorization": f"Basic {auth}"}).status
+
+    def _stripe_event(self, kind: str, obj: dict[str, Any]) -> Response:
+        event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": "2024-06-20",
+                 "created": int(time.time()), "livemode": False, "pending_webhooks": 1, "type": kind,
+                 "request": {"id": None, "idempotency_key": None}, "data": {"object": obj}}
+        body = json.dumps(event).encode()
+        stripe = Browser(("127.0.0.1", self.port), SITE, client_ip="203.0.113.90", user_agent="Stripe/1.0")
+        return stripe.post("/webhooks/stripe/", body, content_type="application/json",
+                           headers={"Stripe-Signature": signature_header(body, secret=self.webhook_secret)})
+
+    def _button(self, message: dict[str, Any]) -> str:
+        """The email's call to action, the big button a reader presses (through our click redirect)."""
+        found = re.search(r'<a [^>]*class="button"[^>]*href="([^"]+)"|<a [^>]*href="([^"]+)"[^>]*class="button"',
+                          message["HtmlBody"])
+        expect(found is not None, f"the {message.get('Tag')!r} email has no button")
+        assert found is not None
+        return html.unescape(found.group(1) or found.group(2))
+
+    # --- the walk ------------------------------------------------------------------------------------------
+    def boot(self) -> str:
+        database_recreate(self.env["DATABASE_URL"])
+        redis_flush(self.env["REDIS_URL"])
+        run(["bin/build-static"], self.env, self.workdir / "build-static.log")
+        manifest = json.loads((Path(self.env["STATIC_ROOT"]) / "staticfiles.json").read_text())
+        expect("css/site.css" in manifest["paths"], "the manifest has no entry for css/site.css")
+        run(["bin/migrate"], self.env, self.workdir / "migrate.log")
+        run(["python", "manage.py", "createsuperuser", "--noinput", "--username", ADMIN_USER,
+             "--email", "admin@example.com"], {**self.env, "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+            self.workdir / "migrate.log")
+        self.esp.__enter__()
+        self.processes.start("web", ["bin/web"])
+        self.processes.start("worker", ["bin/worker", "--hostname", f"prodcheck-{os.getpid()}@%h"])
+        self.processes.start("beat", ["bin/beat"])
+
+        def up() -> bool:
+            self.processes.check_alive()
+            try:
+                return self.reader.get("/healthz").status == 200
+            except OSError:
+                return False
+        wait_until(up, timeout=60, what="gunicorn to answer /healthz")
+        return f"{len(manifest['paths'])} files in the manifest; migrate + check --deploy clean; gunicorn up"
+
+    def landing(self) -> str:
+        page = self.reader.get("/")
+        expect(page.status == 200, f"GET / answered {page.status}")
+        expect("Strict-Transport-Security".lower() in page.headers, "no HSTS header on an https request")
+        css = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page.text)
+        expect(css is not None, "the landing page does not link a hashed site.css")
+        assert css is not None
+        sheet = self.reader.get(css.group(1), headers={"Accept-Encoding": "br, gzip"})
+        expect(sheet.status == 200, f"{css.group(1)} answered {sheet.status}")
+        cache = sheet.headers.get("cache-control", "")
+        expect("immutable" in cache or "max-age=31536000" in cache or "max-age=315360000" in cache,
+               f"hashed CSS is not cached for long: {cache!r}")
+        expect(sheet.headers.get("content-encoding") in ("br", "gzip"), "hashed CSS is not served compressed")
+        plain = self.reader.get("/", headers={"X-Forwarded-Proto": "http"})
+        expect(plain.status == 301 and plain.headers.get("location", "").startswith("https://"),
+               f"plain http is not redirected to https ({plain.status})")
+        return f"200, {css.group(1)} ({sheet.headers.get('content-encoding')}, {cache}); http→https 301"
+
+    def signup(self) -> str:
+        landing = self.reader.get("/")
+        thanks = self.reader.submit(landing, match="signup", email=self.address, first_name="Walker",
+                                    consent="on", time_zone="Europe/Berlin")
+        thanks = self.reader.follow(thanks)
+        expect(thanks.status == 200, f"signup ended with {thanks.status}: {thanks.text[:300]}")
+        return f"{self.address} → {thanks.url.removeprefix(SITE)}"
+
+    def confirmation(self) -> str:
+        message = self.esp.wait_for(self.address, "confirm", timeout=30)
+        page = self.reader.follow(self.reader.get(self._button(message)))
+        expect(page.status == 200, f"confirm link answered {page.status}")
+        done = self.reader.follow(self.reader.submit(page))
+        expect(done.status == 200 and "/guide/free/" in done.url, f"confirming landed on {done.url} ({done.status})")
+        return f"email {message['Subject']!r}; confirmed, free guide shown"
+
+    def welcome(self) -> str:
+        message = self.esp.wait_for(self.address, "welcome", timeout=30)
+        guide = self.reader.follow(self.reader.get(self._button(message)))
+        expect(guide.status == 200 and guide.url.endswith("/guide/free/"),
+               f"the welcome's button opened {guide.url} ({guide.status})")
+        return f"{message['Subject']!r}, List-Unsubscribe-Post set" if any(
+            h["Name"] == "List-Unsubscribe-Post" for h in message["Headers"]) else "welcome without one-click"
+
+    def tracking(self) -> str:
+        wait_until(lambda: len(self.esp.callbacks) >= 4, timeout=30, what="the ESP's delivery callbacks")
+        expect(set(self.esp.callbacks) == {200}, f"tracking webhook answered {self.esp.callbacks}")
+        return f"{len(self.esp.callbacks)} signed Delivery callbacks (each sent twice) → all 200"
+
+    def day_one(self) -> str:
+        message = self.esp.wait_for(self.address, "day-1", timeout=DAY_SECONDS * 6)
+        self.upgrade_link = self._button(message)
+        return f"{message['Subject']!r} with an upgrade link"
+
+    def checkout(self) -> str:
+        before = len(self.stripe.requests_to("POST", "/v1/checkout/sessions"))
+        answer = self.reader.follow(self.reader.get(self.upgrade_link))
+        if answer.status == 200:  # a page with a button: a person presses it, a link scanner does not
+            answer = self.reader.submit(answer)
+        location = answer.headers.get("location", "")
+        expect(answer.status in (302, 303) and location.startswith("https://checkout.stripe.com/"),
+               f"the upgrade link did not lead to Stripe Checkout ({answer.status} {location})")
+        created = self.stripe.requests_to("POST", "/v1/checkout/sessions")[before:]
+        expect(len(created) == 1, f"{len(created)} Checkout Sessions created for one press")
+        self.session_id = location.rsplit("/", 1)[-1]
+        session = self.stripe.sessions[self.session_id]
+        expect(session["customer_email"] == self.address, "checkout is not prefilled with the reader's address")
+        return f"303 → Stripe Checkout {self.session_id[:20]}…, {session['amount_total']} {session['currency']}"
+
+    def payment(self) -> str:
+        session = self.stripe.complete(self.session_id, email=self.address)
+        answer = self._stripe_event("checkout.session.completed", session)
+        expect(answer.status == 200, f"webhook answered {answer.status}: {answer.text[:200]}")
+        replay = self._stripe_event("checkout.session.completed", session)
+        expect(replay.status == 200, f"a second delivery answered {replay.status}")
+        back = self.reader.get(f"/checkout/success/?session_id={self.session_id}")
+        expect(back.status == 200, f"success page answered {back.status}")
+        return "signed checkout.session.completed → 200 (twice); success page 200"
+
+    def access(self) -> str:
+        message = self.esp.wait_for(self.address, "access", timeout=30)
+        expect(len([m for m in self.esp.messages_to(self.address) if m.get("Tag") == "access"]) == 1,
+               "more than one access email")
+        self.signin_link = self._button(message)
+        return f"{message['Subject']!r} with a sign-in link"
+
+    def signin(self) -> str:
+        self.buyer = Browser(("127.0.0.1", self.port), SITE, client_ip="198.51.100.77")  # another device
+        page = self.buyer.follow(self.buyer.get(self.signin_link))
+        expect(page.status == 200, f"sign-in link answered {page.status}")
+        signed = self.buyer.follow(self.buyer.submit(page))
+        expect(signed.status == 200 and "/guide/" in signed.url, f"sign-in landed on {signed.url} ({signed.status})")
+        app = self.buyer.get("/app/")
+        expect(app.status == 200 and "Your practice" in app.text, "/app/ does not show the buyer's practice")
+        return "magic link (GET shows a button, POST signs in) → full guide; /app/ shows the practice"
+
+    def refund(self) -> str:
+        charge = self.stripe.charge_for(self.session_id, refunded=True)
+        answer = self._stripe_event("charge.refunded", charge)
+        expect(answer.status == 200, f"refund webhook answered {answer.status}")
+
+        def access_ended() -> bool:
+            app = self.buyer.get("/app/")
+            return app.status in (200, 302, 303) and "Your practice" not in app.text
+        wait_until(access_ended, timeout=30, what="the refund to end access to /app/")
+        return "signed charge.refunded → 200; /app/ no longer shows the practice"
+
+    def dashboard(self) -> str:
+        marketer = Browser(("127.0.0.1", self.port), SITE, client_ip="198.51.100.5")
+        login = marketer.get("/admin/login/?next=/admin/dashboard/")
+        done = marketer.follow(marketer.submit(login, username=ADMIN_USER, password=ADMIN_PASSWORD))
+        expect(done.status == 200 and done.url.endswith("/admin/dashboard/"),
+               f"admin login ended at {done.url} ({done.status})")
+        fresh = marketer.get("/admin/dashboard/?fresh=1")
+        expect(fresh.status == 200, f"dashboard answered {fresh.status}")
+        expect("Refund" in fresh.text or "refund" in fresh.text, "the dashboard shows no refunds")
+        return "admin login; /admin/dashboard/ 200 with the refund counted"
+
+    def steps(self) -> list[tuple[str, Callable[[], str]]]:
+        return [
+            ("build static, migrate, check --deploy, start gunicorn + worker + beat", self.boot),
+            ("landing page over https with hashed, compressed CSS", self.landing),
+            ("signup (plain form, CSRF)", self.signup),
+            ("confirmation email → confirm on POST", self.confirmation),
+            ("welcome email", self.welcome),
+            ("ESP tracking events to the signed webhook", self.tracking),
+            (f"day-1 reminder (DRIP_DAY_SECONDS={DAY_SECONDS})", self.day_one),
+            ("upgrade link → Stripe Checkout", self.checkout),
+            ("payment: signed webhook", self.payment),
+            ("access email", self.access),
+            ("magic-link sign-in on another device, /app/", self.signin),
+            ("refund ends access", self.refund),
+            ("admin dashboard", self.dashboard),
+        ]
+
+    def close(self) -> None:
+        self.processes.stop()
+        self.esp.__exit__(None, None, None)
+        fake_stripe_stop(self.stripe)
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="prodcheck-"))
+    walk = Walk(workdir)
+    print(f"prod-check: {SITE} served by gunicorn on 127.0.0.1:{walk.port}; logs in {workdir}", flush=True)
+    failed = False
+    try:
+        for number, (title, step) in enumerate(walk.steps(), start=1):
+            started = time.monotonic()
+            try:
+                detail = step()
+            except Exception as exc:
+                print(f"  {number:2}. FAIL {title}: {exc}", flush=True)
+                traceback.print_exc()
+                failed = True
+                break
+            print(f"  {number:2}. ok   {title} ({time.monotonic() - started:.1f}s): {detail}", flush=True)
+    finally:
+        walk.close()
+    if failed:
+        for name in ("web", "worker", "beat", "migrate", "build-static"):
+            print(f"--- {name}.log (tail) ---\n{tail(workdir / f'{name}.log', 30)}")
+        print("prod-check: FAILED")
+        return 1
+    print("prod-check: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
