@@ -11,7 +11,9 @@ would. Prints every step with its result; exits non-zero at the first failure, w
 """
 
 import base64
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -270,8 +272,18 @@ class Walk:
                f"admin login ended at {done.url} ({done.status})")
         fresh = marketer.get("/admin/dashboard/?fresh=1")
         expect(fresh.status == 200, f"dashboard answered {fresh.status}")
-        expect("Refund" in fresh.text or "refund" in fresh.text, "the dashboard shows no refunds")
-        return "admin login; /admin/dashboard/ 200 with the refund counted"
+        table = marketer.get("/admin/dashboard/funnel.csv?fresh=1")
+        expect(table.status == 200, f"funnel.csv answered {table.status}")
+        counts = {row[0]: row[1] for row in csv.reader(io.StringIO(table.text)) if len(row) > 1}
+        expect(counts.get("Signups") == "1" and counts.get("Paid") == "1" and counts.get("Refunded") == "1",
+               f"the dashboard's funnel does not show this walk's signup, sale and refund: {counts}")
+        leads = marketer.get(f"/admin/leads/lead/?q={self.address}")
+        lead_page = re.search(r'href="(/admin/leads/lead/\d+/change/[^"]*)"', leads.text)
+        expect(lead_page is not None, "the lead is not listed in the admin")
+        assert lead_page is not None
+        story = marketer.get(html.unescape(lead_page.group(1)))
+        expect(story.status == 200 and "delivered" in story.text, "the lead's page shows no delivery events")
+        return f"admin login; dashboard funnel {counts}; the lead's page shows the ESP's delivery events"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
