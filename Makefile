@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 PORT ?= 8000
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: venv run test prod-check lint typecheck bench migrate clean
+.PHONY: venv run test test-clocks prod-check lint typecheck bench migrate clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ run: venv
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure, so that cannot pass.
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The time-sensitive folders again, once per shifted clock (07:59 and 08:01 in New York, both DST changes, midnight
+# UTC), each with its own database and Redis: tests/clock_runs.py, tests/clock.py.
+test-clocks: venv
+	$(BIN)/python -m tests.clock_runs $(PYTEST_ARGS)
 
 # The production path on this machine: bin/ entrypoints, DEBUG off, gunicorn + worker + beat on PostgreSQL and
 # Redis, real anymail and stripe clients against local fakes; walks the journey and prints each step.

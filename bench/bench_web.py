@@ -10,8 +10,12 @@ The rate limit is raised for the run (SIGNUP_RATE_LIMIT), since every request co
 - signup: the real form POST with its CSRF cookie and token (taken from GET / first), a new address each time;
   most requests per second with 16 clients, and p50/p99 at a fixed 300/s offered (and at 100/s);
 - Stripe webhook: `checkout.session.completed` events signed with the webhook secret, each delivered twice in
-  random order (half the traffic is duplicates), the session read back from a local fake of Stripe's API.
-Afterwards the database must hold exactly one lead per accepted signup and one purchase per session.
+  random order (half the traffic is duplicates), 16 clients: signed deliveries per second and p50/p99. The webhook
+  verifies, stores and answers; a real Celery worker (running all along, on the same 2 cores) fulfils, reading each
+  session back from a local fake of Stripe's API; the figure also says how long until every event was processed.
+  Then every event of a second set is delivered 20 times at once (20 clients on the copies of one event).
+Afterwards the database must hold exactly one lead per accepted signup, and after each webhook round exactly one
+purchase and one access email per session.
 """
 
 import asyncio
@@ -26,6 +30,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import common
+from bench.bench_send import Worker
 from bench.loadgen import Request, Response, closed_loop, fetch, open_loop
 
 NAME = "web"
@@ -33,6 +38,7 @@ HOST = "127.0.0.1"
 WEBHOOK_SECRET = "whsec_bench_0123456789"
 FIXED_RATE = 300.0
 CONCURRENCY = 16
+STORM_COPIES = 20
 
 
 def free_port() -> int:
@@ -111,24 +117,23 @@ def summary(result: Any) -> dict[str, float]:
             "p99_ms": common.percentile(result.latencies, 99) * 1000, "errors": result.errors}
 
 
-def stripe_events(fake: Any, n: int) -> list[bytes]:
-    """n paid sessions for n leads, one completion event each, every event twice, shuffled."""
+def completion_events(fake: Any, n: int, tag: str) -> tuple[list[str], list[bytes]]:
+    """n paid sessions for n new leads, and the `checkout.session.completed` event of each (its exact bytes)."""
     from leads.models import Lead
     from tests.checkout.fake_stripe import fixture
 
-    leads = Lead.objects.bulk_create([Lead(email=f"buyer{i}@bench.example", first_name="Buyer",
+    leads = Lead.objects.bulk_create([Lead(email=f"buyer-{tag}-{i}@bench.example", first_name="Buyer",
                                            status=Lead.Status.SUBSCRIBED) for i in range(n)], batch_size=2000)
-    events = []
+    sessions, events = [], []
     for lead in leads:
         session = fake.session_create_direct(metadata={"lead": str(lead.pk)}, client_reference_id=str(lead.pk))
         fake.complete(session["id"], email=lead.email)
         event = fixture("event")
-        event.update(id=f"evt_bench_{lead.pk}", type="checkout.session.completed", created=int(time.time()),
+        event.update(id=f"evt_bench_{tag}_{lead.pk}", type="checkout.session.completed", created=int(time.time()),
                      data={"object": dict(session)}, livemode=False)
+        sessions.append(session["id"])
         events.append(json.dumps(event).encode())
-    deliveries = events * 2
-    random.Random(8).shuffle(deliveries)
-    return deliveries
+    return sessions, events
 
 
 def webhook_request(body: bytes) -> Request:
@@ -139,22 +144,70 @@ def webhook_request(body: bytes) -> Request:
         "Stripe-Signature": signature_header(body, secret=WEBHOOK_SECRET)}, body)
 
 
+def fulfilled_once(sessions: list[str], timeout: float) -> float:
+    """Wait for the worker to process every event of these sessions; then check one purchase and one access
+    email per session. Returns the seconds waited."""
+    from django.db.models import Count
+
+    from emails.models import ScheduledEmail
+    from funnel.models import Purchase, StripeEvent
+
+    started = time.perf_counter()
+    pending = StripeEvent.objects.filter(payload__data__object__id__in=sessions).exclude(
+        status=StripeEvent.Status.PROCESSED)
+    common.wait_for(lambda: not pending.exists(), timeout, 0.1, "the worker to process every event")
+    waited = time.perf_counter() - started
+    purchases = Purchase.objects.filter(stripe_session_id__in=sessions, status=Purchase.Status.PAID)
+    per_session = purchases.values("stripe_session_id").annotate(n=Count("id")).filter(n=1).count()
+    access = ScheduledEmail.objects.filter(step="access", key__in=sessions).values("key").distinct().count()
+    emails = ScheduledEmail.objects.filter(step="access", key__in=sessions).count()
+    stored = StripeEvent.objects.filter(payload__data__object__id__in=sessions).count()
+    if not (per_session == purchases.count() == access == emails == stored == len(sessions)):
+        raise AssertionError(f"{len(sessions)} sessions: {stored} events stored, {purchases.count()} purchases "
+                             f"({per_session} alone for their session), {emails} access emails")
+    return waited
+
+
+def webhook_round(port: int, fake: Any, n: int, tag: str) -> dict[str, float]:
+    """n sessions, each event delivered twice, shuffled, 16 clients; then fulfilment checked."""
+    sessions, events = completion_events(fake, n, tag)
+    # Signed before the clock starts: the load generator shares the 2 cores, and signing is Stripe's work.
+    deliveries = [webhook_request(body) for body in events * 2]
+    random.Random(8).shuffle(deliveries)
+    result = asyncio.run(closed_loop(HOST, port, lambda i: deliveries[i], is_ok,
+                                     concurrency=CONCURRENCY, total=len(deliveries)))
+    figures = summary(result)
+    figures["fulfilled_after_s"] = fulfilled_once(sessions, timeout=120 + n / 10)
+    return figures
+
+
+def webhook_storm(port: int, fake: Any, n: int, tag: str) -> dict[str, float]:
+    """Every event of n sessions delivered 20 times, the 20 copies of one event in flight together."""
+    sessions, events = completion_events(fake, n, tag)
+    deliveries = [request for request in map(webhook_request, events) for _ in range(STORM_COPIES)]
+    result = asyncio.run(closed_loop(HOST, port, lambda i: deliveries[i], is_ok,
+                                     concurrency=STORM_COPIES, total=len(deliveries)))
+    figures = summary(result)
+    figures["fulfilled_after_s"] = fulfilled_once(sessions, timeout=120 + n / 10)
+    return figures
+
+
 def main() -> None:
     from tests.checkout.fake_stripe import fake_stripe_start, fake_stripe_stop
 
     closed_total = common.scaled(3000, minimum=300)
     fixed_total = common.scaled(int(FIXED_RATE * 10), minimum=900)
-    sessions = common.scaled(1000, minimum=100)
+    sessions = common.scaled(2000, minimum=200)
+    storm_sessions = common.scaled(100, minimum=20)
     fake = fake_stripe_start()
     port = free_port()
     env = common.bench_env(NAME, SIGNUP_RATE_LIMIT="100000000/s", DRIP_KICK_ON_QUEUE="true",
                            STRIPE_SECRET_KEY="sk_test_bench", STRIPE_API_BASE=fake.url,
-                           STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, SITE_URL=f"http://{HOST}:{port}")
+                           STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, SITE_URL=f"https://{HOST}:{port}")
     os.makedirs(env["VAR_DIR"], exist_ok=True)
     with common.bench_database(NAME):
         common.django_setup(NAME)
         common.redis_flush()
-        from funnel.models import Purchase, StripeEvent
         from leads.models import Lead
 
         server = Server(env, port)
@@ -188,21 +241,22 @@ def main() -> None:
                 runs.append(figures)
             signed_up = Lead.objects.filter(email__endswith="@bench.example", utm_source="bench").count()
 
-            deliveries = stripe_events(fake, sessions)
-            hooks = []
-            for _ in range(common.runs()):
-                # Fresh events each run (a processed event is a cheap duplicate; the first delivery is the work).
-                StripeEvent.objects.all().delete()
-                Purchase.objects.all().delete()
-                Lead.objects.filter(email__startswith="buyer").update(is_customer=False)
-                result = asyncio.run(closed_loop(HOST, port, lambda i: webhook_request(deliveries[i]), is_ok,
-                                                 concurrency=8, total=len(deliveries)))
-                hooks.append(summary(result))
-                print(f"webhook: {result.rate:.0f} events/s p99 {hooks[-1]['p99_ms']:.1f} ms "
-                      f"err {result.errors}", flush=True)
-                purchases = Purchase.objects.count()
-                if purchases != sessions or StripeEvent.objects.count() != sessions:
-                    raise AssertionError(f"{purchases} purchases for {sessions} sessions")
+            # The webhook: a real worker fulfils while deliveries come in, as in production.
+            worker = Worker({**env, "DRIP_KICK_ON_QUEUE": "false"})
+            try:
+                worker.wait_ready()
+                webhook_round(port, fake, 100, "warm")  # every web worker connects to the broker, once
+                hooks, storms = [], []
+                for run in range(common.runs()):
+                    hooks.append(webhook_round(port, fake, sessions, f"r{run}"))
+                    storms.append(webhook_storm(port, fake, storm_sessions, f"s{run}"))
+                    print(f"webhook: {hooks[-1]['rps']:.0f} deliveries/s p50 {hooks[-1]['p50_ms']:.1f} "
+                          f"p99 {hooks[-1]['p99_ms']:.1f} ms err {hooks[-1]['errors']}, all fulfilled "
+                          f"{hooks[-1]['fulfilled_after_s']:.1f} s after the last answer; 20 at once: "
+                          f"{storms[-1]['rps']:.0f}/s p99 {storms[-1]['p99_ms']:.1f} ms err {storms[-1]['errors']}",
+                          flush=True)
+            finally:
+                worker.stop()
         finally:
             server.stop()
             fake_stripe_stop(fake)
@@ -221,10 +275,16 @@ def main() -> None:
         "low_rate": FIXED_RATE / 3, "signup_low_p50_ms": med("signup_fixed_low", "p50_ms"),
         "signup_low_p99_ms": med("signup_fixed_low", "p99_ms"),
         "signup_errors": sum(r["signup_max"]["errors"] + r["signup_fixed"]["errors"] for r in runs),
-        "webhook_sessions": sessions, "webhook_deliveries": sessions * 2,
-        "webhook_eps": common.median([h["rps"] for h in hooks]),
+        "webhook_sessions": sessions, "webhook_deliveries": sessions * 2, "webhook_concurrency": CONCURRENCY,
+        "webhook_dps": common.median([h["rps"] for h in hooks]),
+        "webhook_p50_ms": common.median([h["p50_ms"] for h in hooks]),
         "webhook_p99_ms": common.median([h["p99_ms"] for h in hooks]),
+        "webhook_errors": sum(h["errors"] for h in hooks + storms),
+        "webhook_fulfilled_after_s": common.median([h["fulfilled_after_s"] for h in hooks]),
         "webhook_vs_trivial": common.median([h["rps"] for h in hooks]) / med("trivial_max", "rps"),
+        "storm_sessions": storm_sessions, "storm_copies": STORM_COPIES,
+        "storm_dps": common.median([h["rps"] for h in storms]),
+        "storm_p99_ms": common.median([h["p99_ms"] for h in storms]),
     })
 
 

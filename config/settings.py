@@ -5,8 +5,11 @@ Every variable is documented in README.md. With nothing set, the service runs on
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,8 +18,12 @@ env = environ.Env()
 DEBUG = env.bool("DEBUG", default=False)
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
-# A development key only when DEBUG is on; production must set SECRET_KEY or fail at start.
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
+# Development values are public (they are in this file): with DEBUG off each is refused at the end of this file.
+_DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+_DEV_STRIPE_WEBHOOK_SECRET = "whsec_dev_only_simulator_secret"
+_PLACEHOLDER_POSTAL_ADDRESS = "Pain Reset, 123 Example Street, Springfield, USA"
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
@@ -129,6 +136,10 @@ DRIP_MAX_ATTEMPTS = env.int("DRIP_MAX_ATTEMPTS", default=6)
 DRIP_RETRY_BASE_SECONDS = env.int("DRIP_RETRY_BASE_SECONDS", default=60)
 # Queueing an email asks a worker to dispatch at once (best effort); beat catches up either way.
 DRIP_KICK_ON_QUEUE = env.bool("DRIP_KICK_ON_QUEUE", default=True)
+# A hard bounce stops all mail at once; soft bounces (a full mailbox) stop marketing mail only when this many come
+# in a row, with no delivery between them, within this many days (emails/bounces.py).
+DRIP_SOFT_BOUNCE_LIMIT = env.int("DRIP_SOFT_BOUNCE_LIMIT", default=3)
+DRIP_SOFT_BOUNCE_WINDOW_DAYS = env.int("DRIP_SOFT_BOUNCE_WINDOW_DAYS", default=14)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 
 CELERY_BEAT_SCHEDULE = {
@@ -145,6 +156,13 @@ CELERY_BEAT_SCHEDULE = {
     "enrol-missing-sequences": {
         "task": "funnel.tasks.enrol_missing_sequences",
         "schedule": 300.0,
+    },
+    # Stored Stripe events no task processed (broker down, worker killed) and failures due for their retry; one
+    # query on a small partial index when there is nothing to do (funnel/checkout/events.py).
+    "sweep-stripe-events": {
+        "task": "funnel.tasks.sweep_stripe_events",
+        "schedule": 20.0,
+        "options": {"expires": 19},
     },
     # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
     "dashboard-rollup-refresh": {
@@ -169,20 +187,21 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pain Reset <hello@painreset.example>")
 TRANSACTIONAL_FROM_EMAIL = env.str("TRANSACTIONAL_FROM_EMAIL", default="Pain Reset <account@painreset.example>")
 SERVER_EMAIL = TRANSACTIONAL_FROM_EMAIL
-COMPANY_POSTAL_ADDRESS = env.str("COMPANY_POSTAL_ADDRESS", default="Pain Reset, 123 Example Street, Springfield, USA")
+COMPANY_POSTAL_ADDRESS = env.str("COMPANY_POSTAL_ADDRESS", default=_PLACEHOLDER_POSTAL_ADDRESS)
+# Tracking webhooks must be authenticated in production: refused at the end of this file without the secret.
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
 }
-if not DEBUG and not ANYMAIL["WEBHOOK_SECRET"]:
-    # Tracking webhooks must be authenticated in production; refuse to start without the secret.
-    ANYMAIL["WEBHOOK_SECRET"] = env.str("ANYMAIL_WEBHOOK_SECRET")
+# The ESP's own settings, for the anymail backend named in EMAIL_BACKEND: ANYMAIL_POSTMARK_SERVER_TOKEN becomes
+# ANYMAIL["POSTMARK_SERVER_TOKEN"], and so on for any ESP (anymail itself reads only the ANYMAIL dict).
+ANYMAIL.update({name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items()
+                if name.startswith("ANYMAIL_") and name != "ANYMAIL_WEBHOOK_SECRET"})
 
 # --- Stripe. Without a secret key, development uses the local checkout simulator.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-# The development default is public (it is in this file): in production anyone could sign a fake "paid" event
-# with it, so outside DEBUG the secret must come from the environment or the service refuses to start.
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET",
-                                default="whsec_dev_only_simulator_secret" if DEBUG else environ.Env.NOTSET)
+# With the public development default anyone could sign a fake "paid" event: outside DEBUG the secret must come
+# from the environment or the service refuses to start (end of this file).
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="") or (_DEV_STRIPE_WEBHOOK_SECRET if DEBUG else "")
 STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the real client at a local fake
 STRIPE_API_TIMEOUT_SECONDS = env.float("STRIPE_API_TIMEOUT_SECONDS", default=20.0)
@@ -196,12 +215,14 @@ SIGNIN_RATE_LIMIT_PER_EMAIL = env.str("SIGNIN_RATE_LIMIT_PER_EMAIL", default="3/
 
 # --- Abuse and proxies. The client IP comes from this header only when it is set (e.g. HTTP_X_FORWARDED_FOR).
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
+# Peers whose forwarding header is believed (addresses or CIDR networks): the reverse proxy, nothing else.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/h")
 
 # --- Security. On by default; DEBUG (development only) relaxes what needs HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the container
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -227,7 +248,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -250,3 +271,49 @@ LOGGING = {
         "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+
+# --- Refuse to start wrong: each problem names the variable and what to set, all of them at once, at import.
+# A process that would sign with a public secret, mail unusable links or lie about its address never starts.
+def _settings_problems() -> list[str]:
+    problems = []
+    if not 0 <= DRIP_SEND_HOUR <= 23:
+        problems.append(f"DRIP_SEND_HOUR={DRIP_SEND_HOUR} is not an hour of the day: set DRIP_SEND_HOUR to 0-23 "
+                        "(the local hour the daily reminders go out)")
+    positive = {"DRIP_DAY_SECONDS": DRIP_DAY_SECONDS, "DRIP_DISPATCH_EVERY_SECONDS": DRIP_DISPATCH_EVERY_SECONDS,
+                "DRIP_BATCH_SIZE": DRIP_BATCH_SIZE, "DRIP_LEASE_SECONDS": DRIP_LEASE_SECONDS,
+                "DRIP_MAX_ATTEMPTS": DRIP_MAX_ATTEMPTS, "DRIP_RETRY_BASE_SECONDS": DRIP_RETRY_BASE_SECONDS,
+                "DRIP_SOFT_BOUNCE_LIMIT": DRIP_SOFT_BOUNCE_LIMIT,
+                "DRIP_SOFT_BOUNCE_WINDOW_DAYS": DRIP_SOFT_BOUNCE_WINDOW_DAYS,
+                "STRIPE_API_TIMEOUT_SECONDS": STRIPE_API_TIMEOUT_SECONDS}
+    problems += [f"{name}={value}: set {name} to a number greater than 0" for name, value in positive.items()
+                 if value <= 0]
+    try:
+        ZoneInfo(DRIP_DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"DRIP_DEFAULT_TIME_ZONE={DRIP_DEFAULT_TIME_ZONE!r} is not a time zone: set "
+                        "DRIP_DEFAULT_TIME_ZONE to an IANA name such as America/New_York")
+    if DEBUG:
+        return problems
+    if not SECRET_KEY.strip() or SECRET_KEY == _DEV_SECRET_KEY:
+        problems.append("SECRET_KEY is empty or the public development key: set SECRET_KEY to a long random value, "
+                        "e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'")
+    if not STRIPE_WEBHOOK_SECRET.strip() or STRIPE_WEBHOOK_SECRET == _DEV_STRIPE_WEBHOOK_SECRET:
+        problems.append("STRIPE_WEBHOOK_SECRET is empty or the public development secret: set STRIPE_WEBHOOK_SECRET "
+                        "to the signing secret (whsec_...) of the webhook endpoint in Stripe's dashboard")
+    user, colon, password = str(ANYMAIL["WEBHOOK_SECRET"] or "").partition(":")
+    if not (user.strip() and colon and password.strip()):
+        problems.append("ANYMAIL_WEBHOOK_SECRET is empty or not user:password: set ANYMAIL_WEBHOOK_SECRET to a random "
+                        "user:password and give the ESP https://user:password@<host>/anymail/<esp>/tracking/")
+    if not COMPANY_POSTAL_ADDRESS.strip() or COMPANY_POSTAL_ADDRESS == _PLACEHOLDER_POSTAL_ADDRESS:
+        problems.append("COMPANY_POSTAL_ADDRESS is unset or the placeholder: set COMPANY_POSTAL_ADDRESS to the "
+                        "sender's real postal address (CAN-SPAM requires it in every marketing email)")
+    if urlsplit(SITE_URL).scheme != "https" or not urlsplit(SITE_URL).netloc:
+        problems.append(f"SITE_URL={SITE_URL!r} is not an https address: set SITE_URL to the public https:// address "
+                        "of the site (every emailed link starts with it; Gmail and Yahoo ignore one-click unsubscribe "
+                        "over http)")
+    return problems
+
+
+if _problems := _settings_problems():
+    raise ImproperlyConfigured("refusing to start with these settings:\n  - " + "\n  - ".join(_problems))

@@ -9,6 +9,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "tracking:test-secret")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_only_not_for_production")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Production settings refuse a plain-http SITE_URL and the placeholder address; links in test emails are never
+# opened through SITE_URL's host (tests take the path, or set SITE_URL to the live server they start).
+os.environ.setdefault("SITE_URL", "https://testserver")
+os.environ.setdefault("COMPANY_POSTAL_ADDRESS", "Pain Reset Test Co., 1 Test Lane, Testville, USA")
 
 from config.settings import *  # noqa: E402,F403
 

@@ -5,7 +5,8 @@ from config import health
 from emails import outbox
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),  # liveness: what a load balancer checks
+    path("readyz", health.readyz, name="readyz"),  # each part's state, for operators and monitoring
     path("admin/dashboard/", include("funnel.dashboard.urls")),  # H7: inside the admin, before its catch-all
     path("admin/", admin.site.urls),
     path("dev/outbox/", include(outbox.urlpatterns)),

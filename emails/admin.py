@@ -13,12 +13,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
-from emails.rendering import build_message, render_email
+from emails.rendering import build_test_message, render_email_preview
 from emails.services import email_retry
+from emails.tracking import rows_with_acceptance_evidence
 from leads.models import Lead
 
 PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "signin", "payment-failed",
-                 "order-waiting"]
+                 "order-waiting", "privacy-link"]
 
 
 class EmailEventInline(admin.TabularInline):
@@ -55,10 +56,17 @@ class ScheduledEmailAdmin(admin.ModelAdmin):
     inlines = [EmailEventInline]
     actions = ["retry_rows"]
 
-    @admin.action(description="Retry selected failed or unknown emails now")
+    @admin.action(description="Retry selected failed or unknown emails now", permissions=["change"])
     def retry_rows(self, request: HttpRequest, queryset: QuerySet[ScheduledEmail]) -> None:
-        count = email_retry(row_ids=queryset.values_list("pk", flat=True))
+        count = email_retry(row_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} email(s) rescheduled for now.", messages.SUCCESS)
+        # What is still failed or unknown now was refused for its acceptance evidence.
+        accepted = sorted(rows_with_acceptance_evidence(queryset.filter(
+            status__in=[ScheduledEmail.Status.FAILED, ScheduledEmail.Status.UNKNOWN]).values_list("pk", flat=True)))
+        if accepted:
+            # Sending these again could deliver the same email twice.
+            self.message_user(request, f"Not retried: the ESP already accepted {len(accepted)} email(s) (rows "
+                              f"{', '.join(f'#{pk}' for pk in accepted)}); see their events.", messages.WARNING)
 
     @admin.display(description="preview")
     def preview_links(self, obj: ScheduledEmail) -> str:
@@ -75,8 +83,13 @@ class ScheduledEmailAdmin(admin.ModelAdmin):
         ]
         return extra + super().get_urls()
 
+    def has_test_send_permission(self, request: HttpRequest) -> bool:
+        # A test send mails our content to any address: for staff who may change the outbox, not view-only staff.
+        return self.has_change_permission(request)
+
     def _rendered_response(self, lead: Lead, row: ScheduledEmail, part: str) -> HttpResponse:
-        rendered = render_email(lead, row)
+        # Every staff user, superusers included, sees inert links: a preview must never let anyone act as the lead.
+        rendered = render_email_preview(lead, row)
         if part == "text":
             return HttpResponse(f"Subject: {rendered.subject}\n\n{rendered.text}", content_type="text/plain")
         response = HttpResponse(rendered.html)
@@ -100,13 +113,9 @@ class ScheduledEmailAdmin(admin.ModelAdmin):
                                  if step in SEQUENCE_STEPS or step == "order-waiting"
                                  else ScheduledEmail.Stream.TRANSACTIONAL)
             if request.method == "POST" and form.cleaned_data["send_to"]:
-                if not self.has_change_permission(request):
+                if not self.has_test_send_permission(request):
                     return HttpResponse(status=403)
-                rendered = render_email(lead, row)
-                message = build_message(lead, row, rendered, to=form.cleaned_data["send_to"],
-                                        connection=get_connection())
-                message.subject = f"[TEST] {message.subject}"
-                message.send()
+                build_test_message(lead, row, to=form.cleaned_data["send_to"], connection=get_connection()).send()
                 self.message_user(request, f"Test of {step} sent to {form.cleaned_data['send_to']}.",
                                   messages.SUCCESS)
             elif request.GET.get("part") in ("html", "text"):

@@ -6,8 +6,9 @@ messages goes to the backend its rows get `handed_at`. If the process dies, an e
 - `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
   events (which carry our row id in the metadata), never resent blindly.
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, one hand-off mark per
-chunk (chunks are sized by time, so a fast backend takes a whole batch in one), and one UPDATE per outcome kind.
+Queries per batch do not grow with the batch: one claim, one read of rows with their leads, and per chunk (chunks
+are sized by time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
+Outcomes are written per chunk, so a crash leaves at most the chunk in flight `unknown` (emails/outcomes.py).
 Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """
 
@@ -17,7 +18,6 @@ import smtplib
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,12 +27,14 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, TextField, Value, When
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
 from emails.rendering import build_message, render_email
 from emails.schedule import mornings_from
+from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,6 @@ def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
 # --- Classifying backend errors -------------------------------------------------------------------------------
 
 TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
-MAX_BACKOFF_SECONDS = 3600
 
 
 def classify_error(exc: BaseException) -> str:
@@ -131,78 +132,6 @@ def _refused_before_sending(exc: BaseException) -> bool:
     return False
 
 
-def backoff_seconds(attempts: int) -> int:
-    return int(min(settings.DRIP_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
-
-
-# --- Outcomes, written with one UPDATE per kind ---------------------------------------------------------------
-
-@dataclass
-class Outcomes:
-    sent: dict[int, str] = field(default_factory=dict)  # row id -> ESP message id
-    skipped: dict[int, str] = field(default_factory=dict)  # row id -> reason
-    failed: dict[int, str] = field(default_factory=dict)  # row id -> error
-    retry: dict[int, tuple[str, int]] = field(default_factory=dict)  # row id -> (error, attempts so far)
-    unknown: dict[int, str] = field(default_factory=dict)  # row id -> error
-    moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause, or not tried)
-
-    def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in vars(self).items() if v}
-
-
-def _case(mapping: dict[int, Any], output_field: Any) -> Case:
-    return Case(*[When(pk=pk, then=Value(value)) for pk, value in mapping.items()], output_field=output_field)
-
-
-def _mark_sent_postgresql(sent: dict[int, str], claim: str, now: datetime) -> None:
-    """The hot path: two arrays instead of a CASE with one branch per row, which the ORM builds slowly."""
-    table = ScheduledEmail._meta.db_table
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} AS e
-                   SET status = %s, sent_at = %s, esp_message_id = v.esp_id, last_error = '',
-                       attempts = e.attempts + 1, lease_until = NULL, updated_at = %s
-                  FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id)
-                 WHERE e.id = v.id AND e.claimed_by = %s AND e.status = %s""",  # noqa: S608 - table name is ours
-            [Status.SENT, now, now, list(sent), list(sent.values()), claim, Status.SENDING],
-        )
-
-
-def _write_outcomes(outcomes: Outcomes, claim: str, now: datetime) -> None:
-    # Only rows still ours: if our lease ran out and a recovery moved a row on, we must not overwrite it.
-    # (Each UPDATE below also names its rows by primary key.)
-    mine = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
-    released = {"lease_until": None, "updated_at": now}
-    if outcomes.sent and db_connection.vendor == "postgresql":
-        _mark_sent_postgresql(outcomes.sent, claim, now)
-    elif outcomes.sent:
-        mine.filter(pk__in=outcomes.sent).update(
-            status=Status.SENT, sent_at=now, esp_message_id=_case(outcomes.sent, TextField()), last_error="",
-            attempts=F("attempts") + 1, **released)
-    if outcomes.skipped:
-        mine.filter(pk__in=outcomes.skipped).update(
-            status=Status.SKIPPED, skip_reason=_case(outcomes.skipped, TextField()), **released)
-    if outcomes.failed:
-        mine.filter(pk__in=outcomes.failed).update(
-            status=Status.FAILED, last_error=_case(outcomes.failed, TextField()), attempts=F("attempts") + 1,
-            **released)
-    if outcomes.unknown:
-        mine.filter(pk__in=outcomes.unknown).update(
-            status=Status.UNKNOWN, last_error=_case(outcomes.unknown, TextField()), attempts=F("attempts") + 1,
-            **released)
-    if outcomes.retry:
-        mine.filter(pk__in=outcomes.retry).update(
-            status=Status.SCHEDULED, attempts=F("attempts") + 1,
-            last_error=_case({pk: error for pk, (error, _) in outcomes.retry.items()}, TextField()),
-            send_at=_case({pk: now + timedelta(seconds=backoff_seconds(attempts))
-                           for pk, (_, attempts) in outcomes.retry.items()}, DateTimeField()),
-            claimed_by="", handed_at=None, **released)
-    if outcomes.moved:
-        mine.filter(pk__in=outcomes.moved).update(
-            status=Status.SCHEDULED, send_at=_case(outcomes.moved, DateTimeField()), claimed_by="", handed_at=None,
-            **released)
-
-
 # --- Claiming and recovering ----------------------------------------------------------------------------------
 
 def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]:
@@ -232,15 +161,20 @@ def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]
 
 
 def recover_expired_leases(*, now: datetime) -> dict[str, int]:
-    """Rows whose claimer died: never handed over → scheduled again; handed over → unknown (reconcile)."""
+    """Rows whose claimer died: never handed over → scheduled again; handed over → unknown, then reconciled from
+    the ESP events stored while they were `sending` (a delivery webhook usually comes within seconds)."""
     expired = ScheduledEmail.objects.filter(status=Status.SENDING, lease_until__lt=now)
     requeued = expired.filter(handed_at__isnull=True).update(
         status=Status.SCHEDULED, claimed_by="", lease_until=None, updated_at=now)
-    unknown = expired.filter(handed_at__isnull=False).update(
+    handed = list(expired.filter(handed_at__isnull=False).values_list("pk", flat=True))
+    # The claim token stays: the dispatcher that lost the lease may still write what it knows (emails/outcomes.py).
+    unknown = ScheduledEmail.objects.filter(pk__in=handed, status=Status.SENDING, lease_until__lt=now).update(
         status=Status.UNKNOWN, lease_until=None, updated_at=now,
         last_error="lease expired after the message was handed to the backend; reconcile from ESP events")
+    reconciled = unknown_rows_reconcile(row_ids=handed) if unknown else 0
     if requeued or unknown:
-        logger.warning("recovered expired leases requeued=%s unknown=%s", requeued, unknown)
+        logger.warning("recovered expired leases requeued=%s unknown=%s reconciled=%s", requeued, unknown,
+                       reconciled)
     return {"requeued": requeued, "unknown": unknown}
 
 
@@ -266,6 +200,7 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
 
 
 def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outcomes:
+    """Send a claimed batch, writing each outcome as soon as it is known (emails/outcomes.py). Returns them all."""
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
     paused: list[ScheduledEmail] = []
@@ -287,49 +222,62 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
         ready.append((row, build_message(lead, row, rendered)))
     if paused:
         outcomes.moved.update(_paused_moves(paused, now))
+    outcomes_write(outcomes, claim, timezone.now())
     if ready:
-        _hand_over(claim, ready, outcomes, claimed=[row.pk for row in rows])
+        outcomes.merge(_hand_over(claim, ready))
     return outcomes
 
 
-def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], outcomes: Outcomes, *,
-               claimed: list[int]) -> None:
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
+    """Send `ready` in chunks over one connection; each chunk's outcomes are written before the next is handed."""
+    done = Outcomes()
     backend = get_connection()
     try:
         backend.open()
     except Exception as exc:  # noqa: BLE001 - nothing left us: every row may be retried
         for row, _ in ready:
-            _record_error(row, exc, outcomes, default=TRANSIENT)
-        return
+            _record_error(row, exc, done, default=TRANSIENT)
+        outcomes_write(done, claim, timezone.now())
+        return done
     try:
         i = 0
         while i < len(ready):
             part = ready[i:i + _next_chunk()]
+            waiting = [row.pk for row, _ in ready[i:]]
             started = time.monotonic()
             # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
             mark = timezone.now()
-            still_ours = ScheduledEmail.objects.filter(pk__in=claimed, claimed_by=claim, status=Status.SENDING).update(
+            still_ours = ScheduledEmail.objects.filter(pk__in=waiting, claimed_by=claim, status=Status.SENDING).update(
                 handed_at=Case(When(pk__in=[row.pk for row, _ in part], then=Value(mark)),
                                default=F("handed_at"), output_field=DateTimeField()),
                 lease_until=mark + timedelta(seconds=settings.DRIP_LEASE_SECONDS))
-            if still_ours != len(claimed):
+            if still_ours != len(waiting):
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
-                logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(ready) - i)
-                return
+                logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(waiting))
+                return done
+            chunk = Outcomes()
+            connection_failed = False
             for n, (row, message) in enumerate(part):
-                if not _send_one(backend, row, message, outcomes):
+                if not _send_one(backend, row, message, chunk):
                     # The connection itself failed: the rest would fail the same way (each after a timeout), and
                     # we know none of them left us, so they simply wait for the next attempt.
                     retry_at = timezone.now() + timedelta(seconds=backoff_seconds(1))
-                    outcomes.moved.update({later.pk: retry_at for later, _ in ready[i + n + 1:]})
-                    return
+                    chunk.moved.update({later.pk: retry_at for later, _ in ready[i + n + 1:]})
+                    connection_failed = True
+                    break
+            if not connection_failed:
+                _learn_speed(len(part), time.monotonic() - started)  # the backend's speed, not our bookkeeping
+            outcomes_write(chunk, claim, timezone.now())
+            done.merge(chunk)
+            if connection_failed:
+                return done
             i += len(part)
-            _learn_speed(len(part), time.monotonic() - started)
     finally:
         try:
             backend.close()
         except Exception:  # noqa: BLE001 - the messages are already accepted or recorded
             logger.warning("closing the email backend failed", exc_info=True)
+    return done
 
 
 def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> bool:
@@ -378,7 +326,6 @@ def dispatch_batch(*, now: datetime | None = None, size: int | None = None) -> O
     if not rows:
         return Outcomes()
     outcomes = send_batch(claim, rows, now=now)
-    _write_outcomes(outcomes, claim, timezone.now())
     logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
     return outcomes
 

@@ -70,6 +70,11 @@ class ScheduledEmail(models.Model):
 class EmailEvent(models.Model):
     """An ESP tracking event (delivered, opened, clicked, bounced…), stored once per ESP event id."""
 
+    class Bounce(models.TextChoices):
+        NONE = "", "Not a bounce"
+        HARD = "hard", "Hard bounce"  # the address is gone: nothing more is sent to it
+        SOFT = "soft", "Soft bounce"  # a full mailbox, a DNS hiccup: counted, suppresses marketing only in a row
+
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=32, db_index=True)
     scheduled_email = models.ForeignKey(
@@ -79,6 +84,8 @@ class EmailEvent(models.Model):
     esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     occurred_at = models.DateTimeField(default=timezone.now)
     description = models.CharField(max_length=500, blank=True)
+    # What the ESP's own semantics make of a bounce (emails/bounces.py); anymail reports both kinds as `bounced`.
+    bounce = models.CharField(max_length=4, choices=Bounce.choices, default="", blank=True)
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -258,6 +258,49 @@ def _render_from_step_cache(lead: Lead, row: ScheduledEmail) -> RenderedEmail | 
                          html=_SLOT_RE.sub(html_value, html), unsubscribe_url=unsubscribe)
 
 
+# --- Staff previews and test sends ------------------------------------------------------------------------------
+# Whoever sees a preview (any staff user, view-only ones included) or receives a test send must not hold a link
+# that acts for the reader: signing in as them, confirming for them, changing their settings, clicking for them.
+# So the email is rendered with leads.tokens in inert mode, every token-bearing link becomes a dead marker, and
+# the output says so where staff look.
+
+PREVIEW_NOTICE = "PREVIEW: links that would act for this reader are disabled (marked PREVIEW_LINK_DISABLED)."
+_PREVIEW_STYLE = (
+    f'<style>a[href*="{tokens.INERT_TOKEN}"]{{outline:2px dashed #b00020;cursor:not-allowed}}'
+    f'a[href*="{tokens.INERT_TOKEN}"]::after{{content:" [link disabled in preview]";color:#b00020;'
+    "font-weight:normal;font-size:12px}</style>"
+)
+_PREVIEW_BANNER = (
+    '<div role="note" style="background:#b00020;color:#fff;padding:8px 12px;font:14px/1.4 sans-serif">'
+    f"{PREVIEW_NOTICE}</div>"
+)
+
+
+def _mark_preview_html(html: str) -> str:
+    html = html.replace("</head>", f"{_PREVIEW_STYLE}</head>", 1)
+    body = re.search(r"<body[^>]*>", html)
+    return html[: body.end()] + _PREVIEW_BANNER + html[body.end():] if body else _PREVIEW_BANNER + html
+
+
+def render_email_preview(lead: Lead, row: ScheduledEmail) -> RenderedEmail:
+    """The email as the dispatcher would render it now, with every token-bearing link inert and visibly marked."""
+    with tokens.inert():
+        rendered = render_email(lead, row, reuse_step_render=False)
+    return RenderedEmail(subject=rendered.subject, text=f"[{PREVIEW_NOTICE}]\n\n{rendered.text}",
+                         html=_mark_preview_html(rendered.html), unsubscribe_url=rendered.unsubscribe_url)
+
+
+def build_test_message(lead: Lead, row: ScheduledEmail, *, to: str, connection: Any = None) -> "DripMessage":
+    """A test send of `row` to `to`: the preview's inert links, subject marked [TEST], and no metadata tying the
+    ESP's events about it (a bounce from a mistyped address) to the lead or a row."""
+    rendered = render_email_preview(lead, row)
+    with tokens.inert():
+        message = build_message(lead, row, rendered, to=to, connection=connection)
+    message.subject = f"[TEST] {message.subject}"
+    message.metadata = {"step": row.step, "test_send": "true"}
+    return message
+
+
 class DripMessage(AnymailMessage):
     """Every email we send; anymail's tags and metadata ride along to the ESP (SMTP ignores them)."""
 

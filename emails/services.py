@@ -15,12 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import sequence_send_times
 from emails.tasks import dispatch_due
-from leads.db import insert_unless_conflict
+from emails.tracking import rows_with_acceptance_evidence
+from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -133,14 +135,36 @@ def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TR
     return existing
 
 
+@transaction.atomic(savepoint=False)
+def email_queue_for_each(*, leads: QuerySet[Lead], step: str, key: str,
+                         stream: str = ScheduledEmail.Stream.TRANSACTIONAL) -> int:
+    """An outbox row due now for every lead `leads` finds (usually one or none), in one INSERT … SELECT.
+
+    For answers that must not tell whether an address is known ("send me a sign-in link"): the same statement
+    runs, and the dispatcher is kicked, whether it finds a lead or none, so both cost the same work and take the
+    same time. Returns the rows inserted."""
+    row = ScheduledEmail(step=step, key=key, stream=stream, context={}, send_at=timezone.now())
+    inserted = insert_for_each_unless_conflict(row, fk_column=ScheduledEmail._meta.get_field("lead").column,
+                                               source=leads)
+    _kick_on_commit()  # also for none: a kick that finds nothing to send costs a worker one cheap query
+    return inserted
+
+
 @transaction.atomic
 def email_retry(*, row_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Send failed (or, by an admin's decision, unknown) rows again, due now. Returns rows rescheduled."""
+    """Send failed (or, by an admin's decision, unknown) rows again, due now. Returns rows rescheduled.
+
+    Never a row the ESP may already have: one with any acceptance evidence (an ESP message id, or a stored event
+    other than a refusal) is left alone, so a retry cannot send the same email twice. The rows are locked first,
+    so an ESP event arriving at the same moment is either seen here or finds the row rescheduled."""
     now = now or timezone.now()
-    count = ScheduledEmail.objects.filter(
+    candidates = list(ScheduledEmail.objects.select_for_update().filter(
         pk__in=list(row_ids), status__in=[ScheduledEmail.Status.FAILED, ScheduledEmail.Status.UNKNOWN]
-    ).update(status=ScheduledEmail.Status.SCHEDULED, send_at=now, attempts=0, lease_until=None, claimed_by="",
-             handed_at=None, updated_at=now)
+    ).values_list("pk", flat=True))
+    accepted = rows_with_acceptance_evidence(candidates)
+    count = ScheduledEmail.objects.filter(pk__in=[pk for pk in candidates if pk not in accepted]).update(
+        status=ScheduledEmail.Status.SCHEDULED, send_at=now, attempts=0, lease_until=None, claimed_by="",
+        handed_at=None, updated_at=now)
     if count:
         _kick_on_commit()
     return count

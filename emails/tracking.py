@@ -1,16 +1,25 @@
 """Receiver of anymail's `tracking` signal: store each ESP event once, suppress, reconcile `unknown` rows.
 
 Quick and idempotent on `event_id`, as anymail's own webhook guidance asks: ESPs retry deliveries.
+
+Events and `unknown` rows meet from either side. A delivery webhook usually arrives within seconds, while its row is
+still `sending`; if the dispatcher then dies, the row becomes `unknown` later. So an event that finds its row
+`unknown` reconciles it, and a row that becomes `unknown` is reconciled from the events already stored
+(`unknown_rows_reconcile`, called by the dispatcher). The event locks its row first, so a lease recovery running
+at the same moment either sees the stored event or is seen by it.
 """
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from emails.bounces import HARD, SOFT, bounce_kind, soft_bounces_suppress
 from emails.models import EmailEvent, ScheduledEmail
 from leads.models import Lead
 from leads.services import lead_suppress
@@ -18,15 +27,12 @@ from leads.services import lead_suppress
 logger = logging.getLogger(__name__)
 
 SUPPRESSING_EVENTS = {
-    EventType.BOUNCED: Lead.Suppression.HARD_BOUNCE,
     EventType.COMPLAINED: Lead.Suppression.COMPLAINT,
     EventType.UNSUBSCRIBED: Lead.Suppression.ESP_UNSUBSCRIBE,
 }
-# The ESP refused to send because the address bounced before: as final as a hard bounce.
-HARD_REJECT_REASONS = {"bounced", "invalid"}
-# Any of these proves the ESP accepted the message, so an `unknown` row was in fact sent.
-ACCEPTED_EVENTS = {EventType.QUEUED, EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
-                   EventType.BOUNCED, EventType.COMPLAINED, EventType.UNSUBSCRIBED, EventType.AUTORESPONDED}
+# The ESP had the message but did not send it. Every other event (queued, sent, delivered, deferred, bounced,
+# opened, clicked, complained…) proves the ESP accepted it: such a row was sent, and must never be sent again.
+NOT_ACCEPTED_EVENTS = {EventType.REJECTED, EventType.FAILED}
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -37,13 +43,15 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _row_for(event: AnymailTrackingEvent) -> ScheduledEmail | None:
+    # Locked until this event is stored: see the module docstring.
+    rows = ScheduledEmail.objects.select_for_update()
     row_id = _int_or_none((event.metadata or {}).get("row_id"))
     if row_id is not None:
-        row = ScheduledEmail.objects.filter(pk=row_id).first()
+        row = rows.filter(pk=row_id).first()
         if row is not None:
             return row
     if event.message_id:
-        return ScheduledEmail.objects.filter(esp_message_id=str(event.message_id)).first()
+        return rows.filter(esp_message_id=str(event.message_id)).order_by("pk").first()
     return None
 
 
@@ -57,8 +65,9 @@ def _event_id(event: AnymailTrackingEvent, esp_name: str) -> str:
 @transaction.atomic
 def email_event_record(*, event: AnymailTrackingEvent, esp_name: str = "") -> EmailEvent | None:
     """Store one tracking event and act on it. Returns None for ignored or already-seen events."""
-    if event.event_type == EventType.DEFERRED:
-        return None  # a soft bounce the ESP keeps retrying: nothing for us to do
+    bounce = bounce_kind(event, esp_name)
+    if event.event_type == EventType.DEFERRED and not bounce:
+        return None  # the ESP keeps retrying: nothing for us to do
     row = _row_for(event)
     lead_id = row.lead_id if row else _int_or_none((event.metadata or {}).get("lead_id"))
     lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
@@ -67,37 +76,72 @@ def email_event_record(*, event: AnymailTrackingEvent, esp_name: str = "") -> Em
             stored = EmailEvent.objects.create(
                 event_id=_event_id(event, esp_name), event_type=str(event.event_type)[:32], scheduled_email=row,
                 lead=lead, esp_message_id=str(event.message_id or "")[:255],
-                occurred_at=event.timestamp or timezone.now(),
+                occurred_at=event.timestamp or timezone.now(), bounce=bounce,
                 description=str(event.description or event.mta_response or event.reject_reason or "")[:500],
             )
     except IntegrityError:
         return None  # seen before: the ESP retried its webhook
     if lead is not None:
-        reason = SUPPRESSING_EVENTS.get(event.event_type)
-        if event.event_type == EventType.REJECTED and event.reject_reason in HARD_REJECT_REASONS:
-            reason = Lead.Suppression.HARD_BOUNCE
-        if reason:
-            lead_suppress(lead=lead, reason=reason)
+        _suppress(lead, event, bounce, esp_name)
     if row is not None and row.status == ScheduledEmail.Status.UNKNOWN:
-        _reconcile(row, event)
+        _reconcile(row, [stored])
     return stored
 
 
-def _reconcile(row: ScheduledEmail, event: AnymailTrackingEvent) -> None:
-    now = timezone.now()
-    if event.event_type in ACCEPTED_EVENTS:
+def _suppress(lead: Lead, event: AnymailTrackingEvent, bounce: str, esp_name: str) -> None:
+    by = esp_name or "the ESP"
+    if bounce == HARD:
+        lead_suppress(lead=lead, reason=Lead.Suppression.HARD_BOUNCE, note=f"hard bounce reported by {by}")
+    elif bounce == SOFT and soft_bounces_suppress(lead=lead):
+        lead_suppress(lead=lead, reason=Lead.Suppression.SOFT_BOUNCE,
+                      note=f"{settings.DRIP_SOFT_BOUNCE_LIMIT} soft bounces in a row within "
+                           f"{settings.DRIP_SOFT_BOUNCE_WINDOW_DAYS} days, reported by {by}")
+    elif event.event_type in SUPPRESSING_EVENTS:
+        lead_suppress(lead=lead, reason=SUPPRESSING_EVENTS[event.event_type], note=f"reported by {by}")
+
+
+def _reconcile(row: ScheduledEmail, events: list[EmailEvent]) -> bool:
+    """Settle an `unknown` row from its events: any sign of acceptance makes it sent; only refusals, failed."""
+    accepted = [e for e in events if e.event_type not in NOT_ACCEPTED_EVENTS]
+    if accepted:
+        first = min(accepted, key=lambda e: e.occurred_at)
         row.status = ScheduledEmail.Status.SENT
-        row.sent_at = row.handed_at or event.timestamp or now
-        row.esp_message_id = row.esp_message_id or str(event.message_id or "")[:255]
+        row.sent_at = row.handed_at or first.occurred_at
+        row.esp_message_id = row.esp_message_id or first.esp_message_id
         row.last_error = ""
-    elif event.event_type in (EventType.REJECTED, EventType.FAILED):
+    elif events:
+        refusal = events[0]
         row.status = ScheduledEmail.Status.FAILED
-        row.last_error = f"ESP {event.event_type}: {event.reject_reason or event.description or ''}"[:2000]
+        row.last_error = f"ESP {refusal.event_type}: {refusal.description}"[:2000]
     else:
-        return
-    row.updated_at = now
+        return False
+    row.updated_at = timezone.now()
     row.save(update_fields=["status", "sent_at", "esp_message_id", "last_error", "updated_at"])
-    logger.info("reconciled unknown row=%s as %s from event %s", row.pk, row.status, event.event_type)
+    logger.info("reconciled unknown row=%s as %s from %d stored event(s)", row.pk, row.status, len(events))
+    return True
+
+
+@transaction.atomic
+def unknown_rows_reconcile(*, row_ids: Iterable[int]) -> int:
+    """Reconcile rows that just became `unknown` from the events stored while they were `sending`.
+    Returns how many were settled (the others stay `unknown` until an event arrives, or for review)."""
+    rows = list(ScheduledEmail.objects.select_for_update().filter(pk__in=list(row_ids),
+                                                                  status=ScheduledEmail.Status.UNKNOWN))
+    if not rows:
+        return 0
+    events: dict[int, list[EmailEvent]] = {row.pk: [] for row in rows}
+    for event in EmailEvent.objects.filter(scheduled_email__in=rows).order_by("occurred_at", "pk"):
+        events[event.scheduled_email_id].append(event)  # type: ignore[index]
+    return sum(_reconcile(row, events[row.pk]) for row in rows)
+
+
+def rows_with_acceptance_evidence(row_ids: Iterable[int]) -> set[int]:
+    """Rows the ESP may have: a message id it gave us, or any stored event that is not a refusal."""
+    ids = list(row_ids)
+    with_id = ScheduledEmail.objects.filter(pk__in=ids).exclude(esp_message_id="").values_list("pk", flat=True)
+    with_event = (EmailEvent.objects.filter(scheduled_email__in=ids).exclude(event_type__in=NOT_ACCEPTED_EVENTS)
+                  .values_list("scheduled_email_id", flat=True))
+    return {*with_id, *(pk for pk in with_event if pk is not None)}
 
 
 @receiver(tracking, dispatch_uid="emails.tracking.on_tracking")

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from emails import services as email_services
-from funnel.checkout.services import stripe_event_process
+from funnel.checkout.events import stripe_event_process
 from funnel.dashboard.timeline import lead_timeline
 from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase, StripeEvent
 from leads.admin import LeadAdmin

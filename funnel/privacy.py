@@ -5,16 +5,24 @@ Erasure keeps purchases (amount, currency, dates, status: the books need them, a
 anonymous by then) and checkout sessions (funnel counts), but removes what names the person from the Stripe event
 payloads we stored (Stripe puts the buyer's email, name and address in them). App sessions are health data and are
 deleted.
+
+The dashboard's daily rollups are keyed by the leads' UTM values: when erasure had to scrub a lead's source,
+medium or campaign (it quoted them, leads.privacy), the built days that counted the lead are rebuilt from the
+scrubbed rows, so no rollup keeps the old value either.
 """
 
 import json
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import TruncDate
 
-from funnel.models import CheckoutSession, PracticeSession, Purchase, SignInLinkUse, StripeEvent
+from emails.models import ScheduledEmail
+from funnel.dashboard.services import UTM, rollup_rebuild
+from funnel.models import CheckoutSession, PracticeSession, Purchase, RollupDay, SignInLinkUse, StripeEvent
 from leads.models import Lead
-from leads.privacy import ErasedPerson, export_rows, register_eraser, register_exporter
+from leads.privacy import ERASED, ErasedPerson, export_rows, register_eraser, register_exporter
 
 # Stripe objects (Checkout Session, Charge, PaymentIntent, Dispute) keep the buyer's details under these keys.
 PERSONAL_OBJECTS = frozenset({"customer_details", "billing_details", "shipping", "shipping_details",
@@ -104,12 +112,25 @@ def erase_money_and_app(person: ErasedPerson) -> None:
     sessions = _checkout_sessions(person)
     for event in _stripe_events(person, sessions):
         event.payload = redact_stripe_object(event.payload, person)
-        event.error = person.scrub(event.error)
+        event.error = person.scrub_free_text(event.error)
         event.save(update_fields=["payload", "error"])
     for session in sessions:
         if session.simulated_object:
             session.simulated_object = redact_stripe_object(session.simulated_object, person)
             session.save(update_fields=["simulated_object"])
+
+
+def erase_from_rollups(person: ErasedPerson) -> None:
+    lead = person.lead
+    if not any(getattr(lead, name) == ERASED for name in UTM):
+        return  # nothing of theirs is in a rollup key: the common case costs no query
+    sent = (ScheduledEmail.objects.filter(lead=lead, stream=ScheduledEmail.Stream.MARKETING, sent_at__isnull=False)
+            .annotate(day=TruncDate("sent_at", tzinfo=UTC)).values_list("day", flat=True))
+    days = {lead.created_at.astimezone(UTC).date(), *sent}
+    # Only days already built: a day not built yet is counted live, from the scrubbed rows.
+    built = set(RollupDay.objects.filter(day__in=days).values_list("day", flat=True))
+    if built:
+        rollup_rebuild(days=built)
 
 
 register_exporter("purchases", export_purchases)
@@ -118,3 +139,4 @@ register_exporter("stripe_events", export_stripe_events)
 register_exporter("practice_sessions", export_practice_sessions)
 register_exporter("sign_in", export_sign_in)
 register_eraser(erase_money_and_app)
+register_eraser(erase_from_rollups)

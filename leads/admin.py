@@ -79,10 +79,12 @@ class LeadAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [ConsentRecordInline]
-    actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
+    actions = ["unsubscribe_selected", "export_selected", "erase_selected", "lift_suppression"]
+    # Suppression changes only through the ESP's events and the "Lift suppression…" action, which asks why.
     readonly_fields = ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at", "erased_at",
-                       "suppressed_at", "customer_since", "access_version", "last_sign_in_at", "utm_source",
-                       "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_path", "is_demo")
+                       "suppression", "suppressed_at", "customer_since", "access_version", "last_sign_in_at",
+                       "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
+                       "landing_path", "is_demo")
     fieldsets = (
         (None, {"fields": ("email", "first_name", "status", "time_zone", "is_demo")}),
         ("Dates", {"fields": ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
@@ -99,7 +101,11 @@ class LeadAdmin(admin.ModelAdmin):
         done = sum(services.lead_unsubscribe(lead=lead) for lead in queryset)
         self.message_user(request, f"Unsubscribed {done} lead(s); the others already were.", messages.SUCCESS)
 
-    @admin.action(description="Export their data (JSON)", permissions=["view"])
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        # Seeing a lead is not taking their data away: the download is its own permission (README, "Operating it").
+        return request.user.has_perm("leads.export_lead")
+
+    @admin.action(description="Export their data (JSON)", permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse | None:
         if queryset.count() > MAX_EXPORT:
             self.message_user(request, f"Export at most {MAX_EXPORT} leads at a time.", messages.ERROR)
@@ -122,4 +128,24 @@ class LeadAdmin(admin.ModelAdmin):
             })
         done = sum(services.lead_erase(lead=lead) for lead in queryset)
         self.message_user(request, f"Erased {done} lead(s).", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Lift suppression (mail them again)…", permissions=["change"])
+    def lift_suppression(self, request: HttpRequest, queryset: QuerySet[Lead]) -> TemplateResponse | None:
+        # Asks for a reason first: it goes into each lead's timeline with the staff user's name.
+        suppressed = queryset.exclude(suppression=Lead.Suppression.NONE)
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirmed") != "yes" or not reason:
+            return TemplateResponse(request, "admin/leads/lead/lift_suppression.html", {
+                **self.admin_site.each_context(request),
+                "title": "Lift suppression?",
+                "leads": suppressed,
+                "missing_reason": request.POST.get("confirmed") == "yes",
+                "opts": self.model._meta,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            })
+        by = request.user.get_username()
+        done = sum(services.lead_suppression_lift(lead=lead, reason=reason, by=by) for lead in suppressed)
+        self.message_user(request, f"Lifted the suppression of {done} lead(s). An address the ESP itself "
+                          "suppressed (e.g. after a hard bounce) must be reactivated at the ESP too.", messages.SUCCESS)
         return None

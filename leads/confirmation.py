@@ -20,9 +20,22 @@ PURPOSE = "confirm"
 MAX_AGE = timedelta(days=30)
 
 
+# A subscribed lead whose mail soft-bounced in a row is asked to confirm again; confirming lifts the suppression,
+# which changes the state and so uses the link up. (Only for that case: every other link keeps its state.)
+SOFT_BOUNCED = f"{Lead.Status.SUBSCRIBED}:{{unsubscribed}}:{Lead.Suppression.SOFT_BOUNCE}"
+
+
 def _state(lead: Lead) -> str:
     unsubscribed = int(lead.unsubscribed_at.timestamp()) if lead.unsubscribed_at else 0
+    if lead.status == Lead.Status.SUBSCRIBED and lead.suppression == Lead.Suppression.SOFT_BOUNCE:
+        return SOFT_BOUNCED.format(unsubscribed=unsubscribed)
     return f"{lead.status}:{unsubscribed}"
+
+
+def confirm_is_due(lead: Lead) -> bool:
+    """Whether a confirmation link could do something for this lead now."""
+    return lead.status in (Lead.Status.PENDING, Lead.Status.UNSUBSCRIBED) or (
+        lead.status == Lead.Status.SUBSCRIBED and lead.suppression == Lead.Suppression.SOFT_BOUNCE)
 
 
 def confirm_token_make(lead: Lead) -> str:
@@ -33,7 +46,7 @@ def confirm_token_lead(token: str) -> Lead:
     """The lead this token may still confirm; BadToken if tampered, expired, used or for another purpose."""
     lead_id = tokens.read_state_token_lead_id(token)
     lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is None or lead.status not in (Lead.Status.PENDING, Lead.Status.UNSUBSCRIBED):
+    if lead is None or not confirm_is_due(lead):
         raise tokens.BadToken("nothing to confirm")
     tokens.check_state_token(PURPOSE, token, lead_id=lead.pk, state=_state(lead),
                              max_age_seconds=int(MAX_AGE.total_seconds()))
@@ -51,9 +64,10 @@ def confirm_token_already_used(token: str) -> bool:
     if lead is None:
         return False
     unsubscribed = int(lead.unsubscribed_at.timestamp()) if lead.unsubscribed_at else 0
-    for earlier in (Lead.Status.PENDING, Lead.Status.UNSUBSCRIBED):
+    for earlier in (f"{Lead.Status.PENDING}:{unsubscribed}", f"{Lead.Status.UNSUBSCRIBED}:{unsubscribed}",
+                    SOFT_BOUNCED.format(unsubscribed=unsubscribed)):
         try:
-            tokens.check_state_token(PURPOSE, token, lead_id=lead.pk, state=f"{earlier}:{unsubscribed}",
+            tokens.check_state_token(PURPOSE, token, lead_id=lead.pk, state=earlier,
                                      max_age_seconds=int(MAX_AGE.total_seconds()))
             return True
         except tokens.BadToken:

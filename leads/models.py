@@ -22,6 +22,9 @@ class Lead(models.Model):
         HARD_BOUNCE = "hard_bounce", "Hard bounce"  # stops every email, transactional included
         COMPLAINT = "complaint", "Spam complaint"  # stops marketing email
         ESP_UNSUBSCRIBE = "esp_unsubscribe", "Unsubscribed at the ESP"  # stops marketing email
+        # Several soft bounces in a row (a full mailbox): stops marketing email only, so sign-in links and
+        # receipts still go; confirming the address again lifts it.
+        SOFT_BOUNCE = "soft_bounce", "Repeated soft bounces"
 
     # Null once erased: the row stays so anonymous funnel counts survive, the address does not.
     email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
@@ -59,8 +62,18 @@ class Lead(models.Model):
 
     is_demo = models.BooleanField(default=False, help_text="Made by seed_demo, not a real person")
 
+    # sha256 of the canonical mailbox (leads/mailbox.py): the spellings of one mailbox (case, quotes, Gmail's dots
+    # and +tags) share one confirmation email a day. Set when a confirmation is queued; cleared by erasure.
+    mailbox_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    # Part of the state the single-use data download and erasure links are signed over (leads/privacy_link.py):
+    # using one moves it, which ends that link and every earlier one.
+    privacy_link_used_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         indexes = [models.Index(fields=["utm_source", "utm_campaign", "created_at"])]
+        # Viewing a lead is not exporting it: a data download is personal data leaving the system, so it is a
+        # permission of its own, which the view-only "marketing" group does not get (README, "Operating it").
+        permissions = [("export_lead", "Can export a lead's personal data")]
 
     def __str__(self) -> str:
         return f"Lead #{self.pk}"
@@ -105,3 +118,28 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Consent records are append-only")
+
+
+class SuppressionChange(models.Model):
+    """Append-only history of a lead's suppression: what set it (the ESP's reports) and who lifted it, and why.
+
+    The lead's own fields hold only the current state; this is what the timeline and an audit read.
+    """
+
+    class Action(models.TextChoices):
+        SUPPRESSED = "suppressed", "Suppressed"
+        LIFTED = "lifted", "Lifted"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="suppression_changes")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    suppression = models.CharField(max_length=16, choices=Lead.Suppression.choices)  # the kind set or lifted
+    reason = models.CharField(max_length=500, blank=True)
+    # The staff user who lifted it; empty when the ESP's events or the reader (confirming again) did.
+    by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.get_suppression_display()} for lead #{self.lead_id}"

@@ -23,10 +23,15 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _bucket(ip: str | None) -> str:
-    """IPv6 clients usually own a whole /64, so counting single addresses would let one host rotate freely."""
+    """IPv6 clients usually own a whole /64, so counting single addresses would let one host rotate freely.
+
+    An IPv4-mapped address (`::ffff:a.b.c.d`, what a dual-stack socket reports for an IPv4 client) is that IPv4
+    client: as a /64 every IPv4 client in the world would share the bucket `::`."""
     if not ip:
         return "unknown"
     addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
     if addr.version == 6:
         return str(ipaddress.ip_network(f"{addr}/64", strict=False).network_address)
     return str(addr)

@@ -14,7 +14,8 @@ from django.utils import timezone
 from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
-from leads.models import ConsentRecord, Lead
+from leads.mailbox import mailbox_sha256
+from leads.models import ConsentRecord, Lead, SuppressionChange
 
 
 def email_sha256(email: str) -> str:
@@ -58,7 +59,7 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
     must not overwrite a name, a source or a status. What happens next (confirmation mail, sequence) depends
     on the lead's status and is decided by the caller in `funnel`.
     """
-    lead = Lead(email=email, first_name=first_name, time_zone=time_zone,
+    lead = Lead(email=email, first_name=first_name, time_zone=time_zone, mailbox_sha256=mailbox_sha256(email),
                 **(attribution or Attribution()).as_lead_fields())
     # A new address (the common case) costs one statement; a known one, or a concurrent signup that inserted
     # the same address first (the insert waits for it, then does nothing), is read back.
@@ -72,10 +73,12 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
 
 @transaction.atomic
 def lead_confirm(*, lead: Lead, ip_address: str | None = None, user_agent: str = "") -> bool:
-    """Double opt-in confirmed. Returns False when there was nothing to do (already confirmed or gone)."""
+    """Double opt-in confirmed (again, for a lead whose mail soft-bounced: that lifts the soft-bounce suppression).
+    Returns False when there was nothing to do (already confirmed and nothing lifted)."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    lifted = _lift_soft_bounce_on_confirm(lead)
     if lead.status != Lead.Status.PENDING:
-        return False
+        return lifted
     lead.status = Lead.Status.SUBSCRIBED
     lead.confirmed_at = timezone.now()
     lead.save(update_fields=["status", "confirmed_at"])
@@ -111,16 +114,46 @@ def lead_unsubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: s
 
 
 @transaction.atomic
-def lead_suppress(*, lead: Lead, reason: str) -> None:
-    """The ESP reported a hard bounce, a complaint or an unsubscribe. The first reason wins, except that a
-    hard bounce (which stops transactional mail too) overrides a softer one."""
+def lead_suppress(*, lead: Lead, reason: str, note: str = "") -> bool:
+    """The ESP reported a hard bounce, a complaint, an unsubscribe, or soft bounces in a row. The first reason
+    wins, except that a hard bounce (which stops transactional mail too) overrides a softer one. `note` says why,
+    for the lead's timeline. Returns False when nothing changed."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.suppression and not (reason == Lead.Suppression.HARD_BOUNCE
                                  and lead.suppression != Lead.Suppression.HARD_BOUNCE):
-        return
+        return False
     lead.suppression = reason
     lead.suppressed_at = timezone.now()
     lead.save(update_fields=["suppression", "suppressed_at"])
+    SuppressionChange.objects.create(lead=lead, action=SuppressionChange.Action.SUPPRESSED, suppression=reason,
+                                     reason=note[:500], created_at=lead.suppressed_at)
+    return True
+
+
+@transaction.atomic
+def lead_suppression_lift(*, lead: Lead, reason: str, by: str = "") -> bool:
+    """Mail this lead again: staff decided so (`by` names them; a reason is required), or the reader proved the
+    mailbox works. Soft bounces from before the lift no longer count. Returns False when nothing was suppressed."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("lifting a suppression needs a reason")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if not lead.suppression:
+        return False
+    SuppressionChange.objects.create(lead=lead, action=SuppressionChange.Action.LIFTED,
+                                     suppression=lead.suppression, reason=reason[:500], by=by[:150])
+    lead.suppression = Lead.Suppression.NONE
+    lead.suppressed_at = None
+    lead.save(update_fields=["suppression", "suppressed_at"])
+    return True
+
+
+def _lift_soft_bounce_on_confirm(lead: Lead) -> bool:
+    """Confirming through a link we mailed proves the mailbox takes mail again: a soft-bounce suppression goes.
+    (A hard bounce or a complaint is not lifted this way.)"""
+    if lead.suppression != Lead.Suppression.SOFT_BOUNCE:
+        return False
+    return lead_suppression_lift(lead=lead, reason="confirmed the address again (double opt-in)")
 
 
 @transaction.atomic
@@ -153,6 +186,7 @@ def lead_resubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: s
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == Lead.Status.ERASED:
         return False
+    _lift_soft_bounce_on_confirm(lead)
     changed = (lead.status != Lead.Status.SUBSCRIBED or lead.paused_until is not None
                or lead.reminders_stopped_at is not None)
     if not changed:
@@ -191,6 +225,8 @@ def _anonymise(lead: Lead, *, now: datetime) -> None:
     lead.time_zone = "UTC"
     lead.save(update_fields=["email", "first_name", "status", "erased_at", "unsubscribe_reason", "referrer",
                              "landing_path", "time_zone"])
+    # Staff type their reason for lifting a suppression freely ("spoke to Ann on the phone"); ours never name anyone.
+    SuppressionChange.objects.filter(lead=lead).exclude(by="").update(reason=privacy.ERASED)
     privacy.erase_everywhere(person)
 
 

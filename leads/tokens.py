@@ -5,8 +5,14 @@ Two kinds:
   for unsubscribing is rejected by the upgrade view). Used for links that may be used many times.
 - `make_state_token`/`check_state_token`: an HMAC over the lead's state that changes once the token is used
   (e.g. `last_sign_in_at` for magic links), plus a timestamp: single use without storing the token.
+
+Inside `inert()` both make a marker instead, which no view accepts: staff previews and test sends render every
+link of an email without handing whoever sees them a working one.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +22,10 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import base36_to_int, int_to_base36
 
 _SALT_PREFIX = "painreset.tokens."
+
+# Not a signed value (no ':' separator) nor a state token (no '-' separators): every check refuses it as malformed.
+INERT_TOKEN = "PREVIEW_LINK_DISABLED"
+_inert: ContextVar[bool] = ContextVar("painreset_inert_tokens", default=False)
 
 
 class BadToken(Exception):
@@ -29,7 +39,19 @@ def _now() -> datetime:
     return timezone.now()
 
 
+@contextmanager
+def inert() -> Iterator[None]:
+    """Every token made inside this block is INERT_TOKEN. A context variable, so other threads are unaffected."""
+    reset = _inert.set(True)
+    try:
+        yield
+    finally:
+        _inert.reset(reset)
+
+
 def sign(purpose: str, payload: dict[str, Any]) -> str:
+    if _inert.get():
+        return INERT_TOKEN
     return signing.dumps(payload, salt=_SALT_PREFIX + purpose, compress=True)
 
 
@@ -58,6 +80,8 @@ def _state_hash(purpose: str, lead_id: int, state: str, ts: int) -> str:
 
 def make_state_token(purpose: str, *, lead_id: int, state: str) -> str:
     """`state` must change when the token is used (and when it should stop working)."""
+    if _inert.get():
+        return INERT_TOKEN
     ts = _timestamp()
     return f"{int_to_base36(lead_id)}-{int_to_base36(ts)}-{_state_hash(purpose, lead_id, state, ts)}"
 

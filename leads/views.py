@@ -1,7 +1,9 @@
 """Pages that only change a lead's state, reached from links in emails (signed tokens, no login).
 
-Preferences tokens expire after 180 days (they also open the data download); unsubscribe tokens never do:
-an unsubscribe only ever reduces mail, and the law wants old links to keep working.
+Preferences tokens expire after 180 days; unsubscribe tokens never do: an unsubscribe only ever reduces mail, and
+the law wants old links to keep working. The preferences link is in every email, so whoever an email is forwarded
+to holds it: it pauses, stops and unsubscribes, but a data download or an erasure only asks for a single-use link,
+mailed to the address at that moment (leads/privacy_link.py).
 """
 
 import json
@@ -17,13 +19,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leads import tokens
+from leads import privacy, tokens
 from leads.client import client_ip, client_user_agent
 from leads.consent import CONSENT_TEXT
 from leads.models import Lead
-from leads.selectors import lead_export
+from leads.privacy_link import (
+    ERASE,
+    EXPORT,
+    PRIVACY_LINK_MAX_AGE,
+    privacy_link_erase,
+    privacy_link_export,
+    privacy_token_lead,
+)
 from leads.services import (
-    lead_erase,
     lead_pause,
     lead_resubscribe,
     lead_set_unsubscribe_reason,
@@ -115,26 +123,71 @@ def preferences(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     })
 
 
+def _privacy_link_request(request: HttpRequest, token: str, lead: Lead, action: str) -> HttpResponse:
+    """Mail a fresh single-use link for `action` and say so. The sender limits how many a reader gets an hour
+    (over that, silently none), so a forwarded link cannot flood an inbox; the page is the same either way."""
+    privacy.privacy_link_send(lead, action)
+    return render(request, "leads/privacy_link_sent.html", {
+        "action": action, "minutes": int(PRIVACY_LINK_MAX_AGE.total_seconds()) // 60, "token": token,
+    })
+
+
 @never_cache
 @require_POST
 @_with_preferences_lead
 def preferences_export(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
-    response = HttpResponse(json.dumps(lead_export(lead=lead), indent=2, ensure_ascii=False),
+    """The preferences page's "Download my data": mails a single-use download link (never the data itself)."""
+    return _privacy_link_request(request, token, lead, EXPORT)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@_with_preferences_lead
+def preferences_erase(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
+    """GET explains and offers the button (scanners only GET); POST mails a single-use erasure link."""
+    if request.method == "POST":
+        return _privacy_link_request(request, token, lead, ERASE)
+    return render(request, "leads/erase_request.html", {"token": token})
+
+
+def _privacy_link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/privacy_link_invalid.html", status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def privacy_export(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed download link: GET shows the button, POST downloads and uses the link up."""
+    try:
+        if request.method != "POST":
+            privacy_token_lead(token, EXPORT)
+            return render(request, "leads/privacy_export.html")
+        data = privacy_link_export(token=token)
+    except tokens.BadToken:
+        return _privacy_link_invalid(request)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="pain-reset-my-data.json"'
     return response
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-@_with_preferences_lead
-def preferences_erase(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
-    if request.method == "POST":
-        if request.POST.get("confirm") != "yes":
-            return render(request, "leads/erase_confirm.html", {"token": token, "missing_confirm": True},
-                          status=400)
-        lead_erase(lead=lead, ip_address=client_ip(request), user_agent=client_user_agent(request))
-        return _erased(request)
-    return render(request, "leads/erase_confirm.html", {"token": token})
+def privacy_erase(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed erasure link: GET shows the confirmation form, POST with the box ticked erases."""
+    try:
+        privacy_token_lead(token, ERASE)
+    except tokens.BadToken:
+        return _privacy_link_invalid(request)
+    if request.method != "POST":
+        return render(request, "leads/erase_confirm.html")
+    if request.POST.get("confirm") != "yes":
+        return render(request, "leads/erase_confirm.html", {"missing_confirm": True}, status=400)
+    try:
+        privacy_link_erase(token=token, ip_address=client_ip(request), user_agent=client_user_agent(request))
+    except tokens.BadToken:  # a second press raced this one and erased first
+        return _privacy_link_invalid(request)
+    return _erased(request)
 
 
 @csrf_exempt  # RFC 8058: mail providers POST without cookies or a CSRF token; the signed token is the proof.

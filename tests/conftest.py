@@ -20,9 +20,15 @@ from django.conf import settings
 # Playwright's sync API keeps an event loop on the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# --clock-at: the whole run (and its child processes) at another instant; see tests/clock.py.
+pytest_plugins = ["tests.clock"]
+
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium by default; CHROMIUM_PATH names another binary (and lets a test pretend there is none).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_INSTALL_HINT = "apt-get install chromium"
+NO_CHROMIUM = f"needs Chromium at {CHROMIUM} ({CHROMIUM_INSTALL_HINT})"
 
 
 def _postgres_available() -> bool:
@@ -47,7 +53,7 @@ def _chromium_available() -> bool:
 _SERVICES = {
     "postgres": (_postgres_available, "needs PostgreSQL (set DATABASE_URL)"),
     "redis": (_redis_available, "needs Redis (set REDIS_URL)"),
-    "browser": (_chromium_available, f"needs Chromium at {CHROMIUM}"),
+    "browser": (_chromium_available, NO_CHROMIUM),
 }
 
 
@@ -65,6 +71,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.user_properties.append(("missing", reason))
             else:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    # Outermost wrapper: runs after pytest printed its summary, so these are the last lines of `make test`.
+    result = yield
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [report.nodeid for report in (reporter.stats.get("skipped", []) if reporter else [])
+               if isinstance(report.longrepr, tuple) and NO_CHROMIUM in str(report.longrepr[2])]
+    if reporter and skipped:
+        reporter.write_sep("=", f"{len(skipped)} browser tests skipped: no Chromium at {CHROMIUM}", yellow=True)
+        for nodeid in skipped:
+            reporter.write_line(f"  not run: {nodeid}")
+        reporter.write_line(f"To run them: {CHROMIUM_INSTALL_HINT} (or set CHROMIUM_PATH to a Chromium binary), "
+                            "then make test again.")
+    return result
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -203,7 +225,7 @@ def browser() -> Iterator[Any]:
     if not _chromium_available():
         if IN_CI:
             pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}")
-        pytest.skip(f"needs Chromium at {CHROMIUM}")
+        pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -11,8 +11,8 @@ from django.urls import NoReverseMatch, reverse
 
 from emails.models import ScheduledEmail
 from emails.rendering import register_context_provider
-from funnel.checkout.services import upgrade_url
 from funnel.checkout.signin import SIGNIN_TOKEN_MAX_AGE_SECONDS, signin_url
+from funnel.checkout.start import upgrade_url
 from funnel.models import Purchase
 from leads.models import Lead
 

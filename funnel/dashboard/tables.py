@@ -5,6 +5,7 @@ One definition per table, so the page and its CSV can never disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,6 +16,12 @@ from funnel.dashboard.figures import Figures
 from funnel.dashboard.selectors import COHORT_DAYS, DashboardFilters
 
 INT, PCT, MONEY, TEXT, DAYS = "int", "pct", "money", "text", "days"
+
+# OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula. Sources and
+# campaigns come from anyone's URL (`/?utm_source==HYPERLINK(…)`), so every such cell gets a leading quote…
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# …except a plain number, which no spreadsheet reads as a formula ("-12.50" stays a number you can sum).
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,18 @@ class Table:
         return [list(zip(row, numeric, strict=True)) for row in self.display_rows]
 
     def csv_rows(self) -> list[list[str]]:
-        return [[column.title for column in self.columns]] + [
+        """Every cell made safe to open in a spreadsheet (csv_cell); write them with csv.QUOTE_ALL."""
+        rows = [[column.title for column in self.columns]] + [
             [raw(value, column.kind) for value, column in zip(row, self.columns, strict=True)] for row in self.rows
         ]
+        return [[csv_cell(cell) for cell in row] for row in rows]
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: formula-like text gets a leading single quote (OWASP)."""
+    if value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def display(value: Any, kind: str) -> str:

@@ -13,15 +13,34 @@ from django.db.models import Prefetch
 
 from emails.models import Click, EmailEvent, ScheduledEmail
 from funnel.models import CheckoutSession, PracticeSession, Purchase
-from leads.models import Lead
+from leads.models import Lead, SuppressionChange
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # signup, consent, confirmed, email, click, checkout, purchase, refund, practice, unsubscribed, erased
+    kind: str  # signup, consent, confirmed, email, click, checkout, purchase, refund, practice, unsubscribed,
+    # suppression, erased
     title: str
     details: list[str] = field(default_factory=list)
+
+
+def _suppression_entries(lead: Lead) -> list[TimelineEntry]:
+    """Each suppression and each lift, with who lifted it and why (leads.SuppressionChange)."""
+    entries = []
+    for change in lead.suppression_changes.all():
+        lifted = change.action == SuppressionChange.Action.LIFTED
+        title = (f"Suppression lifted ({change.get_suppression_display()})" if lifted
+                 else f"Suppressed: {change.get_suppression_display()}")
+        details = [f"by {change.by}" if change.by else ("by the reader" if lifted else "from the ESP's events")]
+        if change.reason:
+            details.append(f"reason: {change.reason}")
+        entries.append(TimelineEntry(at=change.created_at, kind="suppression", title=title, details=details))
+    if not entries and lead.suppressed_at:
+        # Set before suppressions were recorded (or by seed_demo): only the current state is known.
+        entries.append(TimelineEntry(at=lead.suppressed_at, kind="suppression",
+                                     title=f"Suppressed: {lead.get_suppression_display()}"))
+    return entries
 
 
 def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
@@ -106,9 +125,7 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
     if lead.unsubscribed_at:
         entries.append(TimelineEntry(at=lead.unsubscribed_at, kind="unsubscribed", title="Unsubscribed",
                                      details=[lead.unsubscribe_reason] if lead.unsubscribe_reason else []))
-    if lead.suppressed_at:
-        entries.append(TimelineEntry(at=lead.suppressed_at, kind="unsubscribed",
-                                     title=f"Suppressed: {lead.get_suppression_display()}"))
+    entries += _suppression_entries(lead)
     if lead.erased_at:
         entries.append(TimelineEntry(at=lead.erased_at, kind="erased", title="Personal data erased"))
     return sorted(entries, key=lambda entry: entry.at)

@@ -65,7 +65,9 @@ def dashboard_csv(request: HttpRequest, table: str) -> HttpResponse:
     result = builder(dashboard_figures(filters), request.GET.get("sort", DEFAULT_SORT))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tables.filename(result, filters)}"'
-    csv.writer(response).writerows(result.csv_rows())
+    # Every cell quoted (OWASP: a separator or line break inside a cell can never start a new one) and escaped
+    # against formulas by csv_rows.
+    csv.writer(response, quoting=csv.QUOTE_ALL).writerows(result.csv_rows())
     return response
 
 

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 
+from funnel.landing.utm import UTM_FIELDS, clean_utm
 from leads.consent import CONSENT_VERSION
 from leads.services import Attribution
 from leads.validation import clean_first_name, normalise_email
@@ -68,7 +69,9 @@ class SignupForm(forms.Form):
             # Hidden fields come back from the client: keep printable text only.
             return "".join(ch for ch in str(value or "") if ch.isprintable()).strip()
 
-        return Attribution(**{name: plain(self.cleaned_data.get(name)) for name in ATTRIBUTION_FIELDS})
+        # UTM values by the same rules as the visit counters (funnel/landing/utm.py), so both count alike.
+        return Attribution(**{name: clean_utm(self.cleaned_data.get(name)) if name in UTM_FIELDS
+                              else plain(self.cleaned_data.get(name)) for name in ATTRIBUTION_FIELDS})
 
 
 def honeypot_filled(data: Any) -> bool:

@@ -1,16 +1,18 @@
 """Signup and confirmation: the flows that change a lead AND send mail, so they live in `funnel`."""
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol
+from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
+from leads.mailbox import mailbox_sha256
 from leads.models import Lead
 from leads.selectors import leads_due_confirm_reminder
 from leads.services import (
@@ -26,12 +28,42 @@ log = logging.getLogger(__name__)
 
 CONFIRM_REMINDER_AFTER = timedelta(hours=24)
 PURGE_UNCONFIRMED_AFTER = timedelta(days=30)
+CONFIRMATION_STEPS = ("confirm", "confirm-reminder")
+# Distinct (source, medium, campaign) visit counters a day; beyond it new ones are counted under OTHER, so a script
+# inventing values cannot grow the table (or the dashboard's per-source table) without bound.
+MAX_VISIT_SOURCES_PER_DAY = 200
+
+
+def _lock_mailbox(key: str) -> None:
+    """Serialise confirmations to one mailbox until the transaction ends: two spellings signing up at the same
+    moment must not both see "nothing sent today". PostgreSQL only (SQLite runs one writer at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])
+
+
+def _mailbox_may_get_confirmation(lead: Lead, *, now: datetime) -> bool:
+    """Confirmation mail goes to a mailbox at most once a UTC day, whichever spelling of it signed up (case,
+    quoting, Gmail's dots and +tags: leads/mailbox.py), and never after that mailbox reported our mail as spam:
+    anyone can type anyone's address, and a complaint means they do not want it. Runs in the caller's transaction."""
+    key = mailbox_sha256(lead.email or "")
+    if lead.mailbox_sha256 != key:  # leads from before the key existed, or made outside the signup form
+        Lead.objects.filter(pk=lead.pk).update(mailbox_sha256=key)
+        lead.mailbox_sha256 = key
+    _lock_mailbox(key)
+    day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    mailed_today = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step__in=CONFIRMATION_STEPS,
+                                                 created_at__gte=day_start)
+    refused = Q(suppression=Lead.Suppression.COMPLAINT) | Q(Exists(mailed_today))
+    return not Lead.objects.filter(mailbox_sha256=key).filter(refused).exists()
 
 
 def _queue_confirmation(lead: Lead) -> None:
-    # One confirmation per address per UTC day: someone who lost the mail gets a new one tomorrow, and nobody
-    # can use our form to flood a stranger's inbox (the per-IP rate limit aside).
-    email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{timezone.now():%Y-%m-%d}")
+    # Per lead, the key keeps a retried request to one row; per mailbox, the check above keeps it to one a day:
+    # someone who lost the mail gets a new one tomorrow, and nobody can use our form to flood a stranger's inbox.
+    now = timezone.now()
+    if _mailbox_may_get_confirmation(lead, now=now):
+        email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{now:%Y-%m-%d}")
 
 
 @transaction.atomic
@@ -49,6 +81,9 @@ def signup_submit(*, email: str, first_name: str, time_zone: str, ip_address: st
             sequence_enrol(lead=lead)
     elif lead.status == Lead.Status.UNSUBSCRIBED:
         # They said stop once; only the mailbox owner may undo that, so always by confirmation mail.
+        _queue_confirmation(lead)
+    elif lead.suppression == Lead.Suppression.SOFT_BOUNCE:
+        # Their mail soft-bounced in a row (a full mailbox): confirming again proves it takes mail and lifts that.
         _queue_confirmation(lead)
     # Subscribed (customers included): nothing. Never a second sequence, never a second welcome.
 
@@ -71,8 +106,12 @@ def confirm_reminders_queue(*, now: datetime | None = None) -> int:
     queued = 0
     for lead in leads_due_confirm_reminder(now=now, after=CONFIRM_REMINDER_AFTER).iterator():
         with transaction.atomic():
-            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="")
+            # Marked either way: a mailbox that already had its confirmation today, or complained, gets no
+            # reminder for this spelling later either.
             lead_mark_confirm_reminded(lead=lead)
+            if not _mailbox_may_get_confirmation(lead, now=now):
+                continue
+            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="")
         queued += 1
     return queued
 
@@ -116,11 +155,19 @@ def sequence_enrol_missing(*, limit: int = 1000) -> int:
 
 def visit_record(*, day: date, utm_source: str = "", utm_medium: str = "", utm_campaign: str = "") -> None:
     """Count one landing page visit. One atomic UPDATE … SET count = count + 1, so concurrent visits never
-    lose a count; the first visit of a day inserts the row (and a racing insert falls back to the update)."""
-    key = {"date": day, "utm_source": utm_source[:100], "utm_medium": utm_medium[:100],
-           "utm_campaign": utm_campaign[:100]}
+    lose a count; the first visit of a day inserts the row (and a racing insert falls back to the update).
+
+    Values are bounded (funnel/landing/utm.py) and so is the number of counters a day: the visitor is anonymous,
+    so nothing they type may grow our tables or reach a CSV unchecked."""
+    key = {"date": day, "utm_source": clean_utm(utm_source), "utm_medium": clean_utm(utm_medium),
+           "utm_campaign": clean_utm(utm_campaign)}
     if DailyVisit.objects.filter(**key).update(count=F("count") + 1):
         return
+    if DailyVisit.objects.filter(date=day).count() >= MAX_VISIT_SOURCES_PER_DAY:
+        # Concurrent first visits may each pass this check: the cap can be overshot by a few, never by many.
+        key.update(utm_source=OTHER, utm_medium=OTHER, utm_campaign=OTHER)
+        if DailyVisit.objects.filter(**key).update(count=F("count") + 1):
+            return
     try:
         with transaction.atomic():
             DailyVisit.objects.create(**key, count=1)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from funnel.landing.forms import HONEYPOT_FIELD, SignupForm, honeypot_filled
 from funnel.landing.services import signup_confirm, signup_submit, visit_record
+from funnel.landing.utm import UTM_FIELDS, clean_utm
 from leads import tokens
 from leads.client import client_ip, client_user_agent
 from leads.confirmation import confirm_token_already_used, confirm_token_lead
@@ -42,8 +43,7 @@ def _is_bot(request: HttpRequest) -> bool:
 
 @require_http_methods(["GET", "HEAD"])
 def landing(request: HttpRequest) -> HttpResponse:
-    utm = {name: request.GET.get(name, "")[:100] for name in
-           ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")}
+    utm = {name: clean_utm(request.GET.get(name, "")) for name in UTM_FIELDS}
     if request.method == "GET" and not _is_bot(request):
         visit_record(day=timezone.now().date(), utm_source=utm["utm_source"], utm_medium=utm["utm_medium"],
                      utm_campaign=utm["utm_campaign"])

@@ -102,13 +102,18 @@ class SignInLinkUse(models.Model):
 
 
 class StripeEvent(models.Model):
-    """The raw event as Stripe sent it, stored once (event id unique) before we act on it."""
+    """The raw event as Stripe sent it, stored once (event id unique) before we act on it.
+
+    The webhook only stores it; a Celery task (or the beat sweep, when the broker was down or a worker died)
+    claims it by moving it to `processing`, calls Stripe outside any transaction, then records the outcome.
+    """
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing (claimed by a worker)"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored (type we do not handle)"
-        FAILED = "failed", "Failed (see error; reprocess from the admin)"
+        FAILED = "failed", "Failed (see error; retried automatically, or reprocess from the admin)"
 
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=100, db_index=True)
@@ -120,6 +125,16 @@ class StripeEvent(models.Model):
     stripe_created_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep may take the event up again: the end of a worker's claim while `processing` (a worker that
+    # died leaves it behind), the backoff after a failure while `failed`.
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep's lookup; only unfinished events are in it, so it stays small as the table grows.
+            models.Index(fields=["status", "received_at"], name="stripe_event_unfinished_idx",
+                         condition=models.Q(status__in=["received", "processing", "failed"])),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from funnel.checkout.signatures import signature_header
+from funnel.models import StripeEvent
+from funnel.tasks import process_stripe_event
 from leads.models import Lead
 from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop, fixture
 
@@ -75,6 +77,25 @@ def event_post(client: Client, event: dict[str, Any] | bytes, *, secret: str = W
         header = signature_header(body, secret=secret, timestamp=timestamp)
     headers = {"Stripe-Signature": header} if header else {}
     return client.post("/webhooks/stripe/", data=body, content_type="application/json", headers=headers)
+
+
+def event_deliver(client: Client, event: dict[str, Any], **kwargs: Any) -> Any:
+    """Post the event as Stripe does, then run the task the webhook queued, as a worker would.
+
+    The webhook never processes: its task is queued on commit, which a test inside a transaction never reaches.
+    `Task.apply` runs the real task body in this process, on this test's database.
+    """
+    response = event_post(client, event, **kwargs)
+    if response.status_code == 200:
+        process_stripe_event.apply(args=(event["id"],))
+    return response
+
+
+def worker_drain() -> list[str | None]:
+    """Run the task of every stored event still waiting for one, oldest first, as a worker would."""
+    waiting = StripeEvent.objects.filter(status=StripeEvent.Status.RECEIVED).order_by("received_at", "pk")
+    return [process_stripe_event.apply(args=(event_id,)).get()
+            for event_id in waiting.values_list("event_id", flat=True)]
 
 
 def found(pattern: str, text: str) -> str:

@@ -4,6 +4,11 @@ Records every request (method, path, decoded form/query params, headers includin
 with objects shaped like Stripe's own OpenAPI fixtures (`stripe_objects.json`, copied from
 stripe/openapi), honours idempotency keys like Stripe (same key → same response), and can be told to stall
 the next requests past the client's timeout.
+
+`watch_transactions(dsn)`: while a request is being served, its caller is blocked on the answer, so a caller
+that opened a database transaction first shows in PostgreSQL as "idle in transaction". Every request then
+records the sessions of that database in that state (none is the goal: a Stripe call of up to 20 s, retried,
+must never hold row locks or a pooled connection's transaction).
 """
 
 import copy
@@ -18,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import psycopg
+
 FIXTURES = json.loads((Path(__file__).parent / "stripe_objects.json").read_text())["resources"]
 
 
@@ -31,6 +38,8 @@ class RecordedRequest:
     path: str
     params: dict[str, str]  # flat, as sent: "line_items[0][price_data][unit_amount]" -> "997"
     headers: dict[str, str]
+    # Sessions of the watched database that sat inside a transaction while this request was served.
+    transactions_open: list[str] = field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str | None:
@@ -45,6 +54,7 @@ class FakeStripe:
     stall_seconds: float = 0.0
     stall_remaining: int = 0
     stall_paths: str = ""  # regex of paths to stall; empty = any
+    watch_dsn: str = ""  # see watch_transactions()
     _idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -59,6 +69,10 @@ class FakeStripe:
         """The next `times` matching requests are processed, then answered only after `seconds`."""
         with self._lock:
             self.stall_remaining, self.stall_seconds, self.stall_paths = times, seconds, paths
+
+    def watch_transactions(self, dsn: str) -> None:
+        """From now on, every request checks `dsn`'s database for sessions idle inside a transaction."""
+        self.watch_dsn = dsn
 
     def session_create_direct(self, **overrides: Any) -> dict[str, Any]:
         """A session as if some other integration (or an older deploy) had created it."""
@@ -133,6 +147,16 @@ class FakeStripe:
         return 404, _error(f"Unrecognized request URL ({method}: {path})")
 
 
+def _transactions_open(dsn: str) -> list[str]:
+    """Other sessions of this database that are inside a transaction and waiting (on us, or anyone)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, state, left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state IN ('idle in transaction', 'idle in transaction (aborted)') "
+            "AND pid <> pg_backend_pid()").fetchall()
+    return [f"pid {pid} {state}: last query {query!r}" for pid, state, query in rows]
+
+
 def _error(message: str) -> dict[str, Any]:
     return {"error": {"type": "invalid_request_error", "message": message}}
 
@@ -153,8 +177,10 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length).decode() if length else ""
             params = dict(parse_qsl(body if method == "POST" else split.query, keep_blank_values=True))
             headers = {k.lower(): v for k, v in self.headers.items()}
+            # Checked before answering: the caller is still waiting, exactly as it waits on the real Stripe.
+            open_now = _transactions_open(fake.watch_dsn) if fake.watch_dsn else []
             with fake._lock:
-                fake.requests.append(RecordedRequest(method, split.path, params, headers))
+                fake.requests.append(RecordedRequest(method, split.path, params, headers, open_now))
                 key = headers.get("idempotency-key")
                 if method == "POST" and key and key in fake._idempotent:
                     status, payload = fake._idempotent[key]  # Stripe replays the first response

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from funnel.checkout.services import upgrade_token
+from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession
 from leads import tokens
 from tests.checkout.conftest import email_row_make, lead_make

@@ -9,9 +9,10 @@ from django.db import connections
 from django.test import Client
 
 from emails.models import ScheduledEmail
-from funnel.checkout.services import purchase_fulfil, upgrade_token
+from funnel.checkout.fulfilment import purchase_fulfil
+from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession, Purchase, StripeEvent
-from tests.checkout.conftest import event_make, event_post
+from tests.checkout.conftest import event_deliver, event_make
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,7 @@ def test_same_event_in_concurrent_requests_one_purchase_no_500(client, fake_stri
     event = event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id]), event_id="evt_race")
     # Stripe answers the session lookup slowly, so both requests are inside processing at the same time.
     fake_stripe.stall_next(1, seconds=0.5, paths=r"/v1/checkout/sessions/.*")
-    results = _race(*[lambda: event_post(Client(), event).status_code for _ in range(4)])
+    results = _race(*[lambda: event_deliver(Client(), event).status_code for _ in range(4)])
 
     assert results == [200, 200, 200, 200]
     assert Purchase.objects.count() == 1
@@ -63,7 +64,7 @@ def test_different_events_for_one_session_racing_grant_once(client, fake_stripe,
     session = dict(fake_stripe.sessions[session_id])
     events = [event_make("checkout.session.completed", session, event_id="evt_a"),
               event_make("checkout.session.async_payment_succeeded", session, event_id="evt_b")]
-    results = _race(*[lambda e=e: event_post(Client(), e).status_code for e in events])
+    results = _race(*[lambda e=e: event_deliver(Client(), e).status_code for e in events])
     assert results == [200, 200]
     assert Purchase.objects.count() == 1
     assert ScheduledEmail.objects.filter(lead=lead, step="access").count() == 1
@@ -75,7 +76,7 @@ def test_success_page_and_webhook_racing_grant_once(client, fake_stripe, lead):
     fake_stripe.stall_next(2, seconds=0.3, paths=r"/v1/checkout/sessions/.*")
     results = _race(
         lambda: client.get(f"/checkout/success/?session_id={session_id}").status_code,
-        lambda: event_post(Client(), event).status_code,
+        lambda: event_deliver(Client(), event).status_code,
     )
     assert results == [200, 200]
     assert Purchase.objects.count() == 1
@@ -95,8 +96,8 @@ def test_refund_and_completion_racing_end_with_no_access(client, fake_stripe, le
     session_id = _paid(client, fake_stripe, lead)
     completed = event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id]))
     refunded = event_make("charge.refunded", fake_stripe.charge_for(session_id, refunded=True))
-    results = _race(lambda: event_post(Client(), completed).status_code,
-                    lambda: event_post(Client(), refunded).status_code)
+    results = _race(lambda: event_deliver(Client(), completed).status_code,
+                    lambda: event_deliver(Client(), refunded).status_code)
     assert results == [200, 200]
     lead.refresh_from_db()
     assert not lead.is_customer

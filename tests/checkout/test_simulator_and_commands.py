@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from emails.models import ScheduledEmail
-from funnel.checkout.services import upgrade_token
+from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession, Purchase, StripeEvent
-from tests.checkout.conftest import email_row_make, event_make, lead_make
+from tests.checkout.conftest import email_row_make, event_make, lead_make, worker_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,7 @@ def test_simulator_card_payment_goes_through_the_real_webhook_and_signs_in(clien
     response = client.post(url, {"action": "pay"})
     assert response.status_code == 303
     assert response["Location"] == f"/checkout/success/?session_id={session_id}"
+    worker_drain()
     event = StripeEvent.objects.get()
     assert (event.event_type, event.status) == ("checkout.session.completed", StripeEvent.Status.PROCESSED)
     assert event.payload["data"]["object"]["object"] == "checkout.session"
@@ -51,10 +52,12 @@ def test_simulator_delayed_payment_then_success_or_failure(client, simulator_on)
         browser = Client()
         _, url = _simulated_checkout(browser, lead)
         browser.post(url, {"action": "pay_delayed"})
+        worker_drain()
         lead.refresh_from_db()
         assert not lead.is_customer
         assert b"Bank confirms" in browser.get(url).content
         browser.post(url, {"action": outcome})
+        worker_drain()
     good.refresh_from_db()
     bad.refresh_from_db()
     assert good.is_customer and not bad.is_customer
@@ -68,11 +71,13 @@ def test_simulator_expire_cancel_refund_dispute(client, lead, simulator_on):
     _, url = _simulated_checkout(client, lead)
     assert client.post(url, {"action": "cancel"})["Location"] == "/checkout/cancel/"
     client.post(url, {"action": "expire"})
+    worker_drain()
     assert ScheduledEmail.objects.filter(lead=lead, step="order-waiting").count() == 1
 
     _, url = _simulated_checkout(Client(), lead)
     client.post(url, {"action": "pay"})
     client.post(url, {"action": "refund"})
+    worker_drain()
     lead.refresh_from_db()
     assert not lead.is_customer and Purchase.objects.get().status == Purchase.Status.REFUNDED
 
@@ -82,6 +87,7 @@ def test_simulator_buy_without_email_asks_for_one(client, db, simulator_on):
     url = response["Location"]
     assert client.post(url, {"action": "pay", "email": ""}).status_code == 400
     client.post(url, {"action": "pay", "email": "walkin@example.com"})
+    worker_drain()
     assert Purchase.objects.get().lead.email == "walkin@example.com"
 
 
@@ -103,17 +109,20 @@ def test_stripe_replay_posts_a_saved_event_signed(tmp_path, fake_stripe, lead):
     out = StringIO()
     call_command("stripe_replay", str(path), stdout=out)
     assert "HTTP 200" in out.getvalue()
+    assert worker_drain() == [StripeEvent.Status.PROCESSED]
     assert StripeEvent.objects.get(event_id="evt_saved").status == StripeEvent.Status.PROCESSED
     lead.refresh_from_db()
     assert lead.is_customer
 
 
-def test_stripe_replay_reports_a_failure(tmp_path, fake_stripe, lead):
+def test_stripe_replay_reports_a_refused_event(tmp_path, fake_stripe, lead):
     path = tmp_path / "event.json"
-    gone = {"id": "cs_test_gone", "object": "checkout.session", "payment_status": "paid"}
-    path.write_text(json.dumps(event_make("checkout.session.completed", gone)))
-    with pytest.raises(CommandError, match="500"):
+    event = event_make("checkout.session.completed", {"id": "cs_test_x", "object": "checkout.session"})
+    del event["data"]  # signed, yet not an event: the webhook refuses it
+    path.write_text(json.dumps(event))
+    with pytest.raises(CommandError, match="400"):
         call_command("stripe_replay", str(path), stdout=StringIO())
+    assert not StripeEvent.objects.exists()
 
 
 def test_stripe_reconcile_fulfils_paid_sessions_the_webhook_missed(fake_stripe, db):
@@ -122,7 +131,7 @@ def test_stripe_reconcile_fulfils_paid_sessions_the_webhook_missed(fake_stripe, 
     fake_stripe.complete(missed["id"])
     done = fake_stripe.session_create_direct(metadata={"lead": str(done_lead.pk)})
     fake_stripe.complete(done["id"])
-    from funnel.checkout.services import purchase_fulfil
+    from funnel.checkout.fulfilment import purchase_fulfil
 
     purchase_fulfil(session_id=done["id"])
     fake_stripe.session_create_direct(metadata={"lead": str(unpaid_lead.pk)})  # still open
@@ -155,5 +164,6 @@ def test_stripe_replay_over_http_to_a_running_server(tmp_path, fake_stripe, live
     out = StringIO()
     call_command("stripe_replay", str(path), "--url", f"{live_server.url}/webhooks/stripe/", stdout=out)
     assert "HTTP 200" in out.getvalue()
+    assert worker_drain() == [StripeEvent.Status.PROCESSED]
     lead.refresh_from_db()
     assert lead.is_customer

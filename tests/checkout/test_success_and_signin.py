@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.rendering import render_email
-from funnel.checkout.services import upgrade_token
 from funnel.checkout.signin import SIGNIN_TOKEN_MAX_AGE_SECONDS, signin_token
+from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
 from leads.services import lead_revoke_access
-from tests.checkout.conftest import event_make, event_post, found, lead_make
+from tests.checkout.conftest import event_deliver, event_make, found, lead_make
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_signin_request_same_answer_for_buyer_and_stranger_and_mail_only_for_buy
     assert client.post(link).status_code == 303 and _signed_in_lead_id(client) == buyer.pk
 
 
-def test_signin_request_rate_limited_per_email_silently_and_per_ip_openly(client, db, settings):
+def test_signin_request_rate_limited_per_email_silently_and_per_ip_openly(client, db, settings, held_clock):
     buyer = _buyer()
     settings.SIGNIN_RATE_LIMIT_PER_EMAIL = "2/h"
     settings.SIGNIN_RATE_LIMIT = "4/h"
@@ -153,7 +153,7 @@ def test_signin_request_rate_limited_per_email_silently_and_per_ip_openly(client
 
 def test_access_email_holds_a_working_magic_link_and_a_receipt(client, fake_stripe, lead):
     session_id = _paid_session(client, fake_stripe, lead)
-    event_post(client, event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
+    event_deliver(client, event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
     row = ScheduledEmail.objects.get(lead=lead, step="access")
     lead.refresh_from_db()
     rendered = render_email(lead, row)
@@ -180,7 +180,7 @@ def test_payment_failed_and_order_waiting_emails_carry_a_fresh_upgrade_link(clie
 def test_access_email_link_survives_the_success_page_sign_in_but_not_its_own_use(client, fake_stripe, lead):
     # The webhook wins the race: the access email is rendered (sent) before the buyer is back on our site.
     session_id = _paid_session(client, fake_stripe, lead)
-    event_post(Client(), event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
+    event_deliver(Client(), event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
     lead.refresh_from_db()
     link = found(r"http://testserver(/signin/[^/\s]+/)",
                  render_email(lead, ScheduledEmail.objects.get(lead=lead, step="access")).text)

@@ -141,11 +141,11 @@ def test_marketing_group_sees_dashboard_and_leads_but_changes_nothing(marketer: 
     changelist = marketer.get(reverse("admin:leads_lead_changelist"))
     assert changelist.status_code == 200
     assert b"l1@example.com" in changelist.content
-    # No action that changes anything is offered; only the export.
+    # No action is offered: none that changes anything, and not the export either (personal data leaving the
+    # system is a permission of its own, leads.export_lead, which the group does not have).
     html = changelist.content.decode()
-    for action in ("unsubscribe_selected", "erase_selected", "resend_welcome", "delete_selected"):
+    for action in ("unsubscribe_selected", "erase_selected", "resend_welcome", "delete_selected", "export_selected"):
         assert f'value="{action}"' not in html
-    assert 'value="export_selected"' in html
     change_page = marketer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
     assert change_page.status_code == 200
     assert b"Timeline" in change_page.content

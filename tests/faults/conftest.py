@@ -109,7 +109,11 @@ class WebServer:
             except requests.RequestException:
                 return False
 
-        wait_until(up, timeout=60, interval=0.2, what="gunicorn")
+        try:
+            wait_until(up, timeout=60, interval=0.2, what="gunicorn")
+        except BaseException:
+            self.stop()  # not handed to the fixture yet, so nothing else would stop it (or its respawning workers)
+            raise
         return self
 
     def stop(self) -> None:

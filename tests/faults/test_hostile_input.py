@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from emails.models import ScheduledEmail
 from emails.rendering import build_message, render_email
-from funnel.checkout.services import upgrade_token
 from funnel.checkout.signin import signin_token
+from funnel.checkout.start import upgrade_token
 from leads import tokens
 from leads.confirmation import confirm_token_make
 from leads.models import Lead

@@ -1,19 +1,31 @@
-"""Stripe at its worst: the same event delivered 20 times at once, and a payment's events arriving in reverse.
-Each must end in one purchase, one access email at most, and the state the last real event implies."""
+"""Stripe at its worst: the same event delivered 20 times at once, a payment's events arriving in reverse, and
+deliveries while our broker is down. Each must end in one purchase, one access email at most, and the state the
+last real event implies.
 
+Deliveries go through the real webhook; its queued task is run as a worker would (`event_deliver`), in each
+delivering thread, so the processing races as the delivery does."""
+
+import json
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+import time_machine
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from emails.models import ScheduledEmail
-from funnel.checkout.services import upgrade_token
+from funnel.checkout.events import stripe_events_sweep
+from funnel.checkout.signatures import signature_header
+from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession, Purchase, StripeEvent
 from leads.models import Lead
-from tests.checkout.conftest import WEBHOOK_SECRET, event_make, event_post, lead_make
+from tests.checkout.conftest import WEBHOOK_SECRET, event_deliver, event_make, lead_make
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -66,7 +78,7 @@ def test_the_same_event_20_times_concurrently_makes_one_purchase(client: Client,
     # Stripe answers the session lookup slowly, so many deliveries are inside processing together.
     fake_stripe.stall_next(3, seconds=0.3, paths=r"/v1/checkout/sessions/.*")
 
-    answers = all_at_once([lambda: event_post(Client(), event).status_code for _ in range(20)])
+    answers = all_at_once([lambda: event_deliver(Client(), event).status_code for _ in range(20)])
 
     assert answers == [200] * 20, answers
     assert Purchase.objects.count() == 1 and Purchase.objects.get().status == Purchase.Status.PAID
@@ -89,7 +101,7 @@ def test_a_payments_events_in_reverse_order_end_in_the_right_state(client: Clien
     refunded = event_make("charge.refunded", fake_stripe.charge_for(session_id, refunded=True), event_id="evt_3")
 
     for event in (refunded, succeeded, completed, refunded, succeeded, completed):
-        assert event_post(Client(), event).status_code == 200
+        assert event_deliver(Client(), event).status_code == 200
 
     purchase = Purchase.objects.get()
     assert purchase.status == Purchase.Status.REFUNDED
@@ -110,7 +122,7 @@ def test_paid_events_in_reverse_order_grant_once(client: Client, fake_stripe: An
                            event_id="evt_b")
 
     def deliver(event: dict[str, Any]) -> Callable[[], int]:
-        return lambda: event_post(Client(), event).status_code
+        return lambda: event_deliver(Client(), event).status_code
 
     answers = all_at_once([deliver(e) for e in [succeeded, completed] * 10])
 
@@ -119,3 +131,45 @@ def test_paid_events_in_reverse_order_grant_once(client: Client, fake_stripe: An
     assert ScheduledEmail.objects.filter(lead=lead, step="access").count() == 1
     lead.refresh_from_db()
     assert lead.is_customer
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.parametrize("outage", ["refused", "frozen"])
+def test_with_the_broker_down_deliveries_get_200_at_once_and_the_sweep_fulfils_them_later(
+        fake_stripe: Any, private_redis: Any, web_server: Any, outage: str) -> None:
+    """gunicorn with its broker gone (refused connections) or hung (accepts, never answers): Stripe still gets
+    its 200 within the timeout it allows, each event is stored, and the sweep beat runs processes them."""
+    site = web_server(REDIS_URL=private_redis.url, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    buyers = [lead_make(f"buyer{i}@example.com") for i in range(4)]
+    events = []
+    for buyer in buyers:
+        session = fake_stripe.session_create_direct(metadata={"lead": str(buyer.pk)})
+        fake_stripe.complete(session["id"])
+        events.append(event_make("checkout.session.completed", dict(session), event_id=f"evt_outage_{buyer.pk}"))
+
+    def deliver(event: dict[str, Any]) -> float:
+        body = json.dumps(event).encode()
+        started = time.monotonic()
+        answer = requests.post(f"{site.url}/webhooks/stripe/", data=body, timeout=10, headers={
+            "Content-Type": "application/json", "Stripe-Signature": signature_header(body, secret=WEBHOOK_SECRET)})
+        assert answer.status_code == 200, answer.text
+        return time.monotonic() - started
+
+    deliver(events[0])  # the broker is up: a worker process loads its code and connects
+    if outage == "refused":
+        private_redis.kill()
+    else:
+        private_redis.freeze()
+    durations = [deliver(event) for event in events[1:]]
+
+    assert max(durations) < 2.0, f"webhook answers with the broker {outage}: {durations}"
+    assert StripeEvent.objects.count() == 4
+    assert set(StripeEvent.objects.values_list("status", flat=True)) == {StripeEvent.Status.RECEIVED}
+    assert not Purchase.objects.exists()
+
+    # What beat runs, once the events are older than the sweep's grace period (their tasks never came).
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert stripe_events_sweep() == {StripeEvent.Status.PROCESSED: 4}
+    assert set(Purchase.objects.values_list("lead__email", flat=True)) == {b.email for b in buyers}
+    assert ScheduledEmail.objects.filter(step="access").count() == 4

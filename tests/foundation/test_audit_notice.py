@@ -19,11 +19,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from emails.models import ScheduledEmail
 from emails.rendering import preferences_url, render_email, unsubscribe_url
 from emails.services import email_queue, sequence_enrol
-from funnel.checkout.services import upgrade_url
 from funnel.checkout.signin import signin_url
+from funnel.checkout.start import upgrade_url
 from funnel.guide import content
 from leads.confirmation import confirm_token_make
 from leads.models import Lead
+from leads.privacy_link import privacy_token_make
 from leads.services import lead_make_customer
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ NOTICE = "Education, not medical advice."
 _seq = itertools.count(1)
 
 # Not pages for readers: machine endpoints, staff-only admin, and DEBUG-only developer tools.
-NOT_PAGES = {"healthz", "stripe-webhook", "email-click", "preferences-export",  # export is a JSON download
+NOT_PAGES = {"healthz", "readyz", "stripe-webhook", "email-click",
              "signout"}  # POST-only, answers with a redirect
 NOT_PAGE_PREFIXES = ("admin/", "anymail/", "dev/outbox/", "webhooks/")
 
@@ -80,6 +81,10 @@ PAGE_CASES: dict[str, tuple[str, PageCase]] = {
     "preferences": ("preferences", lambda c: _path(preferences_url(_lead()))),
     "preferences-bad-token": ("preferences", lambda c: reverse("preferences", args=["nope"])),
     "preferences-erase": ("preferences-erase", lambda c: _path(preferences_url(_lead())) + "erase/"),
+    "privacy-export": ("privacy-export",
+                       lambda c: reverse("privacy-export", args=[privacy_token_make(_lead(), "export")])),
+    "privacy-erase": ("privacy-erase", lambda c: reverse("privacy-erase", args=[privacy_token_make(_lead(), "erase")])),
+    "privacy-bad-token": ("privacy-export", lambda c: reverse("privacy-export", args=["nope"])),
     "unsubscribe-page": ("unsubscribe-one-click", lambda c: _path(unsubscribe_url(_lead()))),
     "unsubscribe-bad-token": ("unsubscribe-one-click", lambda c: reverse("unsubscribe-one-click", args=["nope"])),
     "upgrade-bad-token": ("upgrade", lambda c: reverse("upgrade", args=["nope"])),
@@ -113,6 +118,7 @@ EXPECTED_H1 = {
     "landing": "The pain comes back", "thanks": "check your inbox", "confirm": "One click to confirm",
     "confirm-bad-token": "no longer works", "free-guide": "quick reference", "preferences": "Your email settings",
     "preferences-bad-token": "does not work", "preferences-erase": "Erase my data", "unsubscribe-page": "Unsubscribe",
+    "privacy-export": "Download my data", "privacy-erase": "Erase my data", "privacy-bad-token": "does not work",
     "unsubscribe-bad-token": "does not work", "upgrade-bad-token": "no longer works",
     "upgrade-buyer": "The complete 3-Step Pain Reset", "buy": "The full guide", "checkout-success": "check your email",
     "checkout-success-bare": "check your email", "checkout-cancel": "No payment was made",
@@ -140,7 +146,7 @@ def test_every_public_url_is_covered() -> None:
     public = {name for name, route in _named_patterns(get_resolver().url_patterns)
               if name not in NOT_PAGES and not route.startswith(NOT_PAGE_PREFIXES)}
     # POST-only / DEBUG-only pages: checked in their own tests below.
-    public -= {"signup", "checkout-simulator", "unsubscribe-reason"}
+    public -= {"signup", "checkout-simulator", "unsubscribe-reason", "preferences-export"}
     covered = {name for name, _ in PAGE_CASES.values()}
     assert public - covered == set(), "public pages without a notice check"
 
@@ -168,7 +174,8 @@ def test_pages_answering_a_post_carry_the_notice(client: Client) -> None:
     done = client.post(unsubscribe, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     reason = client.post(unsubscribe + "reason/", {"reason": "too-many"})
     paused = client.post(_path(preferences_url(lead)), {"action": "resubscribe"}, follow=True)
-    for response in (done, reason, paused):
+    link_sent = client.post(_path(preferences_url(lead)) + "export/")
+    for response in (done, reason, paused, link_sent):
         assert response.status_code == 200
         assert NOTICE in html_lib.unescape(response.content.decode())
 

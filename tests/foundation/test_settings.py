@@ -1,10 +1,13 @@
-"""Production settings pass Django's deployment checks; development never leaks into production."""
+"""Production settings pass Django's deployment checks, refuse to start wrong; development never leaks into them."""
 
+import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,17 +20,46 @@ PRODUCTION_ENV = {
     "SITE_URL": "https://painreset.example",
     "ANYMAIL_WEBHOOK_SECRET": "user:pass",
     "STRIPE_WEBHOOK_SECRET": "whsec_from_the_stripe_dashboard",
+    "COMPANY_POSTAL_ADDRESS": "Pain Reset LLC, 42 Main Street, Portland, OR 97201, USA",
     "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
 }
 
 
-def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    drop = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE",
-            "ANYMAIL_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"}
-    base = {k: v for k, v in os.environ.items() if k not in drop}
-    base["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
+def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    # Only what is given: this test process's own environment carries the test settings' values.
+    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env={**base, **env}, input=stdin,
                           capture_output=True, text=True, timeout=120)
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run("manage.py", *args, env=env)
+
+
+# Settings are read at import: each case below is a fresh execution of config/settings.py under its own
+# environment, in one child process (importing Celery and Django once, not once per case, on a busy 2-core box).
+_IMPORT_CASES = """
+import json, os, runpy, sys
+from django.core.exceptions import ImproperlyConfigured
+base = dict(os.environ)
+answers = []
+for env in json.load(sys.stdin):
+    os.environ.clear()
+    os.environ.update({**base, **env})
+    try:
+        runpy.run_module("config.settings", run_name="config.settings")
+        answers.append(None)
+    except ImproperlyConfigured as exc:
+        answers.append(f"ImproperlyConfigured: {exc}")
+print(json.dumps(answers))
+"""
+
+
+def import_settings(*envs: dict[str, str]) -> list[str | None]:
+    """For each environment: None when config.settings loads, else the ImproperlyConfigured message."""
+    result = _run("-c", _IMPORT_CASES, env={}, stdin=json.dumps(envs))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return list(json.loads(result.stdout))
 
 
 def test_production_settings_pass_check_deploy() -> None:
@@ -43,22 +75,75 @@ def test_debug_settings_fail_check_deploy() -> None:
     assert "security.W018" in result.stdout + result.stderr
 
 
-def test_check_deploy_refuses_a_plain_http_site_url() -> None:
-    # Every link we mail (List-Unsubscribe included, which Gmail only honours over https) starts with SITE_URL.
-    result = _manage("check", "--deploy", "--fail-level", "WARNING",
-                     env={**PRODUCTION_ENV, "SITE_URL": "http://painreset.example"})
-    assert result.returncode != 0
-    assert "emails.W001" in result.stdout + result.stderr
+UNSET = None
+REFUSED_IN_PRODUCTION = [
+    # Public values (they are in the repository): anyone could sign sessions, tokens or a "paid" Stripe event.
+    ("SECRET_KEY", UNSET), ("SECRET_KEY", ""), ("SECRET_KEY", "dev-only-insecure-key-change-me"),
+    ("STRIPE_WEBHOOK_SECRET", UNSET), ("STRIPE_WEBHOOK_SECRET", ""), ("STRIPE_WEBHOOK_SECRET", "  "),
+    ("STRIPE_WEBHOOK_SECRET", "whsec_dev_only_simulator_secret"),
+    # Unauthenticated tracking webhooks: anyone could mark a lead bounced (suppressed) or an email delivered.
+    ("ANYMAIL_WEBHOOK_SECRET", UNSET), ("ANYMAIL_WEBHOOK_SECRET", ""), ("ANYMAIL_WEBHOOK_SECRET", "no-colon"),
+    # CAN-SPAM: every marketing email carries the sender's real postal address.
+    ("COMPANY_POSTAL_ADDRESS", UNSET), ("COMPANY_POSTAL_ADDRESS", ""),
+    ("COMPANY_POSTAL_ADDRESS", "Pain Reset, 123 Example Street, Springfield, USA"),
+    # Every emailed link starts with SITE_URL; Gmail and Yahoo ignore one-click unsubscribe over http.
+    ("SITE_URL", UNSET), ("SITE_URL", "http://painreset.example"), ("SITE_URL", "https://"),
+]
+# Refused with DEBUG on too: an hour of 24 or a day of 0 seconds would schedule reminders wrongly, silently.
+REFUSED_ALWAYS = [("DRIP_SEND_HOUR", "24"), ("DRIP_SEND_HOUR", "-1"), ("DRIP_DAY_SECONDS", "0"),
+                  ("DRIP_DISPATCH_EVERY_SECONDS", "0"), ("DRIP_BATCH_SIZE", "0"), ("DRIP_LEASE_SECONDS", "-5"),
+                  ("DRIP_MAX_ATTEMPTS", "0"), ("DRIP_DEFAULT_TIME_ZONE", "Mars/Olympus_Mons")]
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"])
-def test_production_refuses_to_start_without_a_secret(name: str) -> None:
-    # A development default for any of these is public (it is in the repository): anyone could sign requests.
+def _with(name: str, value: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != name}
-    result = _manage("check", env=env)
+    return {**env, **({} if value is None else {name: value}), **extra}
+
+
+@pytest.fixture(scope="module")
+def refusals() -> dict[tuple[str, str | None, str], str | None]:
+    cases = [(name, value, "false") for name, value in REFUSED_IN_PRODUCTION + REFUSED_ALWAYS]
+    cases += [(name, value, "true") for name, value in REFUSED_IN_PRODUCTION + REFUSED_ALWAYS]
+    answers = import_settings(*[_with(name, value, DEBUG=debug) for name, value, debug in cases])
+    return dict(zip(cases, answers, strict=True))
+
+
+def test_the_production_environment_loads() -> None:
+    # The baseline of the refusals below: each differs from this environment in one variable only.
+    assert import_settings(PRODUCTION_ENV) == [None]
+
+
+def _ids(cases: Sequence[tuple[str, str | None]]) -> list[str]:
+    return [f"{name}={'unset' if value is None else repr(value)}" for name, value in cases]
+
+
+@pytest.mark.parametrize(("name", "value"), REFUSED_IN_PRODUCTION, ids=_ids(REFUSED_IN_PRODUCTION))
+def test_production_refuses_to_start_wrong(refusals: Any, name: str, value: str | None) -> None:
+    refused = refusals[(name, value, "false")]
+    assert refused is not None, f"config.settings loaded with {name}={value!r} and DEBUG off"
+    assert f"set {name} to" in refused, refused  # names the variable and says what to set
+    assert refusals[(name, value, "true")] is None, "development has safe defaults"
+
+
+@pytest.mark.parametrize(("name", "value"), REFUSED_ALWAYS, ids=_ids(REFUSED_ALWAYS))
+def test_drip_settings_out_of_range_are_refused_in_development_too(refusals: Any, name: str, value: str) -> None:
+    for debug in ("false", "true"):
+        refused = refusals[(name, value, debug)]
+        assert refused is not None and f"set {name} to" in refused, (debug, refused)
+
+
+def test_a_refused_start_reports_every_problem_at_once_and_exits() -> None:
+    # An operator fixes the environment in one go; the process really exits (not only a message in a log).
+    result = _run("-c", "import config.settings", env={"DEBUG": "false", "DRIP_SEND_HOUR": "25"})
     assert result.returncode != 0
-    assert name in result.stderr
-    assert _manage("check", env={**env, "DEBUG": "true"}).returncode == 0  # development has safe defaults
+    for name in ("SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ANYMAIL_WEBHOOK_SECRET", "COMPANY_POSTAL_ADDRESS",
+                 "SITE_URL", "DRIP_SEND_HOUR"):
+        assert f"set {name} to" in result.stderr, name
+
+
+def test_development_starts_on_defaults() -> None:
+    # `make run` sets DEBUG=true and nothing else.
+    assert import_settings({"DEBUG": "true"}) == [None]
 
 
 def test_readme_documents_every_contract_variable() -> None:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from funnel.models import PracticeSession
@@ -21,6 +22,8 @@ def _seconds(text: str) -> int:
     return int(minutes) * 60 + int(seconds)
 
 
+# The server's "today" (the streak, the day the session is logged for) is the browser's: both at T0, ticking.
+@time_machine.travel(T0)
 def test_a_whole_guided_session(page: Any, live_server: Any) -> None:
     lead = make_lead(buyer=True, time_zone="America/New_York")
     today = lead_today(lead)

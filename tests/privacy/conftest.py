@@ -5,6 +5,7 @@ tracking receiver, click recording, storing a Stripe event); rows Stripe's webho
 directly, with payloads shaped like Stripe's own fixtures.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,9 +18,10 @@ from django.utils import timezone
 
 from emails import dispatch
 from emails.models import ScheduledEmail
+from emails.rendering import render_email
 from emails.services import click_record
 from emails.tracking import email_event_record
-from funnel.checkout.services import stripe_event_record
+from funnel.checkout.events import stripe_event_record
 from funnel.landing.services import signup_confirm, signup_submit
 from funnel.models import CheckoutSession, PracticeSession, Purchase, SignInLinkUse
 from leads import tokens
@@ -111,6 +113,13 @@ def preferences_path(lead: Lead, suffix: str = "") -> str:
     return reverse("preferences", args=[tokens.sign("preferences", {"lead": lead.pk})]) + suffix
 
 
-@pytest.fixture
-def client() -> Client:
-    return Client(REMOTE_ADDR="198.51.100.8", HTTP_USER_AGENT="Mozilla/5.0 (privacy test)")
+def mailed_privacy_link(client: Client, lead: Lead, action: str) -> str:
+    """Ask for a download ("export") or erasure ("erase") on the preferences page and return the path of the
+    single-use link in the email that request queued. The email is rendered, not sent: these people's mail
+    bounced (the fixture above), so the dispatcher would skip it; the link is the one it carries either way."""
+    asked = client.post(preferences_path(lead, f"{action}/"))
+    assert asked.status_code == 200 and b"We sent you a link" in asked.content
+    row = ScheduledEmail.objects.filter(lead=lead, step="privacy-link").latest("pk")
+    found = re.search(rf"https?://[^/\s]+(/privacy/[^/\s]+/{action}/)", render_email(lead, row).text)
+    assert found, "no privacy link in the email"
+    return found.group(1)

@@ -15,7 +15,7 @@ from emails.models import Click, EmailEvent, ScheduledEmail
 from funnel.models import CheckoutSession, PracticeSession, Purchase, SignInLinkUse, StripeEvent
 from leads.models import ConsentRecord, Lead
 from leads.services import email_sha256, lead_erase
-from tests.privacy.conftest import Person, preferences_path
+from tests.privacy.conftest import Person, mailed_privacy_link
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -40,7 +40,7 @@ def _places_holding(regex: str) -> list[str]:
 
 
 def _erase_from_preferences(client: Client, person: Person) -> None:
-    response = client.post(preferences_path(person.lead, "erase/"), {"confirm": "yes"})
+    response = client.post(mailed_privacy_link(client, person.lead, "erase"), {"confirm": "yes"})
     assert response.status_code == 200 and b"Your data has been erased" in response.content
 
 

@@ -7,13 +7,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from tests.privacy.conftest import Person, preferences_path
+from tests.privacy.conftest import Person, mailed_privacy_link
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def _download(client: Client, person: Person) -> dict:
-    response = client.post(preferences_path(person.lead, "export/"))
+    response = client.post(mailed_privacy_link(client, person.lead, "export"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
     return json.loads(response.content)
@@ -26,7 +26,8 @@ def test_download_covers_mail_money_and_app(client: Client, ann: Person, joann: 
     assert [c["action"] for c in data["consents"]] == ["signup", "confirm"]
 
     sent = {row["step"]: row for row in data["emails"]}
-    assert set(sent) == {"confirm", "welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"}
+    assert set(sent) == {"confirm", "welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7",
+                         "privacy-link"}  # the mail with the download link is part of it too
     assert sent["welcome"]["status"] == "sent" and sent["welcome"]["sent_at"]
     assert sent["day-7"]["status"] == "scheduled"
     events = {e["event_type"]: e for e in data["email_events"]}
@@ -60,9 +61,10 @@ def test_download_holds_nothing_of_anyone_else(client: Client, ann: Person, joan
 
 
 def test_admin_export_action_gives_the_same_full_download(client: Client, ann: Person, joann: Person) -> None:
+    theirs = _download(client, ann)  # first: asking for its link adds that email to what we hold
     boss = Client()
     boss.force_login(get_user_model().objects.create_superuser("boss", "boss@painreset.example", "pw-boss-1234"))
     response = boss.post(reverse("admin:leads_lead_changelist"),
                          {"action": "export_selected", "_selected_action": [ann.lead.pk]})
     assert response.status_code == 200
-    assert json.loads(response.content) == {str(ann.lead.pk): _download(client, ann)}
+    assert json.loads(response.content) == {str(ann.lead.pk): theirs}

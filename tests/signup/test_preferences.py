@@ -1,4 +1,5 @@
-"""The preference page: pause, stop, unsubscribe, resubscribe, download and erase — with a signed link only."""
+"""The preference page: pause, stop, unsubscribe, resubscribe with a signed link; download and erase by asking for a
+single-use link mailed at that moment."""
 
 import json
 from datetime import timedelta
@@ -9,8 +10,10 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from emails.models import ScheduledEmail
 from leads import tokens
 from leads.models import ConsentRecord, Lead
+from leads.privacy_link import privacy_token_make
 from leads.services import email_sha256
 from tests.signup.conftest import make_lead, unique_ip
 
@@ -97,20 +100,32 @@ def test_expired_preferences_link_is_refused(client: Client, lead: Lead) -> None
     assert client.get(recent).status_code == 200
 
 
-def test_download_my_data(client: Client, lead: Lead) -> None:
+def test_download_my_data_is_mailed_as_a_single_use_link(client: Client, lead: Lead) -> None:
+    # The preferences link is in every email (anyone it was forwarded to has it): it asks, it never downloads.
     client.post(_path(lead), {"action": "pause"})
     response = client.post(_path(lead, "export/"))
-    assert response.status_code == 200
-    assert response["Content-Disposition"] == 'attachment; filename="pain-reset-my-data.json"'
-    data = json.loads(response.content)
-    assert data["lead"]["email"] == "prefs@example.com"
-    assert data["lead"]["paused_until"]
+    assert response.status_code == 200 and b"We sent you a link" in response.content
+    assert "Content-Disposition" not in response and b"paused_until" not in response.content
+    assert ScheduledEmail.objects.get(lead=lead, step="privacy-link").context == {"action": "export"}
     assert client.get(_path(lead, "export/")).status_code == 405  # never on a plain GET
+
+    token = privacy_token_make(lead, "export")
+    assert client.get(f"/privacy/{token}/export/").status_code == 200  # a scanner's fetch uses nothing up
+    download = client.post(f"/privacy/{token}/export/")
+    assert download["Content-Disposition"] == 'attachment; filename="pain-reset-my-data.json"'
+    data = json.loads(download.content)
+    assert data["lead"]["email"] == "prefs@example.com" and data["lead"]["paused_until"]
 
 
 def test_erase_keeps_counts_and_hashed_consent_only(client: Client, lead: Lead) -> None:
     client.post(_path(lead), {"action": "unsubscribe"})
-    path = _path(lead, "erase/")
+    asked = client.get(_path(lead, "erase/"))
+    assert b"cannot be undone" in asked.content and b"Email me the erase link" in asked.content
+    assert b"We sent you a link" in client.post(_path(lead, "erase/")).content
+    lead.refresh_from_db()
+    assert lead.email == "prefs@example.com"
+
+    path = f"/privacy/{privacy_token_make(lead, 'erase')}/erase/"
     assert b"cannot be undone" in client.get(path).content
     refused = client.post(path, {})
     assert refused.status_code == 400 and b"Please tick the box" in refused.content

@@ -1,6 +1,7 @@
 """Signing up: validation, consent records, honeypot, no enumeration, one sequence only."""
 
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -177,7 +178,7 @@ def test_existing_subscriber_gets_no_mail_from_a_resignup(client: Client) -> Non
 
 
 @pytest.mark.redis
-def test_rate_limit_per_ip_on_the_real_redis_cache(settings: Any) -> None:
+def test_rate_limit_per_ip_on_the_real_redis_cache(settings: Any, held_clock: datetime) -> None:
     from django.core.cache import caches
 
     assert type(caches["default"]).__name__ == "RedisCache"
@@ -193,7 +194,8 @@ def test_rate_limit_per_ip_on_the_real_redis_cache(settings: Any) -> None:
 
 
 @pytest.mark.redis
-def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(settings: Any) -> None:
+def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(settings: Any,
+                                                                            held_clock: datetime) -> None:
     settings.SIGNUP_RATE_LIMIT = "1/h"
     proxy = "10.0.0.1"
     # Without the setting, a forged X-Forwarded-For is ignored: every request counts against the proxy address.

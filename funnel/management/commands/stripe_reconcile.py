@@ -11,7 +11,7 @@ from typing import Any
 import stripe
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from funnel.checkout.services import FulfilmentError, purchase_fulfil
+from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil
 from funnel.checkout.stripe_client import stripe_client, stripe_is_configured
 from funnel.models import Purchase
 

@@ -1,0 +1,102 @@
+"""What happened to each claimed row, written with one UPDATE per kind of outcome.
+
+The dispatcher writes outcomes as soon as it knows them: what it decided before sending (skipped, moved, render
+failures) first, then each chunk as it leaves the backend. A crash therefore leaves at most one chunk `unknown`.
+
+A dispatcher writes only rows it still holds (its claim token). One exception: a row whose lease ran out while we
+were sending it has been set `unknown` by another dispatcher's recovery, keeping our claim token. What we know
+for certain about it (the ESP accepted it, or answered with an error) is still true and is written over
+`unknown`; what we do not know is left to reconciliation.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db.models import Case, DateTimeField, F, TextField, Value, When
+
+from emails.models import ScheduledEmail
+from emails.tracking import unknown_rows_reconcile
+
+Status = ScheduledEmail.Status
+MAX_BACKOFF_SECONDS = 3600
+# Outcomes that are facts about the ESP's answer, so they stand even after our lease was lost.
+KNOWN_AFTER_LEASE_LOSS = [str(Status.SENDING), str(Status.UNKNOWN)]
+
+
+def backoff_seconds(attempts: int) -> int:
+    return int(min(settings.DRIP_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+@dataclass
+class Outcomes:
+    sent: dict[int, str] = field(default_factory=dict)  # row id -> ESP message id
+    skipped: dict[int, str] = field(default_factory=dict)  # row id -> reason
+    failed: dict[int, str] = field(default_factory=dict)  # row id -> error
+    retry: dict[int, tuple[str, int]] = field(default_factory=dict)  # row id -> (error, attempts so far)
+    unknown: dict[int, str] = field(default_factory=dict)  # row id -> error
+    moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause, or not tried)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in vars(self).items() if v}
+
+    def merge(self, other: "Outcomes") -> None:
+        for name, value in vars(other).items():
+            getattr(self, name).update(value)
+
+
+def _case(mapping: dict[int, Any], output_field: Any) -> Case:
+    return Case(*[When(pk=pk, then=Value(value)) for pk, value in mapping.items()], output_field=output_field)
+
+
+def _mark_sent_postgresql(sent: dict[int, str], claim: str, now: datetime) -> None:
+    """The hot path: two arrays instead of a CASE with one branch per row, which the ORM builds slowly."""
+    table = ScheduledEmail._meta.db_table
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} AS e
+                   SET status = %s, sent_at = %s, esp_message_id = v.esp_id, last_error = '',
+                       attempts = e.attempts + 1, lease_until = NULL, updated_at = %s
+                  FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id)
+                 WHERE e.id = v.id AND e.claimed_by = %s AND e.status = ANY(%s)""",  # noqa: S608 - our table
+            [Status.SENT, now, now, list(sent), list(sent.values()), claim, KNOWN_AFTER_LEASE_LOSS],
+        )
+
+
+def outcomes_write(outcomes: Outcomes, claim: str, now: datetime) -> None:
+    # Each UPDATE names its rows by primary key, and only rows under our claim (see the module docstring).
+    mine = ScheduledEmail.objects.filter(claimed_by=claim, status=Status.SENDING)
+    known = ScheduledEmail.objects.filter(claimed_by=claim, status__in=KNOWN_AFTER_LEASE_LOSS)
+    released = {"lease_until": None, "updated_at": now}
+    if outcomes.sent and db_connection.vendor == "postgresql":
+        _mark_sent_postgresql(outcomes.sent, claim, now)
+    elif outcomes.sent:
+        known.filter(pk__in=outcomes.sent).update(
+            status=Status.SENT, sent_at=now, esp_message_id=_case(outcomes.sent, TextField()), last_error="",
+            attempts=F("attempts") + 1, **released)
+    if outcomes.skipped:
+        mine.filter(pk__in=outcomes.skipped).update(
+            status=Status.SKIPPED, skip_reason=_case(outcomes.skipped, TextField()), **released)
+    if outcomes.failed:
+        known.filter(pk__in=outcomes.failed).update(
+            status=Status.FAILED, last_error=_case(outcomes.failed, TextField()), attempts=F("attempts") + 1,
+            **released)
+    if outcomes.unknown:
+        mine.filter(pk__in=outcomes.unknown).update(
+            status=Status.UNKNOWN, last_error=_case(outcomes.unknown, TextField()), attempts=F("attempts") + 1,
+            **released)
+        # The ESP's webhook may have beaten us to it (delivery events come within seconds).
+        unknown_rows_reconcile(row_ids=outcomes.unknown)
+    if outcomes.retry:
+        known.filter(pk__in=outcomes.retry).update(
+            status=Status.SCHEDULED, attempts=F("attempts") + 1,
+            last_error=_case({pk: error for pk, (error, _) in outcomes.retry.items()}, TextField()),
+            send_at=_case({pk: now + timedelta(seconds=backoff_seconds(attempts))
+                           for pk, (_, attempts) in outcomes.retry.items()}, DateTimeField()),
+            claimed_by="", handed_at=None, **released)
+    if outcomes.moved:
+        mine.filter(pk__in=outcomes.moved).update(
+            status=Status.SCHEDULED, send_at=_case(outcomes.moved, DateTimeField()), claimed_by="", handed_at=None,
+            **released)

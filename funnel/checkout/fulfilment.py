@@ -1,0 +1,183 @@
+"""Fulfilment: read a session back from Stripe, check it is a paid purchase of our product, and grant it once.
+
+One idempotent function used by the webhook's task, the success page and `stripe_reconcile` (Stripe's own
+advice): whichever arrives first grants, the others find the purchase and do nothing. Stripe is called before
+any transaction opens; only the recording is a (short) transaction.
+"""
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from emails.models import ScheduledEmail
+from emails.services import email_queue
+from funnel.checkout.reversals import payment_lock, purchase_mark_reversed
+from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
+from funnel.models import CheckoutSession, PaymentReversal, Purchase
+from leads.models import Lead
+from leads.services import lead_make_customer
+
+logger = logging.getLogger(__name__)
+
+
+class FulfilmentError(Exception):
+    """The session cannot be turned into a purchase (e.g. no email at all); the event is kept as failed."""
+
+
+def checkout_session_retrieve(session_id: str) -> dict[str, Any]:
+    """Stripe's current copy of the session (never trust a payload or a URL for what was paid)."""
+    if stripe_is_configured():
+        return json.loads(str(stripe_client().v1.checkout.sessions.retrieve(session_id)))
+    row = CheckoutSession.objects.filter(stripe_session_id=session_id, simulated_object__isnull=False).first()
+    if row is None or not simulator_enabled():
+        raise FulfilmentError(f"unknown session {session_id}")
+    return dict(row.simulated_object or {})
+
+
+def _session_is_paid(session: dict[str, Any]) -> bool:
+    if session.get("status") != "complete":
+        return False
+    if session.get("payment_status") == "paid":
+        return True
+    # A 100 % promotion code: nothing to charge, yet a real order of our product.
+    return session.get("payment_status") == "no_payment_required" and session.get("amount_total") == 0
+
+
+def _price_problems(session: dict[str, Any]) -> list[str]:
+    """Why this session is not a purchase of our product at our price (empty when it is)."""
+    problems = []
+    if session.get("mode") != "payment":
+        problems.append(f"mode {session.get('mode')!r}")
+    if session.get("currency") != settings.PRODUCT_CURRENCY:
+        problems.append(f"currency {session.get('currency')!r} is not {settings.PRODUCT_CURRENCY!r}")
+    subtotal = session.get("amount_subtotal")
+    if subtotal != settings.PRODUCT_PRICE_CENTS:
+        problems.append(f"amount_subtotal {subtotal!r} is not {settings.PRODUCT_PRICE_CENTS}")
+    totals = session.get("total_details") or {}
+    expected_total = (subtotal or 0) - (totals.get("amount_discount") or 0) + (totals.get("amount_tax") or 0) \
+        + (totals.get("amount_shipping") or 0)
+    if session.get("amount_total") != expected_total:
+        problems.append(f"amount_total {session.get('amount_total')!r} is not {expected_total}")
+    if bool(session.get("livemode")) != stripe_live_mode():
+        problems.append(f"livemode {session.get('livemode')!r} does not match our key")
+    return problems
+
+
+def _session_email(session: dict[str, Any]) -> str:
+    details = session.get("customer_details") or {}
+    return (details.get("email") or session.get("customer_email") or "").strip().lower()
+
+
+def _buyer_lead_for_email(email: str) -> Lead:
+    """The lead with this address, or a new one for a buyer who never signed up.
+
+    A new buyer gave no marketing consent: the lead is created `unsubscribed` with reminders stopped, so no
+    drip, confirmation reminder or "order waiting" mail ever reaches them; purchase mail is transactional and
+    still goes out. No consent record is written (there was no consent).
+    """
+    existing = Lead.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        return existing
+    lead, _ = Lead.objects.get_or_create(
+        email=email,
+        defaults={"status": Lead.Status.UNSUBSCRIBED, "reminders_stopped_at": timezone.now()},
+    )
+    return lead
+
+
+def session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
+    """The lead a session is for: the one our metadata names, else the buyer's address (created if asked)."""
+    # Only our server-set metadata names a lead: a client_reference_id can come from a Payment Link's URL.
+    lead_id = str((session.get("metadata") or {}).get("lead") or "")
+    if lead_id.isdigit():
+        lead = Lead.objects.filter(pk=int(lead_id)).exclude(status=Lead.Status.ERASED).first()
+        if lead is not None:
+            return lead
+    email = _session_email(session)
+    if not email:
+        return None
+    if create:
+        return _buyer_lead_for_email(email)
+    return Lead.objects.filter(email__iexact=email).first()
+
+
+def session_email_row(session: dict[str, Any], lead: Lead) -> ScheduledEmail | None:
+    """The email whose signed link started this session (credited with the sale), if it is this lead's."""
+    row_id = str((session.get("metadata") or {}).get("email") or "")
+    if not row_id.isdigit():
+        return None
+    return ScheduledEmail.objects.filter(pk=int(row_id), lead=lead).first()
+
+
+def _payment_intent_id(session: dict[str, Any]) -> str:
+    intent = session.get("payment_intent")
+    if isinstance(intent, dict):
+        return str(intent.get("id") or "")
+    return str(intent or "")
+
+
+def purchase_fulfil(*, session_id: str) -> Purchase | None:
+    """Grant the purchase of a paid session, once. None while the session is not paid (yet).
+
+    Safe to call any number of times, concurrently: the purchase is unique per session, and access is granted
+    and the access email queued only by the call that created it. Reads Stripe first, outside any transaction
+    of ours (the caller must not hold one either), then records in one short transaction.
+    """
+    session = checkout_session_retrieve(session_id)
+    if session.get("id") != session_id:
+        raise FulfilmentError(f"Stripe returned {session.get('id')!r} for {session_id!r}")
+    if not _session_is_paid(session):
+        return None
+    return _purchase_record(session)
+
+
+@transaction.atomic
+def _purchase_record(session: dict[str, Any]) -> Purchase | None:
+    session_id = session["id"]
+    intent_id = _payment_intent_id(session)
+    payment_lock(intent_id or session_id)
+    existing = Purchase.objects.filter(stripe_session_id=session_id).first()
+    if existing is not None:
+        return existing
+    problems = _price_problems(session)
+    # A session that is not our product at our price (another product on the same Stripe account, or a
+    # tampered one) never creates a lead; for a lead we know, it is recorded and held for review.
+    lead = session_lead(session, create=not problems)
+    if lead is None and problems:
+        logger.error("paid session %s is not our product and names no lead we know: %s", session_id,
+                     "; ".join(problems))
+        return None
+    if lead is None:
+        raise FulfilmentError(f"session {session_id} names no lead and no email")
+    try:
+        with transaction.atomic():
+            purchase = Purchase.objects.create(
+                stripe_session_id=session_id, lead=lead, scheduled_email=session_email_row(session, lead),
+                amount_cents=max(int(session.get("amount_total") or 0), 0),
+                currency=str(session.get("currency") or "")[:3], livemode=bool(session.get("livemode")),
+                payment_intent_id=intent_id,
+            )
+    except IntegrityError:
+        # Another fulfilment of the same session committed first (no payment intent to lock on): it granted.
+        return Purchase.objects.get(stripe_session_id=session_id)
+    CheckoutSession.objects.filter(stripe_session_id=session_id).update(status=CheckoutSession.Status.COMPLETE)
+
+    reversal = PaymentReversal.objects.filter(payment_intent_id=intent_id).order_by("-created_at").first() \
+        if intent_id else None
+    if reversal is not None:
+        # The refund or dispute arrived before the completion: record the sale as reversed, grant nothing.
+        purchase_mark_reversed(purchase, kind=reversal.kind)
+        return purchase
+    if problems:
+        purchase.status = Purchase.Status.REVIEW
+        purchase.review_reason = "; ".join(problems)[:255]
+        purchase.save(update_fields=["status", "review_reason"])
+        logger.error("purchase %s held for review: %s", purchase.pk, purchase.review_reason)
+        return purchase
+    lead_make_customer(lead=lead)
+    email_queue(lead=lead, step="access", key=session_id, context={"purchase_id": purchase.pk})
+    return purchase

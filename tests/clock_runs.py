@@ -1,0 +1,110 @@
+"""`make test-clocks`: the time-sensitive folders once per shifted clock (tests/clock.py), and all must pass.
+
+Each clock is its own pytest process with its own PostgreSQL database (DATABASE_URL's name + `_clock<n>`) and its
+own private redis-server: on a shared Redis one run's celery worker would take another run's tasks, and the
+rate-limit counters of an instant would carry over to the next run at that instant. `TEST_CLOCK_LANES` runs
+(default 2, the CI machine's cores) go at once. `TEST_CLOCKS` (comma-separated ISO-8601 instants) replaces the
+list below; extra arguments go to pytest, e.g. `make test-clocks PYTEST_ARGS="-x -k week"`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.conftest import free_port, stop_process_group, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ["tests/drip", "tests/checkout", "tests/signup", "tests/practice", "tests/dashboard", "tests/faults"]
+# Spread over the day in UTC (12:59, 13:01, 06:59, 05:59, 23:59) and placed on the edges the code cares about. Every
+# test starts at the instant, so whatever a test does in its first seconds happens on the edge.
+CLOCKS = {
+    "2027-01-15T07:59:00-05:00": "a minute before the 08:00 send hour in New York",
+    "2027-01-15T08:01:00-05:00": "a minute after the 08:00 send hour in New York",
+    "2027-03-14T01:59:30-05:00": "New York springs forward 30 s later (02:00 EST is 03:00 EDT)",
+    "2027-11-07T01:59:30-04:00": "New York falls back 30 s later (02:00 EDT is 01:00 EST)",
+    "2027-12-31T18:59:30-05:00": "midnight UTC 30 s later: a new day, month and year in UTC, not yet in New York",
+}
+
+
+@dataclass
+class Outcome:
+    clock: str
+    returncode: int
+    seconds: float
+    log: Path
+
+    def last_line(self) -> str:
+        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        return lines[-1] if lines else "(no output)"
+
+
+def _database_url(base: str, n: int) -> str:
+    if not base:
+        return ""  # SQLite: pytest-django gives every process its own in-memory test database
+    parts = urlsplit(base)
+    return parts._replace(path=f"{parts.path}_clock{n}").geturl()
+
+
+def _redis_server(workdir: Path) -> tuple["subprocess.Popen[bytes] | None", str]:
+    """A private redis-server on a free port, or none (and no REDIS_URL) when the binary is missing."""
+    if shutil.which("redis-server") is None:
+        return None, ""
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_until(lambda: redis.Redis(port=port, socket_connect_timeout=0.2).ping(), timeout=15, what="redis-server")
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcome:
+    work = workdir / f"clock{n}"
+    work.mkdir(parents=True)
+    log = work / "pytest.log"
+    redis_proc, redis_url = _redis_server(work)
+    env = {**os.environ, "TEST_CLOCK_AT": clock, "DATABASE_URL": _database_url(os.environ.get("DATABASE_URL", ""), n),
+           "REDIS_URL": redis_url}
+    print(f"clock {n}: {clock} ({CLOCKS.get(clock, 'from TEST_CLOCKS')}): started", flush=True)
+    started = time.monotonic()
+    try:
+        with log.open("wb") as out:
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--basetemp={work / 'tmp'}", *pytest_args,
+                                   *FOLDERS], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    finally:
+        stop_process_group(redis_proc)
+    return Outcome(clock, done.returncode, time.monotonic() - started, log)
+
+
+def main(pytest_args: list[str]) -> int:
+    clocks = [c.strip() for c in os.environ.get("TEST_CLOCKS", "").split(",") if c.strip()] or list(CLOCKS)
+    lanes = int(os.environ.get("TEST_CLOCK_LANES", "2"))
+    workdir = Path(tempfile.mkdtemp(prefix="test-clocks-"))
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        outcomes = list(pool.map(lambda job: run_one(job[0], job[1], workdir, pytest_args),
+                                 enumerate(clocks, start=1)))
+    failed = [o for o in outcomes if o.returncode != 0]
+    for o in failed:
+        print(f"\n===== clock {o.clock}: pytest exited {o.returncode}; the end of {o.log}:", flush=True)
+        print("\n".join(o.log.read_text(errors="replace").splitlines()[-60:]), flush=True)
+    print(f"\ntest-clocks: {len(clocks)} clocks, {lanes} at a time, {time.monotonic() - started:.0f} s in all")
+    for o in outcomes:
+        print(f"  {'ok    ' if o.returncode == 0 else 'FAILED'} {o.clock} ({o.seconds:.0f} s): {o.last_line()}")
+    if failed:
+        print(f"test-clocks: logs kept under {workdir}")
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
