@@ -8,5 +8,4 @@ class EmailsConfig(AppConfig):
     def ready(self) -> None:
         # privacy: a person's data download and erasure include their mail (leads never imports emails, so this
         # side registers). tracking: anymail's `tracking` signal, the one integration boundary using a receiver.
-        # checks: `check --deploy` refuses a plain-http SITE_URL (the links in every email).
-        from emails import checks, privacy, tracking  # noqa: F401
+        from emails import privacy, tracking  # noqa: F401

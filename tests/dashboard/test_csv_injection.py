@@ -4,7 +4,7 @@ spreadsheet as text, never run (OWASP "CSV Injection": a leading quote, every ce
 
 import csv
 import io
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
@@ -35,6 +35,7 @@ def _cells(response: object) -> list[str]:
 
 
 def _period() -> dict[str, str]:
+    """Today, in UTC: the tests hold the clock (held_clock), so it is the day their visits and leads were dated."""
     today = timezone.now().astimezone(UTC).date().isoformat()
     return {"start": today, "end": today}
 
@@ -47,7 +48,7 @@ def _is_plain_number(cell: str) -> bool:
     return True
 
 
-def test_an_anonymous_visit_cannot_put_a_formula_into_the_per_source_csv(boss: Client) -> None:
+def test_an_anonymous_visit_cannot_put_a_formula_into_the_per_source_csv(boss: Client, held_clock: datetime) -> None:
     visitor = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64)")
     assert visitor.get("/?utm_source==1%2B2&utm_campaign=@SUM(A1)").status_code == 200
     response = boss.get(reverse("admin-dashboard-csv", args=["sources"]), _period())
@@ -56,7 +57,7 @@ def test_an_anonymous_visit_cannot_put_a_formula_into_the_per_source_csv(boss: C
     assert "=1+2" not in cells
 
 
-def test_every_csv_cell_is_escaped_and_quoted(boss: Client) -> None:
+def test_every_csv_cell_is_escaped_and_quoted(boss: Client, held_clock: datetime) -> None:
     """Values stored before the landing page bounded them (or by any other path) are escaped on the way out."""
     now = timezone.now()
     for n, value in enumerate(HOSTILE):

@@ -53,9 +53,15 @@ class ScriptedPostmark(PostmarkBackend):
 
     accepted = 0
     after: dict[int, Callable[[], None]] = {}
+    on_error: Callable[[Sequence[EmailMessage]], None] | None = None
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        count = super().send_messages(email_messages)
+        try:
+            count = super().send_messages(email_messages)
+        except Exception:
+            if ScriptedPostmark.on_error is not None:
+                ScriptedPostmark.on_error(email_messages)
+            raise
         ScriptedPostmark.accepted += count
         action = ScriptedPostmark.after.pop(ScriptedPostmark.accepted, None)
         if action is not None:
@@ -68,9 +74,9 @@ def esp(settings: Any) -> Iterator[FakePostmark]:
     with FakePostmark() as fake:
         point_anymail_at(settings, fake)
         settings.EMAIL_BACKEND = f"{__name__}.ScriptedPostmark"
-        ScriptedPostmark.accepted, ScriptedPostmark.after = 0, {}
+        ScriptedPostmark.accepted, ScriptedPostmark.after, ScriptedPostmark.on_error = 0, {}, None
         yield fake
-        ScriptedPostmark.after = {}
+        ScriptedPostmark.after, ScriptedPostmark.on_error = {}, None
 
 
 def die() -> None:
@@ -150,6 +156,26 @@ def test_a_row_the_esp_delivered_is_reconciled_whether_its_webhook_came_before_o
         pk: message_id for pk, message_id in accepted_ids(esp).items() if pk in delivered_ids}
     assert status_of(ids[FIRST_CHUNK:]) == [Status.SENT] * FIRST_CHUNK  # never handed over: sent now
     assert sorted(row_ids_received(esp)) == sorted(set(row_ids_received(esp)))  # nothing twice
+
+
+@pytest.mark.django_db
+def test_a_delivery_webhook_that_beat_a_timed_out_request_settles_the_row_at_once(
+        esp: FakePostmark, make_lead: Any, settings: Any, clock: Any) -> None:
+    clock(START)
+    (row_id,) = welcomes(make_lead, 1)
+    esp.script.append("hang")  # Postmark takes the message but answers after our client gave up
+
+    def delivered_before_we_knew(messages: Sequence[EmailMessage]) -> None:
+        assert status_of([row_id]) == [Status.SENDING]
+        message = messages[0]
+        assert isinstance(message, AnymailMessage)
+        delivered(settings, {"MessageID": "pm-fast", "To": message.to[0], "Metadata": message.metadata})
+
+    ScriptedPostmark.on_error = delivered_before_we_knew
+    tasks.dispatch_due()
+    row = ScheduledEmail.objects.get(pk=row_id)
+    assert (row.status, row.esp_message_id, row.last_error) == (Status.SENT, "pm-fast", "")
+    assert row_ids_received(esp) == [row_id]
 
 
 @pytest.mark.django_db

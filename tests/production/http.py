@@ -8,7 +8,6 @@ every cookie Secure. Here the hop to gunicorn is the proxy's, so the cookies mus
 
 import http.client
 import json
-import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie

@@ -9,7 +9,7 @@
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -73,7 +73,7 @@ def test_distinct_visit_sources_a_day_are_capped() -> None:
     with time_machine.travel(timezone.now(), tick=False):
         for n in range(visits):
             visitor.get("/", {"utm_source": f"made-up-{n}"})
-    day = timezone.now().date()
+        day = timezone.now().date()  # the day the visits were counted for, even if midnight has passed since
     assert DailyVisit.objects.filter(date=day).count() <= MAX_VISIT_SOURCES_PER_DAY + 1
     assert sum(DailyVisit.objects.filter(date=day).values_list("count", flat=True)) == visits  # none lost
     assert DailyVisit.objects.get(date=day, utm_source="(other)").count == 25
@@ -134,7 +134,7 @@ def test_one_mailbox_under_many_spellings_gets_one_confirmation_a_day() -> None:
 
 # --- Rate-limit buckets -----------------------------------------------------------------------------------------
 
-def test_ipv4_mapped_ipv6_clients_are_counted_as_their_ipv4_address(settings: Any) -> None:
+def test_ipv4_mapped_ipv6_clients_are_counted_as_their_ipv4_address(settings: Any, held_clock: datetime) -> None:
     settings.SIGNUP_RATE_LIMIT = "2/h"
     one, other = unique_ip(), unique_ip()
     mapped = Client(REMOTE_ADDR=f"::ffff:{one}", HTTP_USER_AGENT=BROWSER)

@@ -205,6 +205,7 @@ def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(sett
     assert a.post("/signup/", form_data(email="a2@example.com")).status_code == 429
 
     settings.TRUSTED_PROXY_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.TRUSTED_PROXY_IPS = [proxy]
     real = unique_ip()
     first = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {real}")
     assert first.post("/signup/", form_data(email="b1@example.com")).status_code == 302
