@@ -1,7 +1,8 @@
 """What the development checkout simulator does to a simulated session, and the event it then sends.
 
 Every event is signed with STRIPE_WEBHOOK_SECRET exactly as Stripe signs, and handed to the real webhook view,
-so the simulator exercises the same verification, storage and fulfilment as production.
+so the simulator exercises the same verification and storage as production; `make run`'s worker then processes
+the event, as in production (the success page the simulator returns to fulfils a payment at once, as there).
 """
 
 import json

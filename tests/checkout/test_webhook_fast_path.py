@@ -270,3 +270,23 @@ def test_a_received_event_is_left_to_its_task_for_the_grace_period(client, fake_
         assert stripe_events_sweep() == {}
     with time_machine.travel(received_at + timedelta(seconds=31), tick=False):
         assert stripe_events_sweep() == {StripeEvent.Status.PROCESSED: 1}
+
+
+@pytest.mark.django_db
+def test_an_event_stored_from_stripes_text_is_the_event_stored_from_its_parsed_payload():
+    """The webhook stores the body's own text (no re-encoding on the hot path); the plain call encodes the dict.
+    Both must leave the same row."""
+    def stored(event_id: str, *, as_text: bool) -> dict[str, Any]:
+        event = event_make("checkout.session.completed", {"id": "cs_1", "object": "checkout.session",
+                                                          "amount_total": 997, "name": "Zoë \U0001f600",
+                                                          "rate": 0.25, "metadata": {"lead": "7"}},
+                           event_id=event_id)
+        event["created"] = 1767225600  # both the same instant, whatever the clock does between them
+        text = json.dumps(event, ensure_ascii=False, indent=1)
+        assert stripe_event_record(payload=event, body=text if as_text else None)
+        row = StripeEvent.objects.filter(event_id=event_id).values().get()
+        return {k: v for k, v in row.items() if k not in ("id", "event_id", "received_at")} | {
+            "payload": {k: v for k, v in row["payload"].items() if k != "id"}}
+
+    assert stored("evt_text", as_text=True) == stored("evt_dict", as_text=False)
+    assert StripeEvent.objects.get(event_id="evt_text").payload["data"]["object"]["name"] == "Zoë \U0001f600"

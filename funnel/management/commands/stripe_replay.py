@@ -1,6 +1,7 @@
 """Post a saved Stripe event (JSON file) to the webhook, signed with STRIPE_WEBHOOK_SECRET as Stripe signs.
 
-In-process to the real webhook view by default; `--url` posts over HTTP to a running server instead.
+In-process to the real webhook view by default; `--url` posts over HTTP to a running server instead. The webhook
+stores the event and answers (400 for a body it refuses); a worker then processes it.
 """
 
 import json
