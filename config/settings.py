@@ -67,6 +67,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
             ],
+            "builtins": ["config.template_constants"],
         },
     }
 ]

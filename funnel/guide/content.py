@@ -12,6 +12,13 @@ HOLD_MIN_SECONDS = 30
 HOLD_MAX_SECONDS = 90
 HEAT_MIN_MINUTES = 15
 HEAT_MAX_MINUTES = 20
+RELEASE_MINUTES = 5  # about, all spots together
+STRETCH_MINUTES = 5  # about, the whole sequence
+# The whole routine, from its three steps: the one figure every page, the guide, the app and the emails state
+# (templates print it with {% routine_minutes %}, config/template_constants.py).
+ROUTINE_MIN_MINUTES = RELEASE_MINUTES + HEAT_MIN_MINUTES + STRETCH_MINUTES
+ROUTINE_MAX_MINUTES = RELEASE_MINUTES + HEAT_MAX_MINUTES + STRETCH_MINUTES
+ROUTINE_MINUTES = f"{ROUTINE_MIN_MINUTES}–{ROUTINE_MAX_MINUTES}"
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
         slug="release",
         number=1,
         name="Release",
-        timing=f"{HOLD_MIN_SECONDS}–{HOLD_MAX_SECONDS} seconds per spot, about 5 minutes in all",
+        timing=f"{HOLD_MIN_SECONDS}–{HOLD_MAX_SECONDS} seconds per spot, about {RELEASE_MINUTES} minutes in all",
         purpose=(
             "A muscle that has been short and guarded for weeks develops tender, ropy spots that send pain "
             "somewhere else. Steady pressure on such a spot lets the muscle stop guarding, which is what makes "
@@ -162,7 +169,7 @@ PROTOCOL: tuple[ProtocolStep, ...] = (
         slug="stretch",
         number=3,
         name="Stretch",
-        timing="About 5 minutes, right after the heat",
+        timing=f"About {STRETCH_MINUTES} minutes, right after the heat",
         purpose=(
             "The warm, released muscle can now lengthen without a fight. Slow stretches through the full range "
             "show the nervous system a longer resting length; repeated daily, that becomes the new normal."
@@ -499,7 +506,7 @@ MISTAKES: tuple[Mistake, ...] = (
             "Release, then heat, then stretch, every time."),
     Mistake(2, "Using dry heat",
             "A dry pad warms the skin but not the tissue underneath, so the relief fades in a few hours.",
-            "Use moist heat for the full 15–20 minutes."),
+            f"Use moist heat for the full {HEAT_MIN_MINUTES}–{HEAT_MAX_MINUTES} minutes."),
     Mistake(3, "Working only where it hurts",
             "Pain is often referred: the low back aches because of the hips and QL, the neck because of the "
             "upper traps and the base of the skull. Pressing only the sore spot misses the cause.",

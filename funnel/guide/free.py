@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
+from funnel.guide.content import HEAT_MAX_MINUTES, HEAT_MIN_MINUTES, RELEASE_MINUTES, STRETCH_MINUTES
+
 
 @dataclass(frozen=True)
 class Step:
@@ -34,15 +36,15 @@ class Mistake:
 
 
 DAILY_PROTOCOL = (
-    Step("Release", "about 5 min",
+    Step("Release", f"about {RELEASE_MINUTES} min",
          "Lean into a tennis or lacrosse ball against a wall, right on the tender knot. Let body weight do the work "
          "— slow and steady, never hard — and stay there 30–90 seconds until the spot eases.",
          "A knotted muscle keeps sending pain elsewhere; pressure lets it let go."),
-    Step("Moist heat", "15–20 min",
+    Step("Moist heat", f"{HEAT_MIN_MINUTES}–{HEAT_MAX_MINUTES} min",
          "Straight after the release, put a damp, warm towel or a moist heat pack on the same area and rest.",
          "Moist heat reaches deep into the muscle and brings blood flow while it is still relaxed. Skip it and "
          "the muscle tends to tighten again within hours."),
-    Step("Stretch", "about 5 min",
+    Step("Stretch", f"about {STRETCH_MINUTES} min",
          "Now move slowly through the full range, holding each gentle stretch without bouncing.",
          "A warm, released muscle can learn a longer resting length; a cold, guarded one just fights back."),
 )

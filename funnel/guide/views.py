@@ -31,6 +31,7 @@ def _render(request: HttpRequest, template: str, *, section: str, title: str, **
         "sections": SECTIONS,
         "red_flags": content.PHYSICIAN_RED_FLAGS,
         "areas": content.AREAS,
+        "heat_minutes": f"{content.HEAT_MIN_MINUTES}–{content.HEAT_MAX_MINUTES}",
         **extra,
     }
     return render(request, template, context)

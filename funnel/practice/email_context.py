@@ -38,7 +38,7 @@ def practice_email_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
             message = f"You've already logged today's session. {_streak_text(streak)}"
         elif facts.logged_ever:
             message = ("No session logged yesterday, and that's fine: one missed day doesn't undo your progress. "
-                       "Twenty minutes today picks it straight back up.")
+                       f"One session of {content.ROUTINE_MINUTES} minutes today picks it straight back up.")
         else:
             message = ("When you do today's reset, open the app: it times every hold and the heat for you, and "
                        "tracks your pain from day to day.")

@@ -10,7 +10,7 @@ from funnel.models import PracticeSession
 from funnel.practice.selectors import lead_today
 from leads.models import Lead
 
-# Nobody does the 20-minute routine a dozen times a day; past this a script is filling the log (and the chart).
+# Nobody does the daily routine a dozen times a day; past this a script is filling the log (and the chart).
 MAX_SESSIONS_PER_DAY = 12
 
 
