@@ -11,9 +11,11 @@ The rate limit is raised for the run (SIGNUP_RATE_LIMIT), since every request co
   most requests per second with 16 clients, and p50/p99 at a fixed 300/s offered (and at 100/s);
 - Stripe webhook: `checkout.session.completed` events signed with the webhook secret, each delivered twice in
   random order (half the traffic is duplicates), 16 clients: signed deliveries per second and p50/p99. The webhook
-  verifies, stores and answers; a real Celery worker (running all along, on the same 2 cores) fulfils, reading each
-  session back from a local fake of Stripe's API; the figure also says how long until every event was processed.
-  Then every event of a second set is delivered 20 times at once (20 clients on the copies of one event).
+  verifies, stores and answers; no worker runs meanwhile (on 2 shared cores it would measure the machine, not the
+  webhook: the queue takes the burst). Then a real Celery worker fulfils every session, reading each back from a
+  local fake of Stripe's API, and the sessions fulfilled per second are reported too.
+- The same with every event of another set delivered 20 times at once (20 clients on the copies of one event),
+  the worker running all along, so deliveries and processing of one event overlap.
 Afterwards the database must hold exactly one lead per accepted signup, and after each webhook round exactly one
 purchase and one access email per session.
 """
@@ -144,19 +146,17 @@ def webhook_request(body: bytes) -> Request:
         "Stripe-Signature": signature_header(body, secret=WEBHOOK_SECRET)}, body)
 
 
-def fulfilled_once(sessions: list[str], timeout: float) -> float:
+def fulfilled_once(sessions: list[str], timeout: float) -> None:
     """Wait for the worker to process every event of these sessions; then check one purchase and one access
-    email per session. Returns the seconds waited."""
+    email per session."""
     from django.db.models import Count
 
     from emails.models import ScheduledEmail
     from funnel.models import Purchase, StripeEvent
 
-    started = time.perf_counter()
     pending = StripeEvent.objects.filter(payload__data__object__id__in=sessions).exclude(
         status=StripeEvent.Status.PROCESSED)
     common.wait_for(lambda: not pending.exists(), timeout, 0.1, "the worker to process every event")
-    waited = time.perf_counter() - started
     purchases = Purchase.objects.filter(stripe_session_id__in=sessions, status=Purchase.Status.PAID)
     per_session = purchases.values("stripe_session_id").annotate(n=Count("id")).filter(n=1).count()
     access = ScheduledEmail.objects.filter(step="access", key__in=sessions).values("key").distinct().count()
@@ -165,11 +165,10 @@ def fulfilled_once(sessions: list[str], timeout: float) -> float:
     if not (per_session == purchases.count() == access == emails == stored == len(sessions)):
         raise AssertionError(f"{len(sessions)} sessions: {stored} events stored, {purchases.count()} purchases "
                              f"({per_session} alone for their session), {emails} access emails")
-    return waited
 
 
-def webhook_round(port: int, fake: Any, n: int, tag: str) -> dict[str, float]:
-    """n sessions, each event delivered twice, shuffled, 16 clients; then fulfilment checked."""
+def webhook_round(port: int, fake: Any, n: int, tag: str, worker_env: dict[str, str]) -> dict[str, float]:
+    """n sessions, each event delivered twice, shuffled, 16 clients, no worker; then a worker fulfils them."""
     sessions, events = completion_events(fake, n, tag)
     # Signed before the clock starts: the load generator shares the 2 cores, and signing is Stripe's work.
     deliveries = [webhook_request(body) for body in events * 2]
@@ -177,19 +176,31 @@ def webhook_round(port: int, fake: Any, n: int, tag: str) -> dict[str, float]:
     result = asyncio.run(closed_loop(HOST, port, lambda i: deliveries[i], is_ok,
                                      concurrency=CONCURRENCY, total=len(deliveries)))
     figures = summary(result)
-    figures["fulfilled_after_s"] = fulfilled_once(sessions, timeout=120 + n / 10)
+    worker = Worker(worker_env)
+    try:
+        started = time.perf_counter()
+        worker.wait_ready()
+        fulfilled_once(sessions, timeout=120 + n / 5)
+        figures["fulfil_per_s"] = n / (time.perf_counter() - started)
+    finally:
+        worker.stop()
     return figures
 
 
-def webhook_storm(port: int, fake: Any, n: int, tag: str) -> dict[str, float]:
-    """Every event of n sessions delivered 20 times, the 20 copies of one event in flight together."""
+def webhook_storm(port: int, fake: Any, n: int, tag: str, worker_env: dict[str, str]) -> dict[str, float]:
+    """Every event of n sessions delivered 20 times, the 20 copies of one event in flight together, while a
+    worker processes what the first copy queued."""
     sessions, events = completion_events(fake, n, tag)
     deliveries = [request for request in map(webhook_request, events) for _ in range(STORM_COPIES)]
-    result = asyncio.run(closed_loop(HOST, port, lambda i: deliveries[i], is_ok,
-                                     concurrency=STORM_COPIES, total=len(deliveries)))
-    figures = summary(result)
-    figures["fulfilled_after_s"] = fulfilled_once(sessions, timeout=120 + n / 10)
-    return figures
+    worker = Worker(worker_env)
+    try:
+        worker.wait_ready()
+        result = asyncio.run(closed_loop(HOST, port, lambda i: deliveries[i], is_ok,
+                                         concurrency=STORM_COPIES, total=len(deliveries)))
+        fulfilled_once(sessions, timeout=120 + n / 5)
+    finally:
+        worker.stop()
+    return summary(result)
 
 
 def main() -> None:
@@ -241,22 +252,22 @@ def main() -> None:
                 runs.append(figures)
             signed_up = Lead.objects.filter(email__endswith="@bench.example", utm_source="bench").count()
 
-            # The webhook: a real worker fulfils while deliveries come in, as in production.
-            worker = Worker({**env, "DRIP_KICK_ON_QUEUE": "false"})
-            try:
-                worker.wait_ready()
-                webhook_round(port, fake, 100, "warm")  # every web worker connects to the broker, once
-                hooks, storms = [], []
-                for run in range(common.runs()):
-                    hooks.append(webhook_round(port, fake, sessions, f"r{run}"))
-                    storms.append(webhook_storm(port, fake, storm_sessions, f"s{run}"))
-                    print(f"webhook: {hooks[-1]['rps']:.0f} deliveries/s p50 {hooks[-1]['p50_ms']:.1f} "
-                          f"p99 {hooks[-1]['p99_ms']:.1f} ms err {hooks[-1]['errors']}, all fulfilled "
-                          f"{hooks[-1]['fulfilled_after_s']:.1f} s after the last answer; 20 at once: "
-                          f"{storms[-1]['rps']:.0f}/s p99 {storms[-1]['p99_ms']:.1f} ms err {storms[-1]['errors']}",
-                          flush=True)
-            finally:
-                worker.stop()
+            worker_env = {**env, "DRIP_KICK_ON_QUEUE": "false"}  # access emails stay queued rows, counted
+            webhook_round(port, fake, 100, "warm", worker_env)  # every web worker connects to the broker once
+            hooks, storms = [], []
+            for run in range(common.runs()):
+                # The baseline again, just before: the ratio is taken within the same minute of a shared machine.
+                baseline = summary(asyncio.run(closed_loop(HOST, port, trivial, is_ok, concurrency=CONCURRENCY,
+                                                           total=sessions)))
+                hooks.append(webhook_round(port, fake, sessions, f"r{run}", worker_env))
+                hooks[-1]["vs_trivial"] = hooks[-1]["rps"] / baseline["rps"]
+                storms.append(webhook_storm(port, fake, storm_sessions, f"s{run}", worker_env))
+                print(f"webhook: {hooks[-1]['rps']:.0f} deliveries/s (trivial view just before: "
+                      f"{baseline['rps']:.0f}/s) p50 {hooks[-1]['p50_ms']:.1f} "
+                      f"p99 {hooks[-1]['p99_ms']:.1f} ms err {hooks[-1]['errors']}, then fulfilled "
+                      f"{hooks[-1]['fulfil_per_s']:.0f} sessions/s; 20 at once: {storms[-1]['rps']:.0f}/s "
+                      f"p99 {storms[-1]['p99_ms']:.1f} ms err {storms[-1]['errors']}; one purchase per session",
+                      flush=True)
         finally:
             server.stop()
             fake_stripe_stop(fake)
@@ -280,8 +291,8 @@ def main() -> None:
         "webhook_p50_ms": common.median([h["p50_ms"] for h in hooks]),
         "webhook_p99_ms": common.median([h["p99_ms"] for h in hooks]),
         "webhook_errors": sum(h["errors"] for h in hooks + storms),
-        "webhook_fulfilled_after_s": common.median([h["fulfilled_after_s"] for h in hooks]),
-        "webhook_vs_trivial": common.median([h["rps"] for h in hooks]) / med("trivial_max", "rps"),
+        "webhook_fulfil_per_s": common.median([h["fulfil_per_s"] for h in hooks]),
+        "webhook_vs_trivial": common.median([h["vs_trivial"] for h in hooks]),
         "storm_sessions": storm_sessions, "storm_copies": STORM_COPIES,
         "storm_dps": common.median([h["rps"] for h in storms]),
         "storm_p99_ms": common.median([h["p99_ms"] for h in storms]),

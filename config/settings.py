@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,8 +60,14 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Django's default loaders (directories, then apps) after the email layout, which emails.layout
+            # compiles from MJML; all cached, so the compiling happens once per process.
+            "loaders": [("django.template.loaders.cached.Loader", [
+                "emails.layout.Loader",
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+            ])],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -189,6 +196,15 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pain Reset <hello@painreset.example>")
 TRANSACTIONAL_FROM_EMAIL = env.str("TRANSACTIONAL_FROM_EMAIL", default="Pain Reset <account@painreset.example>")
+# Where replies to any email go (a mailbox someone reads); empty: no Reply-To, replies go to the From address.
+REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="Pain Reset <support@painreset.example>")
+# Marketing and transactional mail leave through separate ESP streams (emails.rendering.stream_esp_extra), so
+# complaints about the drip never hurt sign-in links and receipts. Postmark: the Message Stream IDs. Another
+# ESP: its anymail esp_extra for each stream, as JSON (README), which takes precedence.
+POSTMARK_MARKETING_STREAM = env.str("POSTMARK_MARKETING_STREAM", default="broadcast")
+POSTMARK_TRANSACTIONAL_STREAM = env.str("POSTMARK_TRANSACTIONAL_STREAM", default="outbound")
+ESP_EXTRA_MARKETING = env.json("ESP_EXTRA_MARKETING", default={})
+ESP_EXTRA_TRANSACTIONAL = env.json("ESP_EXTRA_TRANSACTIONAL", default={})
 SERVER_EMAIL = TRANSACTIONAL_FROM_EMAIL
 COMPANY_POSTAL_ADDRESS = env.str("COMPANY_POSTAL_ADDRESS", default=_PLACEHOLDER_POSTAL_ADDRESS)
 # Tracking webhooks must be authenticated in production: refused at the end of this file without the secret.
@@ -236,6 +252,20 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our own files: no inline <script> or onclick anywhere, so an injected one cannot run. Inline
+# styles stay allowed: the email previews (admin, dev outbox) are HTML emails, which carry their CSS inline.
+# No form-action: the buy button's POST is redirected to Stripe Checkout, which that directive would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

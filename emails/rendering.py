@@ -1,4 +1,5 @@
-"""One renderer for every email: `templates/emails/<step>.subject.txt|.txt|.html`, the shared layout, CSS inlined.
+"""One renderer for every email: `templates/emails/<step>.subject.txt|.txt|.html`, the MJML layout (emails/layout),
+CSS inlined.
 
 Links that carry tokens are made here, at send time, never stored in rows. Other areas add what their emails
 need through `register_context_provider` (so `emails` never imports `funnel`).
@@ -21,6 +22,7 @@ from django.template import Context
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
+from emails.first_reminder import first_reminder_words
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from leads import tokens
 from leads.models import Lead
@@ -31,6 +33,7 @@ ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
 _providers: list[tuple[ContextProvider, frozenset[str] | None]] = []
 
 REMINDER_STEPS = frozenset(step for step in SEQUENCE_STEPS if step.startswith("day-"))
+WELCOME_STEP = SEQUENCE_STEPS[0]
 CLICK_TARGETS = ("free_guide", "upgrade", "full_guide", "app")
 
 
@@ -129,7 +132,8 @@ def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     links = ClickLinks(row)
     context: dict[str, Any] = {
         "lead": lead,
-        "first_name": lead.first_name.strip() or "there",
+        # Empty when we have no name: templates word greetings and subjects to read well without one.
+        "first_name": lead.first_name.strip(),
         "row": row,
         "step": row.step,
         "site_url": settings.SITE_URL,
@@ -142,6 +146,8 @@ def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     if row.step in REMINDER_STEPS:
         context["day_number"] = int(row.step.split("-", 1)[1])
         context["cta"] = _reminder_cta(lead.is_customer, links)
+    if row.step == WELCOME_STEP:
+        context["first_reminder"] = first_reminder_words(lead, row)
     return context
 
 
@@ -175,7 +181,8 @@ def _render_templates(step: str, context: dict[str, Any]) -> tuple[str, str, str
     prefix = f"emails/{step}"
     subject = " ".join(_render_plain(f"{prefix}.subject.txt", context).split())
     text = re.sub(r"\n{3,}", "\n\n", _render_plain(f"{prefix}.txt", context)).strip() + "\n"
-    html = _inliner().inline(get_template(f"{prefix}.html").render(context))
+    # The subject is also the HTML's <title> (and its name for screen readers), as a browser shows a web view.
+    html = _inliner().inline(get_template(f"{prefix}.html").render({**context, "subject": subject}))
     return subject, text, html
 
 
@@ -192,14 +199,15 @@ def render_email(lead: Lead, row: ScheduledEmail, *, reuse_step_render: bool = T
 
 
 # --- Rendering a sequence step once, not once per reader -------------------------------------------------------
-# The sequence templates depend on the reader only through a few values (name, personal links) and on two
-# switches (stream, buyer or not). So each (step, stream, buyer) is rendered and CSS-inlined once with
+# The sequence templates depend on the reader only through a few values (name, personal links, the welcome's
+# first reminder) and on three switches (stream, buyer or not, named or not: greetings are worded without a name).
+# So each (step, stream, buyer, named) is rendered and CSS-inlined once with
 # unguessable slot markers in place of those values, and each email fills the slots: the same output as a full
 # render (a test compares both) at a fraction of the cost. Used only when no provider adds anything for the row.
 
 _SLOT_MARK = secrets.token_hex(6)
 _SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z_]+){_SLOT_MARK}")
-_step_cache: dict[tuple[str, str, bool], tuple[str, str, str] | None] = {}
+_step_cache: dict[tuple[str, str, bool, bool], tuple[str, str, str] | None] = {}
 
 
 def _slot(name: str) -> str:
@@ -212,12 +220,12 @@ def _forget_step_renders(*, setting: str, **_: Any) -> None:
         _step_cache.clear()
 
 
-def _prerender(step: str, stream: str, is_customer: bool) -> tuple[str, str, str] | None:
+def _prerender(step: str, stream: str, is_customer: bool, named: bool) -> tuple[str, str, str] | None:
     if not all(_url_pattern(name) for name in ("email-click", "preferences", "unsubscribe-one-click")):
         return None  # a missing link must render as missing, which slots cannot express
     links = {target: _slot(f"link_{target}") for target in CLICK_TARGETS}
     context: dict[str, Any] = {
-        "first_name": _slot("first_name"), "step": step, "site_url": settings.SITE_URL,
+        "first_name": _slot("first_name") if named else "", "step": step, "site_url": settings.SITE_URL,
         "preferences_url": _slot("preferences_url"), "unsubscribe_url": _slot("unsubscribe_url"),
         "postal_address": settings.COMPANY_POSTAL_ADDRESS, "is_marketing": stream == ScheduledEmail.Stream.MARKETING,
         "links": links,
@@ -225,19 +233,23 @@ def _prerender(step: str, stream: str, is_customer: bool) -> tuple[str, str, str
     if step in REMINDER_STEPS:
         context["day_number"] = int(step.split("-", 1)[1])
         context["cta"] = _reminder_cta(is_customer, links)
+    if step == WELCOME_STEP:
+        context["first_reminder"] = _slot("first_reminder")
     return _render_templates(step, context)
 
 
 def _render_from_step_cache(lead: Lead, row: ScheduledEmail) -> RenderedEmail | None:
-    key = (row.step, row.stream, lead.is_customer)
+    first_name = lead.first_name.strip()
+    if any(char in first_name for char in '"<>'):
+        # The name is also in an attribute (the subject names the email for screen readers), where css-inline
+        # leaves < and > unescaped and Django escapes quotes: take the full render.
+        return None
+    key = (row.step, row.stream, lead.is_customer, bool(first_name))
     if key not in _step_cache:
         _step_cache[key] = _prerender(*key)
     cached = _step_cache[key]
     if cached is None:
         return None
-    first_name = lead.first_name.strip() or "there"
-    if '"' in first_name:
-        return None  # would be escaped differently inside an attribute: take the full render
     subject, text, html = cached
     unsubscribe = unsubscribe_url(lead)
     raw: dict[str, str] = {"first_name": first_name, "unsubscribe_url": unsubscribe}
@@ -245,8 +257,12 @@ def _render_from_step_cache(lead: Lead, row: ScheduledEmail) -> RenderedEmail | 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in raw:
-            raw[name] = (preferences_url(lead) if name == "preferences_url"
-                         else click_url(row=row, target=name.removeprefix("link_")))
+            if name == "preferences_url":
+                raw[name] = preferences_url(lead)
+            elif name == "first_reminder":
+                raw[name] = first_reminder_words(lead, row)
+            else:
+                raw[name] = click_url(row=row, target=name.removeprefix("link_"))
         return raw[name]
 
     def html_value(match: re.Match[str]) -> str:
@@ -326,12 +342,38 @@ def _list_id() -> str:
     return f"Pain Reset 7-day plan <reminders.{_sender_domain()}>"
 
 
+FEEDBACK_ID_PRODUCT = "painreset"
+POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+
+
+def feedback_id(row: ScheduledEmail) -> str:
+    """Gmail's Feedback-ID, `campaign:stream:product:sender` (README): Postmaster Tools reports complaints per
+    value of each field, so the email that draws them shows by name. The same for every reader of an email, never
+    per message or per person, as Gmail asks; the ESP's DKIM signature covers it."""
+    return f"{row.step}:{row.stream}:{FEEDBACK_ID_PRODUCT}:{_sender_domain()}"
+
+
+def stream_esp_extra(stream: str) -> dict[str, Any]:
+    """The ESP stream for this kind of mail, as anymail's esp_extra: complaints about the drip then weigh on the
+    marketing stream's reputation, never on the one that carries sign-in links and receipts."""
+    marketing = stream == ScheduledEmail.Stream.MARKETING
+    configured = settings.ESP_EXTRA_MARKETING if marketing else settings.ESP_EXTRA_TRANSACTIONAL
+    if configured:
+        return dict(configured)  # a copy: some backends pop their own keys out of it
+    if settings.EMAIL_BACKEND == POSTMARK_BACKEND:
+        return {"MessageStream": settings.POSTMARK_MARKETING_STREAM if marketing
+                else settings.POSTMARK_TRANSACTIONAL_STREAM}
+    return {}
+
+
 def build_message(lead: Lead, row: ScheduledEmail, rendered: RenderedEmail, *, to: str | None = None,
                   connection: Any = None) -> DripMessage:
-    """The message for one row. Marketing mail carries RFC 8058 one-click unsubscribe headers."""
+    """The message for one row: replies go to REPLY_TO_EMAIL, the row's stream picks the ESP stream, and marketing
+    mail carries RFC 8058 one-click unsubscribe headers."""
     marketing = row.stream == ScheduledEmail.Stream.MARKETING
     # Our own Message-ID: backends without an ESP id (SMTP) still give the row an id to find it by.
-    headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk or 'test'}", domain=_sender_domain())}
+    headers: dict[str, str] = {"Message-ID": make_msgid(idstring=f"row{row.pk or 'test'}", domain=_sender_domain()),
+                               "Feedback-ID": feedback_id(row)}
     one_click = rendered.unsubscribe_url or unsubscribe_url(lead)
     if marketing and one_click:
         headers["List-Unsubscribe"] = f"<{one_click}>"
@@ -343,10 +385,12 @@ def build_message(lead: Lead, row: ScheduledEmail, rendered: RenderedEmail, *, t
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL if marketing else settings.TRANSACTIONAL_FROM_EMAIL,
         to=[to or lead.email or ""],
+        reply_to=[settings.REPLY_TO_EMAIL] if settings.REPLY_TO_EMAIL else None,
         headers=headers,
         connection=connection,
         tags=[row.step],
         metadata={"lead_id": str(lead.pk), "step": row.step, "row_id": str(row.pk)},
+        esp_extra=stream_esp_extra(row.stream),
     )
     message.attach_alternative(rendered.html, "text/html")
     return message

@@ -80,3 +80,22 @@ def mornings_from(moment: datetime, *, time_zone: str | None, count: int, hour: 
     zone = reader_zone(time_zone)
     first = first_morning_after(moment, zone, hour, gap=timedelta(0))
     return [local_morning_utc(first + timedelta(days=n), zone, hour) for n in range(count)]
+
+
+def mornings_in_new_zone(times: list[datetime], *, old_zone: str | None, new_zone: str | None, now: datetime,
+                         hour: int | None = None) -> list[datetime]:
+    """The same local mornings in `new_zone` for reminders planned (in order) in `old_zone`: a reader who tells
+    us their real zone keeps each reminder's date, now at `hour` on their own clock.
+
+    A morning already past in the new zone, or not after the previous reminder's, moves to the next free
+    morning, so what is left of the week still arrives one email a day.
+    """
+    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    old, new = reader_zone(old_zone), reader_zone(new_zone)
+    moved: list[datetime] = []
+    next_free = local_morning_utc(first_morning_after(now, new, hour, gap=timedelta(0)), new, hour)
+    for planned in times:
+        at = max(local_morning_utc(planned.astimezone(old).date(), new, hour), next_free)
+        moved.append(at)
+        next_free = local_morning_utc(at.astimezone(new).date() + timedelta(days=1), new, hour)
+    return moved

@@ -100,6 +100,20 @@ def lead_stop_reminders(*, lead: Lead) -> None:
 
 
 @transaction.atomic
+def lead_set_time_zone(*, lead: Lead, time_zone: str) -> str | None:
+    """Store the reader's IANA zone (already validated). Returns the zone it replaced, or None when unchanged.
+
+    Only the lead changes here: moving their unsent reminders is `emails`' job, called by the flow in `funnel`
+    that offers the change (funnel.landing.services.reader_time_zone_change)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.time_zone == time_zone or lead.status == Lead.Status.ERASED:
+        return None
+    previous, lead.time_zone = lead.time_zone, time_zone
+    lead.save(update_fields=["time_zone"])
+    return previous
+
+
+@transaction.atomic
 def lead_unsubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: str = "") -> bool:
     """Unsubscribe from all marketing mail. Idempotent: returns False if already unsubscribed."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)

@@ -1,15 +1,11 @@
-"""Pages that only change a lead's state, reached from links in emails (signed tokens, no login).
+"""Pages that only change a lead's state, reached from links in emails (signed tokens, no login: leads/links.py).
 
-Preferences tokens expire after 180 days; unsubscribe tokens never do: an unsubscribe only ever reduces mail, and
-the law wants old links to keep working. The preferences link is in every email, so whoever an email is forwarded
+The preferences link is in every email, so whoever an email is forwarded
 to holds it: it pauses, stops and unsubscribes, but a data download or an erasure only asks for a single-use link,
 mailed to the address at that moment (leads/privacy_link.py).
 """
 
 import json
-from collections.abc import Callable
-from datetime import timedelta
-from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from leads import privacy, tokens
 from leads.client import client_ip, client_user_agent
 from leads.consent import CONSENT_TEXT
+from leads.links import InvalidLink, erased, invalid_link, lead_from_token, with_preferences_lead
 from leads.models import Lead
 from leads.privacy_link import (
     ERASE,
@@ -38,8 +35,8 @@ from leads.services import (
     lead_stop_reminders,
     lead_unsubscribe,
 )
+from leads.time_zones import send_time_text, time_zone_options
 
-PREFERENCES_MAX_AGE = timedelta(days=180)
 PAUSE_DAYS = 3
 UNSUBSCRIBE_REASONS = {
     "too-many": "Too many emails",
@@ -53,54 +50,14 @@ _DONE_MESSAGES = {
     "stop_reminders": "Done. No more daily reminders; you still get receipts and sign-in links.",
     "unsubscribe": "You are unsubscribed from all our emails.",
     "resubscribe": "Welcome back. Your emails are on again.",
+    # The change itself is a `funnel` flow (it moves unsent emails too): funnel.landing.views.preferences_time_zone.
+    "time_zone": "Saved. Your daily emails now follow the time zone below.",
 }
-
-
-class _InvalidLink(Exception):
-    pass
-
-
-def _lead_from(purpose: str, token: str, max_age: timedelta | None) -> Lead:
-    try:
-        payload = tokens.unsign(purpose, token,
-                                max_age_seconds=int(max_age.total_seconds()) if max_age else None)
-        lead = Lead.objects.filter(pk=int(payload["lead"])).first()
-    except (tokens.BadToken, KeyError, TypeError, ValueError):
-        raise _InvalidLink from None
-    if lead is None:
-        raise _InvalidLink
-    return lead
-
-
-def _invalid_link(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/link_invalid.html", status=400)
-
-
-def _erased(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/erased.html")
-
-
-def _with_preferences_lead(
-    view: Callable[[HttpRequest, str, Lead], HttpResponse],
-) -> Callable[[HttpRequest, str], HttpResponse]:
-    """Resolve the preferences token to its lead; a bad link or an erased lead gets its own page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            lead = _lead_from("preferences", token, PREFERENCES_MAX_AGE)
-        except _InvalidLink:
-            return _invalid_link(request)
-        if lead.is_erased:
-            return _erased(request)
-        return view(request, token, lead)
-
-    return wrapper
 
 
 @never_cache  # shows the address; no shared cache may keep it
 @require_http_methods(["GET", "HEAD", "POST"])
-@_with_preferences_lead
+@with_preferences_lead
 def preferences(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -120,6 +77,7 @@ def preferences(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     return render(request, "leads/preferences.html", {
         "lead": lead, "token": token, "done": _DONE_MESSAGES.get(request.GET.get("done", "")),
         "pause_days": PAUSE_DAYS, "consent_text": CONSENT_TEXT, "now": timezone.now(),
+        "time_zone_options": time_zone_options(lead.time_zone), "zone_chosen": True, "send_time": send_time_text(),
     })
 
 
@@ -134,7 +92,7 @@ def _privacy_link_request(request: HttpRequest, token: str, lead: Lead, action: 
 
 @never_cache
 @require_POST
-@_with_preferences_lead
+@with_preferences_lead
 def preferences_export(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     """The preferences page's "Download my data": mails a single-use download link (never the data itself)."""
     return _privacy_link_request(request, token, lead, EXPORT)
@@ -142,7 +100,7 @@ def preferences_export(request: HttpRequest, token: str, lead: Lead) -> HttpResp
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-@_with_preferences_lead
+@with_preferences_lead
 def preferences_erase(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
     """GET explains and offers the button (scanners only GET); POST mails a single-use erasure link."""
     if request.method == "POST":
@@ -187,7 +145,7 @@ def privacy_erase(request: HttpRequest, token: str) -> HttpResponse:
         privacy_link_erase(token=token, ip_address=client_ip(request), user_agent=client_user_agent(request))
     except tokens.BadToken:  # a second press raced this one and erased first
         return _privacy_link_invalid(request)
-    return _erased(request)
+    return erased(request)
 
 
 @csrf_exempt  # RFC 8058: mail providers POST without cookies or a CSRF token; the signed token is the proof.
@@ -196,9 +154,9 @@ def unsubscribe_one_click(request: HttpRequest, token: str) -> HttpResponse:
     """POST (body `List-Unsubscribe=One-Click`, or the button on the GET page) unsubscribes; idempotent.
     A GET never does: link scanners and previews fetch every URL in a message."""
     try:
-        lead = _lead_from("unsubscribe", token, None)
-    except _InvalidLink:
-        return _invalid_link(request)
+        lead = lead_from_token("unsubscribe", token, None)
+    except InvalidLink:
+        return invalid_link(request)
     if request.method != "POST":
         return render(request, "leads/unsubscribe.html", {"token": token, "erased": lead.is_erased})
     lead_unsubscribe(lead=lead, ip_address=client_ip(request), user_agent=client_user_agent(request))
@@ -211,9 +169,9 @@ def unsubscribe_one_click(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def unsubscribe_reason(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        lead = _lead_from("unsubscribe", token, None)
-    except _InvalidLink:
-        return _invalid_link(request)
+        lead = lead_from_token("unsubscribe", token, None)
+    except InvalidLink:
+        return invalid_link(request)
     code = request.POST.get("reason", "")
     if code in UNSUBSCRIBE_REASONS and not lead.is_erased:
         detail = request.POST.get("detail", "").strip()

@@ -52,35 +52,54 @@ def _database_url(base: str, n: int) -> str:
     return parts._replace(path=f"{parts.path}_clock{n}").geturl()
 
 
-def _redis_server(workdir: Path) -> tuple["subprocess.Popen[bytes] | None", str]:
-    """A private redis-server on a free port, or none (and no REDIS_URL) when the binary is missing."""
-    if shutil.which("redis-server") is None:
-        return None, ""
-    import redis
+class PrivateRedis:
+    """A redis-server of this run's own on a free port; no URL (the Redis tests skip, or fail in CI) without one."""
 
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_until(lambda: redis.Redis(port=port, socket_connect_timeout=0.2).ping(), timeout=15, what="redis-server")
-    return proc, f"redis://127.0.0.1:{port}/0"
+    def __init__(self, workdir: Path) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        if shutil.which("redis-server") is None:
+            return
+        port = free_port()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.url = f"redis://127.0.0.1:{port}/0"
+        try:
+            wait_until(self._answers, timeout=15, what="the private redis-server")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        stop_process_group(self.proc)
 
 
 def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcome:
     work = workdir / f"clock{n}"
     work.mkdir(parents=True)
     log = work / "pytest.log"
-    redis_proc, redis_url = _redis_server(work)
-    env = {**os.environ, "TEST_CLOCK_AT": clock, "DATABASE_URL": _database_url(os.environ.get("DATABASE_URL", ""), n),
-           "REDIS_URL": redis_url}
     print(f"clock {n}: {clock} ({CLOCKS.get(clock, 'from TEST_CLOCKS')}): started", flush=True)
     started = time.monotonic()
+    redis_server = None
     try:
+        redis_server = PrivateRedis(work)
+        env = {**os.environ, "TEST_CLOCK_AT": clock, "REDIS_URL": redis_server.url,
+               "DATABASE_URL": _database_url(os.environ.get("DATABASE_URL", ""), n)}
         with log.open("wb") as out:
             done = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--basetemp={work / 'tmp'}", *pytest_args,
                                    *FOLDERS], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     finally:
-        stop_process_group(redis_proc)
+        if redis_server is not None:
+            redis_server.stop()
     return Outcome(clock, done.returncode, time.monotonic() - started, log)
 
 

@@ -145,9 +145,10 @@ def _insert_unless_stored(payload_json: str, values: dict[str, Any]) -> bool:
     COMMIT with an IntegrityError for every duplicate delivery. A duplicate writes nothing, so it waits for no
     WAL flush either."""
     meta = StripeEvent._meta
+    fields = {field.name: field for field in meta.concrete_fields}
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in [*values, "payload"])
-    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    columns = ", ".join(quote(fields[name].column) for name in [*values, "payload"])
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
     # PostgreSQL parses the text into jsonb itself; Django keeps JSON as text on SQLite (development).
     payload_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     placeholders = ", ".join(["%s"] * len(values) + [payload_placeholder])

@@ -75,7 +75,7 @@ def _has_unstorable_string(node: Any) -> bool:
     return False
 
 
-def _deeper_than(node: dict[str, Any] | list[Any], levels: int) -> bool:
+def _deeper_than(node: Any, levels: int) -> bool:  # node: a dict or a list
     if levels == 0:
         return True
     # type() rather than isinstance: json.loads makes plain dicts and lists, and this runs on every delivery.

@@ -1,32 +1,18 @@
 """The signup form. Rendered by hand in the template (labels, errors tied to fields), validated here."""
 
-from functools import lru_cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from django import forms
-from django.conf import settings
 
 from funnel.landing.utm import UTM_FIELDS, clean_utm
 from leads.consent import CONSENT_VERSION
 from leads.services import Attribution
+from leads.time_zones import clean_time_zone
 from leads.validation import clean_first_name, normalise_email
 
 HONEYPOT_FIELD = "website"  # a name bots love to fill; people never see the field
 ATTRIBUTION_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
                       "landing_path"]
-
-
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    # available_timezones() walks the tz database on disk (~45 ms); once per process is enough.
-    return frozenset(available_timezones())
-
-
-def clean_time_zone(value: str) -> str:
-    """The browser's IANA zone if it is one we know, else the default: a bad value must never block a signup."""
-    value = (value or "").strip()
-    return value if value in _known_zones() else settings.DRIP_DEFAULT_TIME_ZONE
 
 
 class SignupForm(forms.Form):

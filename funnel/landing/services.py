@@ -9,7 +9,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
-from emails.services import email_queue, sequence_enrol
+from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.mailbox import mailbox_sha256
@@ -21,6 +21,7 @@ from leads.services import (
     lead_mark_confirm_reminded,
     lead_purge_unconfirmed,
     lead_resubscribe,
+    lead_set_time_zone,
     lead_signup,
 )
 
@@ -98,6 +99,20 @@ def signup_confirm(*, lead: Lead, ip_address: str | None, user_agent: str) -> No
     lead.refresh_from_db(fields=["status"])
     if lead.status == Lead.Status.SUBSCRIBED:
         sequence_enrol(lead=lead)
+
+
+@transaction.atomic
+def reader_time_zone_change(*, lead: Lead, time_zone: str) -> int:
+    """The reader picked another time zone (preferences page): store it and move their unsent reminders to the
+    same mornings on their own clock, in one transaction. Returns how many reminders moved.
+
+    Here, in `funnel`, because it changes a lead and its mail: the page lives in `leads`, which may not call
+    `emails`, so its form posts to this flow's view instead (funnel.landing.views.preferences_time_zone)."""
+    previous = lead_set_time_zone(lead=lead, time_zone=time_zone)
+    if previous is None:
+        return 0
+    lead.time_zone = time_zone
+    return sequence_reschedule(lead=lead, previous_zone=previous)
 
 
 def confirm_reminders_queue(*, now: datetime | None = None) -> int:

@@ -1,23 +1,35 @@
 """Landing page, signup, thank-you page and the confirmation link. Thin: parse, call one service, render."""
 
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from funnel.guide import content
+from funnel.landing import typed
 from funnel.landing.forms import HONEYPOT_FIELD, SignupForm, honeypot_filled
-from funnel.landing.services import signup_confirm, signup_submit, visit_record
+from funnel.landing.services import (
+    PURGE_UNCONFIRMED_AFTER,
+    reader_time_zone_change,
+    signup_confirm,
+    signup_submit,
+    visit_record,
+)
 from funnel.landing.utm import UTM_FIELDS, clean_utm
 from leads import tokens
 from leads.client import client_ip, client_user_agent
 from leads.confirmation import confirm_token_already_used, confirm_token_lead
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
+from leads.links import with_preferences_lead
+from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
+from leads.time_zones import known_zones, send_time_text, time_zone_options
 
 _BOT_MARKERS = ("bot", "spider", "crawl", "slurp", "preview", "monitor")
 
@@ -30,10 +42,22 @@ def _buy_url() -> str:
         return "/buy/"
 
 
-def _landing_context(form: SignupForm) -> dict[str, Any]:
+def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
+    """What the signup form partial needs. `zone_chosen`: the time zone shown is the reader's own choice, which
+    the page script must not replace with the browser's."""
+    selected = str(form["time_zone"].value() or settings.DRIP_DEFAULT_TIME_ZONE)
     return {"form": form, "consent_text": CONSENT_TEXT, "consent_version": CONSENT_VERSION,
-            "honeypot_field": HONEYPOT_FIELD, "buy_url": _buy_url(),
-            "default_time_zone": settings.DRIP_DEFAULT_TIME_ZONE}
+            "honeypot_field": HONEYPOT_FIELD, "time_zone_options": time_zone_options(selected),
+            "zone_chosen": zone_chosen, "send_time": send_time_text()}
+
+
+def _landing_context(form: SignupForm) -> dict[str, Any]:
+    return {**_form_context(form, zone_chosen=form.is_bound), "buy_url": _buy_url(),
+            "timings": {"release": content.RELEASE_MINUTES, "stretch": content.STRETCH_MINUTES,
+                        "heat": f"{content.HEAT_MIN_MINUTES}–{content.HEAT_MAX_MINUTES}"},
+            # Social posts link here with tracking parameters; shares and search engines should all name one URL.
+            "canonical_url": settings.SITE_URL + reverse("landing"),
+            "og_image_url": settings.SITE_URL + static("img/og.png")}
 
 
 def _is_bot(request: HttpRequest) -> bool:
@@ -60,7 +84,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "funnel/landing/slow_down.html", status=429)
     if honeypot_filled(request.POST):
         # A bot: the same page a person gets, and nothing stored, so it learns nothing.
-        return redirect("signup-thanks")
+        return typed.remember(redirect("signup-thanks"), request.POST)
     form = SignupForm(request.POST)
     if not form.is_valid():
         # Just the form, not the long page: on a phone the problem is on the first screen.
@@ -68,14 +92,42 @@ def signup(request: HttpRequest) -> HttpResponse:
     signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
                   time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
                   attribution=form.attribution())
-    # Post/Redirect/Get, to one page for every outcome: no way to tell a known address from a new one.
-    return redirect("signup-thanks")
+    # Post/Redirect/Get, to one page for every outcome: no way to tell a known address from a new one. The page
+    # repeats the address typed (from a signed cookie, never the URL), so a typo can be caught and corrected.
+    return typed.remember(redirect("signup-thanks"), {**form.cleaned_data, **form.attribution().as_lead_fields()})
 
 
+@never_cache  # shows the address typed; no shared cache may keep it
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "funnel/landing/thanks.html",
-                  {"sender": parseaddr(settings.TRANSACTIONAL_FROM_EMAIL)[1]})
+    context: dict[str, Any] = {"senders": typed.senders(), "typed": None,
+                               "purge_days": PURGE_UNCONFIRMED_AFTER.days}
+    values = typed.recall(request)
+    if values:
+        # The form again, filled in as sent, to send to a corrected address; consent is asked for again.
+        form = SignupForm(initial=values)
+        context.update(_form_context(form, zone_chosen=True), typed=values,
+                       submit_label="Send it to this address instead")
+    return render(request, "funnel/landing/thanks.html", context)
+
+
+@never_cache
+@require_POST
+@with_preferences_lead
+def preferences_time_zone(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
+    """The time zone form of the preferences page (leads/views.py): store the zone and move the unsent emails."""
+    zone = request.POST.get("time_zone", "").strip()
+    if zone not in known_zones():
+        return HttpResponse("Unknown time zone", status=400, content_type="text/plain")
+    reader_time_zone_change(lead=lead, time_zone=zone)
+    return redirect(f"{reverse('preferences', args=[token])}?done=time_zone")
+
+
+@cache_control(max_age=86400)
+@require_http_methods(["GET", "HEAD"])
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico for the tools that ask for it there (pages name the icon in a <link>): the static file."""
+    return HttpResponseRedirect(static("favicon.ico"))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

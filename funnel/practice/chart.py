@@ -2,7 +2,8 @@
 
 Readable without colour: "before" and "after" differ by marker shape (hollow circle, filled square) and line
 style (dashed, solid) as well as colour, every point carries a <title>, and the page shows the same numbers
-as a table.
+as a table. The legend is HTML beside the chart, so it follows the reader's text size; the axis labels are sized
+in the stylesheet (static/css/app.css) to stay readable when a phone shrinks the chart.
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from funnel.practice.selectors import DayPain
 
 WIDTH, HEIGHT = 340, 210
-LEFT, RIGHT, TOP, BOTTOM = 30, 22, 34, 28  # margins: y labels, right edge, legend, x labels
+LEFT, RIGHT, TOP, BOTTOM = 30, 22, 14, 28  # margins: y labels, right edge, half a label, x labels
 
 
 @dataclass(frozen=True)

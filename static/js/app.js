@@ -136,6 +136,7 @@
       warning.dataset.back = missing;
       warningText.innerHTML = orderWhy;
       warningBack.textContent = "Go back to " + LABELS[missing].replace(/^\d /, "").toLowerCase();
+      warningOpener = document.activeElement;
       warning.hidden = false;
       warningBack.focus();
       return;
@@ -150,6 +151,15 @@
     if (heading) { heading.focus(); }
   }
   function hideWarning() { warning.hidden = true; }
+  // Escape closes the explanation and stays on the current step, where the reader was before opening it.
+  var warningOpener = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || warning.hidden) { return; }
+    event.preventDefault();
+    hideWarning();
+    var back = warningOpener && document.contains(warningOpener) ? warningOpener : sections[state.step].querySelector("h2");
+    if (back) { back.focus(); }
+  });
   function next(name) {
     if (name === "before" && painValue("pain_before") === null) {
       announce("Pick a number from 0 to 10 first.");

@@ -64,3 +64,18 @@ def test_demo_data_is_plausible_and_dashboard_reads_it() -> None:
     seed("--leads", "200")  # a second run replaces the demo data instead of piling up
     assert Lead.objects.count() == 200
     assert Lead.objects.create(email="new@example.com").pk  # the id sequence moved past the copied rows
+
+
+def test_seeding_after_the_landing_page_was_visited_today_adds_to_the_counter() -> None:
+    # Opening `/` first (as anyone trying the demo does) made today's direct-traffic counter.
+    from django.test import Client
+
+    Client(HTTP_USER_AGENT="Mozilla/5.0 (demo visitor)").get("/")
+    today = timezone.now().date()
+    assert DailyVisit.objects.get(date=today, utm_source="").count == 1
+    seed("--leads", "400", "--days", "1")
+    assert Lead.objects.filter(is_demo=True).count() == 400
+    direct_signups = Lead.objects.filter(utm_source="", created_at__date=today).count()
+    assert direct_signups > 0  # so the demo did count direct visits today, into the same counter
+    # The real visit is still counted, with the demo's on top (at least one visit per demo signup).
+    assert DailyVisit.objects.get(date=today, utm_source="").count >= 1 + direct_signups

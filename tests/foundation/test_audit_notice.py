@@ -34,7 +34,9 @@ _seq = itertools.count(1)
 
 # Not pages for readers: machine endpoints, staff-only admin, and DEBUG-only developer tools.
 NOT_PAGES = {"healthz", "readyz", "stripe-webhook", "email-click",
-             "signout"}  # POST-only, answers with a redirect
+             "signout",  # POST-only, answers with a redirect
+             "preferences-time-zone",  # POST-only, redirects to the preferences page
+             "favicon"}  # an image
 NOT_PAGE_PREFIXES = ("admin/", "anymail/", "dev/outbox/", "webhooks/")
 
 

@@ -68,6 +68,8 @@ def test_keyboard_only_signup(page: Any, live_server: Any) -> None:
     page.get_by_label("Email address").focus()
     page.keyboard.type("keys@example.com")
     page.keyboard.press("Tab")  # first name
+    page.keyboard.press("Tab")  # the time zone
+    assert page.evaluate("document.activeElement.id") == "id_time_zone"
     page.keyboard.press("Tab")  # the honeypot is skipped (tabindex=-1): straight to the consent box
     assert page.evaluate("document.activeElement.id") == "id_consent"
     page.keyboard.press("Space")

@@ -331,6 +331,21 @@ class Story:
                              utm_campaign=source.utm_campaign, count=max(signups, round(signups / rate)))
 
 
+def add_visits(visits: Iterable[DailyVisit]) -> None:
+    """Add the demo's visit counts to the counters. A counter may already exist: the landing page counts every
+    visit, so opening `/` before seeding made today's direct-traffic row, and inserting it again would break the
+    one-counter-per-day-and-source constraint."""
+    new = {(v.date, v.utm_source, v.utm_medium, v.utm_campaign): v for v in visits}
+    if not new:
+        return
+    days = {key[0] for key in new}
+    for existing in DailyVisit.objects.filter(date__in=days):
+        key = (existing.date, existing.utm_source, existing.utm_medium, existing.utm_campaign)
+        if key in new:
+            DailyVisit.objects.filter(pk=existing.pk).update(count=models.F("count") + new.pop(key).count)
+    DailyVisit.objects.bulk_create(new.values(), batch_size=1000)
+
+
 class Command(BaseCommand):
     help = "Fill the database with realistic demo leads, emails, events and purchases (marked is_demo)."
 
@@ -364,7 +379,7 @@ class Command(BaseCommand):
                 writer.write(batch)
                 done += min(chunk, total - done)
                 progress(self.stderr, done, total, started)
-            DailyVisit.objects.bulk_create(list(story.visits()), batch_size=1000)
+            add_visits(story.visits())
             self.reset_sequences()
         self.stderr.write("")
         if connection.vendor == "postgresql":
