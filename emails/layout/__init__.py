@@ -27,10 +27,10 @@ LAYOUT_DIR = Path(__file__).resolve().parent
 BUTTON_START, BUTTON_END = "{# button #}", "{# /button #}"
 # MJML writes the whole body on one line, and Django sends an HTML part with a line over 998 bytes (RFC 5322's
 # limit) as quoted-printable, whose pure-Python encoder then costs more than rendering the email. So lines are cut
-# before tags where a line break changes nothing on screen (MJML's cells have font-size 0; a break at the start of
-# a paragraph or before a link is collapsed), into lines short enough that the links and words filled in later
-# (a signed URL is about 200 characters) keep each one far below the limit.
-_BREAK_BEFORE = re.compile(r"(?<=[>}])(?=<(?:table|tbody|tr|td|div|p|a)[\s>]|<!--\[if)")
+# where a line break changes nothing on screen: before a block or table tag (MJML's cells have font-size 0), and
+# before a link that starts its cell (leading white space is dropped), into lines short enough that the links and
+# words filled in later (a signed URL is about 200 characters) keep each far below the limit.
+_BREAK_BEFORE = re.compile(r'(?<=>)(?=<(?:table|tbody|tr|td|div|p)[\s>]|<!--\[if)|(?<=">)(?=<a\s)')
 LINE_LIMIT = 200
 
 

@@ -121,3 +121,19 @@ def test_print_button_needs_no_inline_script(browser: Any, live_server: Any) -> 
     page.goto(live_server.url + "/guide/free/")
     expect(page.get_by_role("button", name="Print this page")).to_have_count(0)
     no_js.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_dashboard_tables_fit_a_desktop_window(page: Any, live_server: Any, staff_cookie: dict[str, Any],
+                                               width: int) -> None:
+    page.context.add_cookies([staff_cookie])
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + "/admin/dashboard/")
+    assert overflow(page) == []
+    # Not even inside their boxes: at these widths every column of every table is in view.
+    clipped = page.evaluate("""() => [...document.querySelectorAll('.table-scroll')]
+        .filter(box => box.scrollWidth > box.clientWidth).map(box => box.getAttribute('aria-labelledby'))""")
+    assert clipped == []
+    recompute = page.get_by_role("link", name="recompute now")
+    # Told apart from the sentence around it by an underline, not by its colour alone.
+    assert "underline" in recompute.evaluate("el => getComputedStyle(el).textDecorationLine")

@@ -10,8 +10,10 @@ import pytest
 
 from emails.dispatch import dispatch_batch
 from emails.models import ScheduledEmail
+from emails.rendering import build_message, render_email
 from emails.services import email_queue, sequence_enrol
 
+from .emails_all import all_steps, email_row
 from .fake_esp import FakePostmark, point_anymail_at
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +89,15 @@ def test_reply_to_and_feedback_id_in_the_mime_message(make_lead: Any, smtp_serve
     assert msg["Reply-To"] == settings.REPLY_TO_EMAIL
     assert msg["Feedback-ID"] == "welcome:marketing:painreset:painreset.example"
     assert "MessageStream" not in msg.as_string()  # an ESP's API field, never a header of the message
+
+
+@pytest.mark.parametrize("step", all_steps())
+def test_the_html_part_goes_as_8bit_utf8_not_quoted_printable(step: str, make_lead: Any, settings: Any) -> None:
+    """Django falls back to quoted-printable for a line over 998 bytes, which Python encodes slowly (and which
+    bloats the message): the layout keeps lines short even with long signed links filled in."""
+    settings.SITE_URL = "https://www.the-three-step-pain-reset-example.com"
+    lead = make_lead(first_name="Maximiliane-Josephine " * 4, email=f"a-rather-long.mailbox-name.{step}@example.com")
+    row = email_row(lead, step)
+    message = build_message(lead, row, render_email(lead, row)).message()
+    html_part = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    assert html_part["Content-Transfer-Encoding"] == "8bit"
