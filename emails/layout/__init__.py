@@ -31,7 +31,10 @@ BUTTON_START, BUTTON_END = "{# button #}", "{# /button #}"
 # before a link that starts its cell (leading white space is dropped), into lines short enough that the links and
 # words filled in later (a signed URL is about 200 characters) keep each far below the limit.
 _BREAK_BEFORE = re.compile(r'(?<=>)(?=<(?:table|tbody|tr|td|div|p)[\s>]|<!--\[if)|(?<=">)(?=<a\s)')
-LINE_LIMIT = 200
+LINE_LIMIT = 400
+_STYLE = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_BREAK = re.compile(r"(?<=\})(?=\s)")
 
 
 def _include(path: str) -> str:
@@ -48,15 +51,21 @@ def compile_mjml(source: str) -> str:
     return "\n".join(_short_lines(line) for line in html.split("\n"))
 
 
-def _short_lines(line: str) -> str:
+def _short_lines(line: str, split_at: re.Pattern[str] = _BREAK_BEFORE) -> str:
     if len(line) <= LINE_LIMIT:
         return line
     lines = [""]
-    for piece in _BREAK_BEFORE.split(line):
+    for piece in split_at.split(line):
         if lines[-1] and len(lines[-1]) + len(piece) > LINE_LIMIT:
             lines.append("")
         lines[-1] += piece
     return "\n".join(lines)
+
+
+def _compact_css(css: str) -> str:
+    """Comments and indentation are for us, not for every reader's mailbox: dropped, rules packed into lines."""
+    lines = [line.strip() for line in _CSS_COMMENT.sub("", css).splitlines()]
+    return _short_lines(" ".join(line for line in lines if line), split_at=_CSS_BREAK)
 
 
 def layout_html() -> str:
@@ -64,8 +73,8 @@ def layout_html() -> str:
     # MJML's head styles (resets, responsive columns) and our dark-mode rules only work from <head>: css-inline
     # must leave them there, not copy them onto every element. The content styles come last, for it to inline.
     html = html.replace("<style", '<style data-css-inline="ignore"')
-    content_css = (LAYOUT_DIR / "content.css").read_text()
-    return html.replace("</head>", f"<style>{content_css}</style></head>", 1)
+    html = html.replace("</head>", f"<style>{(LAYOUT_DIR / 'content.css').read_text()}</style></head>", 1)
+    return _STYLE.sub(lambda m: m.group(1) + _compact_css(m.group(2)) + m.group(3), html)
 
 
 def button_html() -> str:

@@ -1,4 +1,5 @@
-"""Landing page, signup, thank-you page and the confirmation link. Thin: parse, call one service, render."""
+"""Landing page, signup, thank-you page, the confirmation link, the time zone change posted from the preferences
+page, and /favicon.ico. Thin: parse, call one service, render."""
 
 from typing import Any
 
@@ -29,7 +30,7 @@ from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.links import with_preferences_lead
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
-from leads.time_zones import known_zones, send_time_text, time_zone_options
+from leads.time_zones import clean_time_zone, known_zones, send_time_text, time_zone_options
 
 _BOT_MARKERS = ("bot", "spider", "crawl", "slurp", "preview", "monitor")
 
@@ -45,7 +46,7 @@ def _buy_url() -> str:
 def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
     """What the signup form partial needs. `zone_chosen`: the time zone shown is the reader's own choice, which
     the page script must not replace with the browser's."""
-    selected = str(form["time_zone"].value() or settings.DRIP_DEFAULT_TIME_ZONE)
+    selected = clean_time_zone(form["time_zone"].value())  # a bogus posted zone shows as the default
     return {"form": form, "consent_text": CONSENT_TEXT, "consent_version": CONSENT_VERSION,
             "honeypot_field": HONEYPOT_FIELD, "time_zone_options": time_zone_options(selected),
             "zone_chosen": zone_chosen, "send_time": send_time_text()}

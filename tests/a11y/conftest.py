@@ -18,6 +18,7 @@ from leads.models import Lead
 from tests.guide.helpers import browser_session_cookie, make_lead
 
 LONG_ADDRESS = "thirtycharacterlongname@ex.com"  # one word to a browser: it wraps nowhere on its own
+assert len(LONG_ADDRESS) == 30
 
 
 @pytest.fixture(autouse=True)

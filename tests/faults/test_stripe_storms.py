@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
-from funnel.checkout.events import stripe_events_sweep
+from funnel.checkout.events import stripe_event_process, stripe_event_record, stripe_events_sweep
 from funnel.checkout.signatures import signature_header
 from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession, Purchase, StripeEvent
@@ -173,3 +173,28 @@ def test_with_the_broker_down_deliveries_get_200_at_once_and_the_sweep_fulfils_t
         assert stripe_events_sweep() == {StripeEvent.Status.PROCESSED: 4}
     assert set(Purchase.objects.values_list("lead__email", flat=True)) == {b.email for b in buyers}
     assert ScheduledEmail.objects.filter(step="access").count() == 4
+
+
+def test_sweeps_racing_each_other_and_the_tasks_process_each_event_once(fake_stripe: Any, db: None) -> None:
+    """Six sweeps (beat on one machine, workers on others) and every event's own task, all at once, over ten
+    events nobody processed yet: each event is claimed by exactly one of them."""
+    buyers = [lead_make(f"swept{i}@example.com") for i in range(10)]
+    received_at = timezone.now()
+    with time_machine.travel(received_at, tick=False):
+        for buyer in buyers:
+            session = fake_stripe.session_create_direct(metadata={"lead": str(buyer.pk)})
+            fake_stripe.complete(session["id"])
+            assert stripe_event_record(payload=event_make("checkout.session.completed", dict(session),
+                                                          event_id=f"evt_swept_{buyer.pk}"))
+    # Stripe answers slowly, so the racers overlap inside processing.
+    fake_stripe.stall_next(5, seconds=0.2, paths=r"/v1/checkout/sessions/.*")
+    event_ids = list(StripeEvent.objects.values_list("event_id", flat=True))
+
+    with time_machine.travel(received_at + timedelta(minutes=1)):
+        outcomes = all_at_once([stripe_events_sweep for _ in range(6)]
+                               + [lambda e=e: stripe_event_process(event_id=e) for e in event_ids])
+
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert Purchase.objects.count() == 10
+    assert ScheduledEmail.objects.filter(step="access").count() == 10
+    assert set(StripeEvent.objects.values_list("status", "attempts")) == {(StripeEvent.Status.PROCESSED, 1)}
