@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,17 @@ from tests.conftest import free_port, stop_process_group, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ["tests/drip", "tests/checkout", "tests/signup", "tests/practice", "tests/dashboard", "tests/faults"]
+# Not rerun: nothing they check depends on the run's clock, and they are the slowest (Chromium, a simulated week).
+NO_CLOCK = {
+    "tests/drip/test_email_layout.py": "geometry and colours of every email in Chromium, rendered from fixed data",
+    "tests/drip/test_rendering_and_wire.py::test_text_and_call_to_action_are_readable_in_light_and_dark_mode":
+        "colour contrast of a rendered email in Chromium",
+    "tests/drip/test_week.py": "each test pins its own clock (`clock(START)`, 2026-03-05) before its first lead",
+    "tests/signup/test_browser.py::test_landing_fits_phone_and_desktop": "page layout in Chromium",
+    "tests/signup/test_browser.py::test_free_guide_prints_on_one_page": "print layout in Chromium",
+    "tests/signup/test_browser.py::test_keyboard_only_signup": "focus order in Chromium",
+    "tests/signup/test_browser.py::test_errors_are_shown_next_to_the_fields": "error placement in Chromium",
+}
 # Spread over the day in UTC (12:59, 13:01, 06:59, 05:59, 23:59) and placed on the edges the code cares about. Every
 # test starts at the instant, so whatever a test does in its first seconds happens on the edge.
 CLOCKS = {
@@ -31,6 +43,15 @@ CLOCKS = {
     "2027-11-07T01:59:30-04:00": "New York falls back 30 s later (02:00 EDT is 01:00 EST)",
     "2027-12-31T18:59:30-05:00": "midnight UTC 30 s later: a new day, month and year in UTC, not yet in New York",
 }
+
+
+_say_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line at a time: the runs report from several threads."""
+    with _say_lock:
+        print(line, flush=True)
 
 
 @dataclass
@@ -87,7 +108,7 @@ def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcom
     work = workdir / f"clock{n}"
     work.mkdir(parents=True)
     log = work / "pytest.log"
-    print(f"clock {n}: {clock} ({CLOCKS.get(clock, 'from TEST_CLOCKS')}): started", flush=True)
+    say(f"clock {n}: {clock} ({CLOCKS.get(clock, 'from TEST_CLOCKS')}): started")
     started = time.monotonic()
     redis_server = None
     try:
@@ -95,8 +116,10 @@ def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcom
         env = {**os.environ, "TEST_CLOCK_AT": clock, "REDIS_URL": redis_server.url,
                "DATABASE_URL": _database_url(os.environ.get("DATABASE_URL", ""), n)}
         with log.open("wb") as out:
-            done = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--basetemp={work / 'tmp'}", *pytest_args,
-                                   *FOLDERS], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+            deselect = [f"--deselect={node}" for node in NO_CLOCK]
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--basetemp={work / 'tmp'}", *deselect,
+                                   *pytest_args, *FOLDERS],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     finally:
         if redis_server is not None:
             redis_server.stop()
@@ -107,19 +130,21 @@ def main(pytest_args: list[str]) -> int:
     clocks = [c.strip() for c in os.environ.get("TEST_CLOCKS", "").split(",") if c.strip()] or list(CLOCKS)
     lanes = int(os.environ.get("TEST_CLOCK_LANES", "2"))
     workdir = Path(tempfile.mkdtemp(prefix="test-clocks-"))
+    say(f"test-clocks: {', '.join(FOLDERS)} at {len(clocks)} clocks, {lanes} at a time; not rerun, having no "
+        f"clock in them: {', '.join(NO_CLOCK)}")
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=lanes) as pool:
         outcomes = list(pool.map(lambda job: run_one(job[0], job[1], workdir, pytest_args),
                                  enumerate(clocks, start=1)))
     failed = [o for o in outcomes if o.returncode != 0]
     for o in failed:
-        print(f"\n===== clock {o.clock}: pytest exited {o.returncode}; the end of {o.log}:", flush=True)
-        print("\n".join(o.log.read_text(errors="replace").splitlines()[-60:]), flush=True)
-    print(f"\ntest-clocks: {len(clocks)} clocks, {lanes} at a time, {time.monotonic() - started:.0f} s in all")
+        say(f"\n===== clock {o.clock}: pytest exited {o.returncode}; the end of {o.log}:")
+        say("\n".join(o.log.read_text(errors="replace").splitlines()[-60:]))
+    say(f"\ntest-clocks: {len(clocks)} clocks, {lanes} at a time, {time.monotonic() - started:.0f} s in all")
     for o in outcomes:
-        print(f"  {'ok    ' if o.returncode == 0 else 'FAILED'} {o.clock} ({o.seconds:.0f} s): {o.last_line()}")
+        say(f"  {'ok    ' if o.returncode == 0 else 'FAILED'} {o.clock} ({o.seconds:.0f} s): {o.last_line()}")
     if failed:
-        print(f"test-clocks: logs kept under {workdir}")
+        say(f"test-clocks: logs kept under {workdir}")
         return 1
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -191,8 +192,9 @@ def test_sweeps_racing_each_other_and_the_tasks_process_each_event_once(fake_str
     event_ids = list(StripeEvent.objects.values_list("event_id", flat=True))
 
     with time_machine.travel(received_at + timedelta(minutes=1)):
-        outcomes = all_at_once([stripe_events_sweep for _ in range(6)]
-                               + [lambda e=e: stripe_event_process(event_id=e) for e in event_ids])
+        racers: list[Callable[[], Any]] = [stripe_events_sweep for _ in range(6)]
+        racers += [partial(stripe_event_process, event_id=event_id) for event_id in event_ids]
+        outcomes = all_at_once(racers)
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert Purchase.objects.count() == 10
