@@ -227,6 +227,9 @@ STRIPE_API_TIMEOUT_SECONDS = env.float("STRIPE_API_TIMEOUT_SECONDS", default=20.
 STRIPE_MAX_NETWORK_RETRIES = 2
 PRODUCT_PRICE_CENTS = 997
 PRODUCT_CURRENCY = "usd"
+# Who is emailed when a paid purchase is held for review (the buyer is waiting): comma-separated addresses;
+# empty: the ADMINS' addresses.
+STAFF_ALERT_EMAIL = env.list("STAFF_ALERT_EMAIL", default=[])
 PRODUCT_NAME = "3-Step Pain Reset: the full guide and daily-session app"
 # "Send me a sign-in link" requests, per client IP and per email address (the same answer either way).
 SIGNIN_RATE_LIMIT = env.str("SIGNIN_RATE_LIMIT", default="10/h")

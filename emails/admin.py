@@ -19,7 +19,7 @@ from emails.tracking import rows_with_acceptance_evidence
 from leads.models import Lead
 
 PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "signin", "payment-failed",
-                 "order-waiting", "privacy-link"]
+                 "order-waiting", "privacy-link", "already-yours", "duplicate-refunded", "order-review"]
 
 
 class EmailEventInline(admin.TabularInline):

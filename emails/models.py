@@ -104,12 +104,22 @@ class Click(models.Model):
         FULL_GUIDE = "full_guide", "Full guide"
         APP = "app", "App"
 
+    class Machine(models.TextChoices):
+        HUMAN = "", "A person"
+        HEAD = "head", "HEAD request"
+        AGENT = "agent", "Scanner or bot user agent"
+        EARLY = "early", "Seconds after delivery"
+        BURST = "burst", "Every link of the email at once"
+
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="clicks")
     scheduled_email = models.ForeignKey(
         ScheduledEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="clicks"
     )
     target = models.CharField(max_length=16, choices=Target.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Mailbox scanners open links too (emails/clicks.py): their clicks are kept, shown apart, never credited.
+    machine = models.CharField(max_length=8, choices=Machine.choices, default="", db_default="", blank=True)
 
     def __str__(self) -> str:
-        return f"{self.target} click by lead #{self.lead_id}"
+        who = f" (machine: {self.machine})" if self.machine else ""
+        return f"{self.target} click by lead #{self.lead_id}{who}"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from emails.clicks import click_machine_reason
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due
@@ -193,11 +194,15 @@ def email_retry(*, row_ids: Iterable[int], now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def click_record(*, lead_id: int, row_id: int | None, target: str) -> Click | None:
-    """A click through our redirect. None when the lead no longer exists (erased rows stay, deleted do not)."""
+def click_record(*, lead_id: int, row_id: int | None, target: str, method: str = "GET",
+                 user_agent: str = "") -> Click | None:
+    """A click through our redirect, marked when a machine made it (emails/clicks.py). None when the lead no
+    longer exists (erased rows stay, deleted do not)."""
     if not Lead.objects.filter(pk=lead_id).exists():
         return None
     # Credit the row only if it really belongs to this lead (tokens are signed, but rows may be deleted).
-    if row_id is not None and not ScheduledEmail.objects.filter(pk=row_id, lead_id=lead_id).exists():
-        row_id = None
-    return Click.objects.create(lead_id=lead_id, scheduled_email_id=row_id, target=target)
+    row = ScheduledEmail.objects.filter(pk=row_id, lead_id=lead_id).first() if row_id is not None else None
+    now = timezone.now()
+    machine = click_machine_reason(row=row, target=target, at=now, method=method, user_agent=user_agent)
+    return Click.objects.create(lead_id=lead_id, scheduled_email=row, target=target, created_at=now,
+                                machine=machine)

@@ -28,7 +28,7 @@ def email_click(request: HttpRequest, token: str) -> HttpResponseRedirect:
         row_id = int(payload["row"]) if payload.get("row") is not None else None
     except (tokens.BadToken, KeyError, TypeError, ValueError) as exc:
         raise Http404("This link is not valid.") from exc
-    # HEAD requests come from link scanners, not people: redirect them without counting a click.
-    if request.method == "GET":
-        click_record(lead_id=lead_id, row_id=row_id, target=target)
+    # Every request is recorded; HEAD, scanner agents and the like are marked as machine clicks, not credited.
+    click_record(lead_id=lead_id, row_id=row_id, target=target, method=request.method or "GET",
+                 user_agent=request.headers.get("User-Agent", "")[:500])
     return HttpResponseRedirect(_destination(target, lead_id, row_id))

@@ -7,6 +7,7 @@ are added here by re-registering a subclass of its LeadAdmin.
 from collections import Counter
 from typing import Any
 
+import stripe
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from emails import services as email_services
 from funnel.checkout.events import stripe_event_process
+from funnel.checkout.review import purchase_grant, purchase_refund_held
 from funnel.dashboard.timeline import lead_timeline
 from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase, StripeEvent
 from leads.admin import LeadAdmin
@@ -99,8 +101,9 @@ class PurchaseAdmin(ReadOnlyAdmin):
     search_fields = ("stripe_session_id", "payment_intent_id", "lead__email")
     list_select_related = ("lead", "scheduled_email")
     readonly_fields = ("stripe_session_id", "lead", "scheduled_email", "status", "amount_cents", "currency",
-                       "livemode", "payment_intent_id", "review_reason", "created_at", "refunded_at", "disputed_at")
-    actions = ["reprocess_events"]
+                       "livemode", "payment_intent_id", "review_reason", "created_at", "refunded_at", "disputed_at",
+                       "refund_id", "review_outcome", "reviewed_by", "reviewed_at")
+    actions = ["reprocess_events", "grant_held", "refund_held"]
     show_full_result_count = False
 
     @admin.display(description="Amount", ordering="amount_cents")
@@ -113,6 +116,28 @@ class PurchaseAdmin(ReadOnlyAdmin):
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("funnel.change_stripeevent")
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        # Deciding on a held purchase moves money or grants access: not for the view-only marketing group.
+        return request.user.has_perm("funnel.change_purchase")
+
+    @admin.action(description="Held for review: grant access and send the access email", permissions=["review"])
+    def grant_held(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
+        ids = list(queryset.filter(status=Purchase.Status.REVIEW).values_list("pk", flat=True))
+        granted = sum(purchase_grant(purchase_id=pk, user=request.user) for pk in ids)  # type: ignore[arg-type]
+        self.message_user(request, f"Access granted for {granted} held purchase(s); "
+                          f"{queryset.count() - granted} skipped (not held).", messages.SUCCESS)
+
+    @admin.action(description="Held for review: refund in full through Stripe", permissions=["review"])
+    def refund_held(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
+        ids = list(queryset.filter(status=Purchase.Status.REVIEW).values_list("pk", flat=True))
+        refunded = 0
+        for pk in ids:
+            try:
+                refunded += purchase_refund_held(purchase_id=pk, user=request.user)  # type: ignore[arg-type]
+            except stripe.StripeError as exc:
+                self.message_user(request, f"Purchase {pk}: Stripe refused the refund: {exc}", messages.ERROR)
+        self.message_user(request, f"Refunded {refunded} held purchase(s).", messages.SUCCESS)
 
     @admin.action(description="Reprocess the Stripe events of the selected purchases", permissions=["reprocess"])
     def reprocess_events(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:

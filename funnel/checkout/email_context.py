@@ -50,12 +50,22 @@ def access_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     return {**signin_context(lead, row), "receipt": receipt, "full_guide_url": _absolute("full-guide")}
 
 
+def purchase_note_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
+    """A second payment refunded, or a payment held for a check: what was paid, and how to sign in."""
+    purchase_id = (row.context or {}).get("purchase_id")
+    purchase = Purchase.objects.filter(pk=purchase_id, lead=lead).first() if isinstance(purchase_id, int) else None
+    return {**signin_context(lead, row),
+            "amount": _money(purchase.amount_cents, purchase.currency) if purchase else "",
+            "reference": f"PR-{purchase.pk:06d}" if purchase else ""}
+
+
 def retry_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     credited = (row.context or {}).get("credited_email_id")
     return {"retry_url": upgrade_url(lead_id=lead.pk, email_row_id=credited if isinstance(credited, int) else None),
             "price": _money(settings.PRODUCT_PRICE_CENTS, settings.PRODUCT_CURRENCY)}
 
 
-register_context_provider(signin_context, steps=["signin"])
+register_context_provider(signin_context, steps=["signin", "already-yours"])
+register_context_provider(purchase_note_context, steps=["duplicate-refunded", "order-review"])
 register_context_provider(access_context, steps=["access"])
 register_context_provider(retry_context, steps=["payment-failed", "order-waiting"])

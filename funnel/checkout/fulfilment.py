@@ -10,12 +10,14 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
-from funnel.checkout.reversals import payment_lock, purchase_mark_reversed
+from funnel.checkout.reversals import payment_lock, purchase_mark_reversed, purchase_refund_duplicate
+from funnel.checkout.review import staff_alert_held
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
 from funnel.models import CheckoutSession, PaymentReversal, Purchase
 from leads.models import Lead
@@ -47,16 +49,35 @@ def _session_is_paid(session: dict[str, Any]) -> bool:
     return session.get("payment_status") == "no_payment_required" and session.get("amount_total") == 0
 
 
-def _price_problems(session: dict[str, Any]) -> list[str]:
+def expected_price() -> tuple[int, str]:
+    """(amount in cents, currency) our checkout charges: the configured Stripe Price's own, else the inline one.
+
+    A Price's amount and currency cannot change once created (Stripe makes a new Price instead), so it is read
+    from Stripe once and cached without expiry, per Price id. Calls Stripe: never inside a transaction.
+    """
+    price_id = settings.STRIPE_PRICE_ID
+    if not price_id or not stripe_is_configured():
+        return settings.PRODUCT_PRICE_CENTS, settings.PRODUCT_CURRENCY
+    key = f"stripe-price:{price_id}"
+    cached = cache.get(key)
+    if cached is None:
+        price = stripe_client().v1.prices.retrieve(price_id)
+        cached = (int(price["unit_amount"]), str(price["currency"]))
+        cache.set(key, cached, timeout=None)
+    return int(cached[0]), str(cached[1])
+
+
+def _price_problems(session: dict[str, Any], expected: tuple[int, str]) -> list[str]:
     """Why this session is not a purchase of our product at our price (empty when it is)."""
     problems = []
+    amount, currency = expected
     if session.get("mode") != "payment":
         problems.append(f"mode {session.get('mode')!r}")
-    if session.get("currency") != settings.PRODUCT_CURRENCY:
-        problems.append(f"currency {session.get('currency')!r} is not {settings.PRODUCT_CURRENCY!r}")
+    if session.get("currency") != currency:
+        problems.append(f"currency {session.get('currency')!r} is not {currency!r}")
     subtotal = session.get("amount_subtotal")
-    if subtotal != settings.PRODUCT_PRICE_CENTS:
-        problems.append(f"amount_subtotal {subtotal!r} is not {settings.PRODUCT_PRICE_CENTS}")
+    if subtotal != amount:
+        problems.append(f"amount_subtotal {subtotal!r} is not {amount}")
     totals = session.get("total_details") or {}
     expected_total = (subtotal or 0) - (totals.get("amount_discount") or 0) + (totals.get("amount_tax") or 0) \
         + (totals.get("amount_shipping") or 0)
@@ -132,25 +153,34 @@ def purchase_fulfil(*, session_id: str) -> Purchase | None:
         raise FulfilmentError(f"Stripe returned {session.get('id')!r} for {session_id!r}")
     if not _session_is_paid(session):
         return None
-    return _purchase_record(session)
+    purchase, created = _purchase_record(session, expected_price())
+    if purchase is None:
+        return None
+    if created and purchase.status == Purchase.Status.REVIEW:
+        staff_alert_held(purchase)
+    if purchase.status == Purchase.Status.DUPLICATE and purchase.refunded_at is None:
+        # Also on a later call for the same session: a refund that failed (Stripe down) is tried again.
+        purchase_refund_duplicate(purchase)
+    return purchase
 
 
 @transaction.atomic
-def _purchase_record(session: dict[str, Any]) -> Purchase | None:
+def _purchase_record(session: dict[str, Any], expected: tuple[int, str]) -> tuple[Purchase | None, bool]:
+    """(the session's purchase, whether this call recorded it)."""
     session_id = session["id"]
     intent_id = _payment_intent_id(session)
     payment_lock(intent_id or session_id)
     existing = Purchase.objects.filter(stripe_session_id=session_id).first()
     if existing is not None:
-        return existing
-    problems = _price_problems(session)
+        return existing, False
+    problems = _price_problems(session, expected)
     # A session that is not our product at our price (another product on the same Stripe account, or a
     # tampered one) never creates a lead; for a lead we know, it is recorded and held for review.
     lead = session_lead(session, create=not problems)
     if lead is None and problems:
         logger.error("paid session %s is not our product and names no lead we know: %s", session_id,
                      "; ".join(problems))
-        return None
+        return None, False
     if lead is None:
         raise FulfilmentError(f"session {session_id} names no lead and no email")
     try:
@@ -163,7 +193,7 @@ def _purchase_record(session: dict[str, Any]) -> Purchase | None:
             )
     except IntegrityError:
         # Another fulfilment of the same session committed first (no payment intent to lock on): it granted.
-        return Purchase.objects.get(stripe_session_id=session_id)
+        return Purchase.objects.get(stripe_session_id=session_id), False
     CheckoutSession.objects.filter(stripe_session_id=session_id).update(status=CheckoutSession.Status.COMPLETE)
 
     reversal = PaymentReversal.objects.filter(payment_intent_id=intent_id).order_by("-created_at").first() \
@@ -171,13 +201,21 @@ def _purchase_record(session: dict[str, Any]) -> Purchase | None:
     if reversal is not None:
         # The refund or dispute arrived before the completion: record the sale as reversed, grant nothing.
         purchase_mark_reversed(purchase, kind=reversal.kind)
-        return purchase
+        return purchase, True
     if problems:
         purchase.status = Purchase.Status.REVIEW
         purchase.review_reason = "; ".join(problems)[:255]
         purchase.save(update_fields=["status", "review_reason"])
         logger.error("purchase %s held for review: %s", purchase.pk, purchase.review_reason)
-        return purchase
+        # The buyer paid: they hear from us now, not only when staff decide.
+        email_queue(lead=lead, step="order-review", key=session_id, context={"purchase_id": purchase.pk})
+        return purchase, True
+    if Purchase.objects.filter(lead=lead, status=Purchase.Status.PAID).exclude(pk=purchase.pk).exists():
+        # They already own it (two tabs, or /buy/ with their own address): refunded by the caller once this
+        # transaction has committed, never counted as a sale, no second access email.
+        purchase.status = Purchase.Status.DUPLICATE
+        purchase.save(update_fields=["status"])
+        return purchase, True
     lead_make_customer(lead=lead)
     email_queue(lead=lead, step="access", key=session_id, context={"purchase_id": purchase.pk})
-    return purchase
+    return purchase, True

@@ -1,10 +1,48 @@
-"""Refunds and disputes: mark the purchase and end the buyer's access, in whichever order the events arrive."""
+"""Refunds and disputes: mark the purchase and end the buyer's access, in whichever order the events arrive;
+and our own refunds through Stripe (a second payment by a buyer, or staff refunding a held purchase)."""
+
+import logging
+from typing import Literal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from emails.services import email_queue
+from funnel.checkout.stripe_client import stripe_client, stripe_is_configured
 from funnel.models import PaymentReversal, Purchase
 from leads.services import lead_revoke_access
+
+logger = logging.getLogger(__name__)
+
+
+def stripe_refund(purchase: Purchase, *, reason: Literal["duplicate", "requested_by_customer"]) -> str:
+    """Refund the purchase's payment in full through Stripe; returns the refund id ("" when nothing was charged).
+
+    The Idempotency-Key derives from the payment intent, so a retry, a second worker or a second press never
+    refunds twice. Calls Stripe: the caller must hold no transaction.
+    """
+    if not purchase.payment_intent_id or not stripe_is_configured():
+        return ""  # a 100 % promotion code (nothing charged), or the dev simulator (nothing to call)
+    refund = stripe_client().v1.refunds.create(
+        params={"payment_intent": purchase.payment_intent_id, "reason": reason,
+                "metadata": {"purchase": str(purchase.pk)}},
+        options={"idempotency_key": f"refund:{purchase.payment_intent_id}"},
+    )
+    return str(refund["id"])
+
+
+def purchase_refund_duplicate(purchase: Purchase) -> None:
+    """Give a buyer's second payment back, record it, and tell them (once, whatever the retries)."""
+    refund_id = stripe_refund(purchase, reason="duplicate")
+    with transaction.atomic():
+        updated = Purchase.objects.filter(pk=purchase.pk, refunded_at__isnull=True).update(
+            refund_id=refund_id, refunded_at=timezone.now())
+        if updated:
+            email_queue(lead=purchase.lead, step="duplicate-refunded", key=purchase.stripe_session_id,
+                        context={"purchase_id": purchase.pk})
+    purchase.refresh_from_db()
+    logger.info("second payment %s of lead %s refunded (%s)", purchase.stripe_session_id, purchase.lead_id,
+                refund_id or "nothing charged")
 
 
 def payment_lock(key: str) -> None:
@@ -39,7 +77,9 @@ def purchase_reverse(*, payment_intent_id: str, kind: str, stripe_object_id: str
         kind=kind, stripe_object_id=stripe_object_id, defaults={"payment_intent_id": payment_intent_id}
     )
     changed = 0
-    for purchase in Purchase.objects.select_for_update().filter(payment_intent_id=payment_intent_id):
+    # A second payment we refunded ourselves stays what it is: never a sale, so not a refunded sale either.
+    for purchase in Purchase.objects.select_for_update().filter(payment_intent_id=payment_intent_id) \
+            .exclude(status=Purchase.Status.DUPLICATE):
         purchase_mark_reversed(purchase, kind=kind)
         changed += 1
         still_paid = Purchase.objects.filter(lead_id=purchase.lead_id, status=Purchase.Status.PAID).exists()

@@ -62,3 +62,17 @@ def signin_link_use(request: HttpRequest, *, token: str) -> Lead | None:
     SignInLinkUse.objects.update_or_create(lead=lead, defaults={"used_at": timezone.now()})
     access_login(request, lead=lead)
     return lead
+
+
+def signin_hint_read(token: str) -> str:
+    """The address a buyer's email signed into its sign-in link (emails.rendering), to prefill the form; ""
+    for no or a bad token. It only prefills: the form still just mails a link to that address."""
+    if not token:
+        return ""
+    try:
+        lead_id = tokens.unsign("signin-hint", token).get("lead")
+    except tokens.BadToken:
+        return ""
+    lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first() \
+        if isinstance(lead_id, int) else None
+    return (lead.email or "") if lead is not None else ""

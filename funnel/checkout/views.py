@@ -23,7 +23,7 @@ from emails.models import ScheduledEmail
 from emails.services import email_queue_for_each
 from funnel.checkout import simulator_actions
 from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil
-from funnel.checkout.signin import signin_link_use, signin_token_buyer
+from funnel.checkout.signin import signin_hint_read, signin_link_use, signin_token_buyer
 from funnel.checkout.start import (
     checkout_idempotency_key,
     checkout_key_used,
@@ -68,7 +68,8 @@ def _remember_checkout(request: HttpRequest, session_id: str) -> None:
 
 def _idempotency_key(request: HttpRequest, *, lead_id: int | None, row_id: int | None, slot: str) -> str:
     """The key for this attempt: reused until a session was recorded with it (a retry after a timeout sends
-    the same key, so Stripe never makes two sessions for one click), fresh after that."""
+    the same key, so Stripe never makes two sessions for one click), fresh after that, and fresh after an
+    answer Stripe stored under it (see _idempotency_key_forget)."""
     nonces = request.session.get(SESSION_CHECKOUT_NONCES, {})
     nonce = nonces.get(slot)
     if not nonce or checkout_key_used(
@@ -81,8 +82,17 @@ def _idempotency_key(request: HttpRequest, *, lead_id: int | None, row_id: int |
     return checkout_idempotency_key(lead_id=lead_id, email_row_id=row_id, nonce=nonce)
 
 
+def _idempotency_key_forget(request: HttpRequest, slot: str) -> None:
+    """Stripe stores the first answer to a key for 24 h and replays it, a 500 included; an idempotency error
+    means the key is spoiled. Only a request that may never have reached Stripe (a connection error, a
+    timeout) may be sent again under its key; after any other failure the next attempt needs a new one."""
+    nonces = dict(request.session.get(SESSION_CHECKOUT_NONCES, {}))
+    if nonces.pop(slot, None) is not None:
+        request.session[SESSION_CHECKOUT_NONCES] = nonces
+
+
 def _start_and_redirect(request: HttpRequest, *, lead: Lead | None, row: ScheduledEmail | None, email: str,
-                        lead_verified: bool, slot: str) -> HttpResponse:
+                        lead_verified: bool, slot: str, retry_by_post: bool = False) -> HttpResponse:
     if rate_limit_hit(scope="checkout", ip=client_ip(request), rate=CHECKOUT_RATE_LIMIT):
         return render(request, "funnel/checkout/error.html", {"reason": "busy"}, status=429)
     key = _idempotency_key(request, lead_id=lead.pk if lead else None, row_id=row.pk if row else None, slot=slot)
@@ -91,17 +101,24 @@ def _start_and_redirect(request: HttpRequest, *, lead: Lead | None, row: Schedul
                                            customer_email=email, lead_verified=lead_verified)
     except stripe.StripeError as exc:
         logger.warning("checkout session not created: %s: %s", type(exc).__name__, exc)
-        # 200, not 503: Django's session middleware drops the session (and its cookie) on a 5xx answer, and the
-        # "Try again" must carry the same nonce so Stripe replays rather than creates a second session.
-        return render(request, "funnel/checkout/error.html", {"reason": "stripe", "retry_url": request.path})
+        if not isinstance(exc, stripe.APIConnectionError):
+            _idempotency_key_forget(request, slot)
+        # 200, not 503: Django's session middleware drops the session (and its cookie) on a 5xx answer, and after
+        # a timeout the "Try again" must carry the same nonce so Stripe replays rather than creates a second one.
+        return render(request, "funnel/checkout/error.html",
+                      {"reason": "stripe", "retry_url": request.path, "retry_by_post": retry_by_post})
     _remember_checkout(request, checkout.stripe_session_id)
     return HttpResponseRedirect(checkout.url, status=303)
 
 
 @never_cache
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def upgrade(request: HttpRequest, token: str) -> HttpResponse:
-    """The upgrade link in every reminder: straight to Stripe Checkout, prefilled and credited to the email."""
+    """The upgrade link in every reminder. GET shows one button; only its POST starts Stripe Checkout.
+
+    Mailbox scanners (Safe Links and the like) GET every link in a message: a GET must not open a Checkout
+    Session (a Stripe call, the per-IP checkout limit, and an "order waiting" email when it expires).
+    """
     try:
         lead_id, row_id = upgrade_token_read(token)
     except tokens.BadToken:
@@ -109,16 +126,19 @@ def upgrade(request: HttpRequest, token: str) -> HttpResponse:
     lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first()
     if lead is None or not lead.email:
         return render(request, "funnel/checkout/link_invalid.html", status=404)
-    if request.method == "HEAD":
-        return HttpResponse()  # link scanners: no Checkout Session (and no "order waiting" mail) for them
     if lead.is_customer:
-        # Never sold twice. The upgrade link does not sign in (it is reusable and forwardable); the guide
-        # offers a sign-in link to a buyer on a new device.
-        return HttpResponseRedirect(_full_guide_url())
+        # Never sold twice, and the link itself never signs in (reusable, forwardable): its one button mails a
+        # sign-in link to the buyer's own address. A GET (or a mail scanner) sends nothing.
+        if request.method != "POST":
+            return render(request, "funnel/checkout/upgrade_owned.html")
+        _buyer_signin_mail(email=lead.email, step="signin")
+        return render(request, "funnel/checkout/signin_sent.html")
+    if request.method != "POST":
+        return render(request, "funnel/checkout/upgrade.html", {"email": lead.email})
     row = ScheduledEmail.objects.filter(pk=row_id, lead=lead).first() if row_id else None
     # The token came in mail sent to this address, so the success page may sign this browser in.
     return _start_and_redirect(request, lead=lead, row=row, email=lead.email, lead_verified=True,
-                               slot=f"{lead.pk}:{row.pk if row else ''}")
+                               slot=f"{lead.pk}:{row.pk if row else ''}", retry_by_post=True)
 
 
 @never_cache
@@ -136,6 +156,10 @@ def buy(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return render(request, "funnel/checkout/buy.html", {"form": form}, status=400 if form.errors else 200)
     email = form.cleaned_data["email"].strip().lower()
+    # An address that already bought gets a sign-in link by mail, yet the answer here is the same checkout as
+    # for anyone: a different page would tell whoever types an address whether its owner bought (a health
+    # product). Only the mailbox learns it; a payment made anyway is refunded automatically on fulfilment.
+    _buyer_signin_mail(email=email, step="already-yours")
     slot = "anon:" + hashlib.sha256(email.encode()).hexdigest()[:16]
     return _start_and_redirect(request, lead=None, row=None, email=email, lead_verified=False, slot=slot)
 
@@ -236,24 +260,31 @@ def _simulator_page(request: HttpRequest, session: dict[str, Any], form: forms.F
 
 # --- Buyer sign-in ----------------------------------------------------------------------------------------------
 
+def _buyer_signin_mail(*, email: str, step: str) -> None:
+    """Queue a sign-in link for `email` if it is a buyer's, under the per-address sign-in limit.
+
+    One statement whether or not the address is a buyer's (the database decides, the caller does not branch):
+    a buyer's answer costs the same work as a stranger's, so its timing tells nobody who bought. Over the
+    per-address limit: silently nothing, so the limit cannot be used to probe addresses either.
+    """
+    email_scope = "signin-email:" + hashlib.sha256(email.encode()).hexdigest()
+    if not rate_limit_hit(scope=email_scope, ip=None, rate=settings.SIGNIN_RATE_LIMIT_PER_EMAIL):
+        email_queue_for_each(leads=Lead.objects.filter(email__iexact=email, is_customer=True)
+                             .exclude(status=Lead.Status.ERASED), step=step, key=uuid.uuid4().hex)
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def signin_request(request: HttpRequest) -> HttpResponse:
     """"Send me a sign-in link": the same answer whether or not the address belongs to a buyer."""
-    form = EmailForm(request.POST or None)
+    # A buyer's emails link here with their address signed in `for`: prefilled, one press sends the link.
+    form = EmailForm(request.POST or None, initial={"email": signin_hint_read(request.GET.get("for", ""))})
     if request.method != "POST" or not form.is_valid():
         return render(request, "funnel/checkout/signin_request.html", {"form": form},
                       status=400 if form.errors else 200)
     if rate_limit_hit(scope="signin", ip=client_ip(request), rate=settings.SIGNIN_RATE_LIMIT):
         return render(request, "funnel/checkout/signin_request.html", {"form": form, "limited": True}, status=429)
-    email = form.cleaned_data["email"].strip().lower()
-    email_scope = "signin-email:" + hashlib.sha256(email.encode()).hexdigest()
-    # Over the per-address limit: silently nothing, so the limit cannot be used to probe addresses either.
-    if not rate_limit_hit(scope=email_scope, ip=None, rate=settings.SIGNIN_RATE_LIMIT_PER_EMAIL):
-        # One statement whether or not the address is a buyer's (the database decides, the view does not branch):
-        # a buyer's answer costs the same work as a stranger's, so its timing tells nobody who bought.
-        email_queue_for_each(leads=Lead.objects.filter(email__iexact=email, is_customer=True)
-                             .exclude(status=Lead.Status.ERASED), step="signin", key=uuid.uuid4().hex)
+    _buyer_signin_mail(email=form.cleaned_data["email"].strip().lower(), step="signin")
     return render(request, "funnel/checkout/signin_sent.html")
 
 

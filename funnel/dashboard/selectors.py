@@ -254,7 +254,8 @@ def step_conditions(since: datetime, until: datetime, *, live: list[Range] | Non
     return {
         "confirmed": Q(confirmed_at__isnull=False),
         "welcome_opened": in_ranges("created_at", ranges) & Q(pk__in=welcome_opened),
-        "upgrade_clicked": Q(pk__in=Click.objects.filter(target=Click.Target.UPGRADE).values("lead_id")),
+        "upgrade_clicked": Q(pk__in=Click.objects.filter(target=Click.Target.UPGRADE, machine=Click.Machine.HUMAN)
+                             .values("lead_id")),
         "checkout_started": Q(pk__in=CheckoutSession.objects.filter(lead__isnull=False).values("lead_id")),
         "paid": Q(pk__in=Purchase.objects.filter(status__in=PAID_STATUSES).values("lead_id")),
         "refunded": Q(pk__in=Purchase.objects.filter(status=Purchase.Status.REFUNDED).values("lead_id")),
@@ -422,6 +423,7 @@ class EmailRow:
     opened: int = 0
     clicked: int = 0
     upgrade_clicks: int = 0
+    machine_clicked: int = 0  # emails whose links a mailbox scanner or bot opened (not in the two above)
     purchases: int = 0
     gross_cents: int = 0
     net_cents: int = 0
@@ -449,7 +451,8 @@ def _sent_in(filters: DashboardFilters, prefix: str = "", *, ranges: list[Range]
     return filters.utm_q(f"{prefix}lead__") & sequence_sent_in(period, prefix)
 
 
-ROLLED_EMAIL_COLUMNS = ("sent", "delivered", "opened", "bounces", "complaints", "clicked", "upgrade_clicks")
+ROLLED_EMAIL_COLUMNS = ("sent", "delivered", "opened", "bounces", "complaints", "clicked", "upgrade_clicks",
+                        "machine_clicked")
 
 
 def email_counts(sent: Callable[[str], Q], *, clicked_since: datetime | None,
@@ -493,11 +496,13 @@ def email_counts(sent: Callable[[str], Q], *, clicked_since: datetime | None,
     clicks = Click.objects.filter(sent(via_email))
     if clicked_since is not None:
         clicks = clicks.filter(created_at__gte=clicked_since)
+    human = Q(machine=Click.Machine.HUMAN)  # scanners' clicks are shown apart, never credited (emails/clicks.py)
     for item in grouped(clicks, via_email).annotate(
-        any=Count("scheduled_email_id", distinct=True),
-        upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)),
+        any=Count("scheduled_email_id", distinct=True, filter=human),
+        upgrade=Count("scheduled_email_id", distinct=True, filter=human & Q(target=Click.Target.UPGRADE)),
+        machine=Count("scheduled_email_id", distinct=True, filter=~human),
     ).order_by():
-        row(item).update(clicked=item["any"], upgrade_clicks=item["upgrade"])
+        row(item).update(clicked=item["any"], upgrade_clicks=item["upgrade"], machine_clicked=item["machine"])
     return list(rows.values())
 
 

@@ -146,14 +146,17 @@ def email_table(rows: list[selectors.EmailRow]) -> Table:
         title="Per email",
         columns=[Column("Email", TEXT), Column("Sent"), Column("Delivered"), Column("Opened"),
                  Column("Open rate", PCT), Column("Clicked"), Column("Click rate", PCT), Column("Upgrade clicks"),
-                 Column("Purchases credited"), Column("Gross revenue", MONEY), Column("Net revenue", MONEY),
-                 Column("Unsubscribes"), Column("Bounces"), Column("Complaints")],
+                 Column("Scanner clicks"), Column("Purchases credited"), Column("Gross revenue", MONEY),
+                 Column("Net revenue", MONEY), Column("Unsubscribes"), Column("Bounces"), Column("Complaints")],
         rows=[[r.step, r.sent, r.delivered, r.opened, r.rate("opened"), r.clicked, r.rate("clicked"),
-               r.upgrade_clicks, r.purchases, r.gross_cents, r.net_cents, r.unsubscribes, r.bounces, r.complaints]
+               r.upgrade_clicks, r.machine_clicked, r.purchases, r.gross_cents, r.net_cents, r.unsubscribes,
+               r.bounces, r.complaints]
               for r in rows],
         note=("Sequence emails sent in the period. Opens are unreliable: privacy features of mail apps pre-load "
               "images (counting opens that never happened) and image blocking hides real ones; use clicks and "
-              "purchases to judge an email. Clicks and purchases are exact, from our signed links. Unsubscribes "
+              "purchases to judge an email. Clicks and purchases are exact, from our signed links; "
+              "clicks by mailbox scanners and bots (HEAD, scanner agents, seconds after delivery, every link at once) "
+              "are counted apart as scanner clicks. Unsubscribes "
               "are credited to the last sequence email sent before the unsubscribe."),
     )
 

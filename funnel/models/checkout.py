@@ -1,5 +1,6 @@
 """Money: the checkout sessions we started, the purchases they became, and every Stripe event we received."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -41,6 +42,8 @@ class Purchase(models.Model):
         REFUNDED = "refunded", "Refunded"
         DISPUTED = "disputed", "Disputed"
         REVIEW = "review", "Held for review"  # amount, currency or mode did not match our price
+        # A second payment by someone who already owns the guide (two tabs): refunded automatically, never a sale.
+        DUPLICATE = "duplicate", "Second payment, refunded"
 
     stripe_session_id = models.CharField(max_length=255, unique=True)
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="purchases")
@@ -57,6 +60,13 @@ class Purchase(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True)
+    # Our own refund through Stripe (a duplicate payment, or staff refunding a held purchase).
+    refund_id = models.CharField(max_length=255, blank=True)
+    # Staff's decision on a held purchase: who, when, and what (granted or refunded).
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_outcome = models.CharField(max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"Purchase {self.stripe_session_id} ({self.status})"

@@ -24,6 +24,7 @@ class EmailDayCount(models.Model):
     complaints = models.PositiveIntegerField(default=0)
     clicked = models.PositiveIntegerField(default=0)
     upgrade_clicks = models.PositiveIntegerField(default=0)
+    machine_clicked = models.PositiveIntegerField(default=0)  # by scanners and bots; not in the two above
 
     class Meta:
         constraints = [

@@ -2,8 +2,9 @@
 
 Records every request (method, path, decoded form/query params, headers including Idempotency-Key), answers
 with objects shaped like Stripe's own OpenAPI fixtures (`stripe_objects.json`, copied from
-stripe/openapi), honours idempotency keys like Stripe (same key → same response), and can be told to stall
-the next requests past the client's timeout.
+stripe/openapi), honours idempotency keys like Stripe (same key and parameters → the stored response replayed,
+a 500 included; same key, other parameters → 400 `idempotency_error`), can be told to answer the next requests
+with a 5xx, and to stall the next requests past the client's timeout.
 
 `watch_transactions(dsn)`: while a request is being served, its caller is blocked on the answer, so a caller
 that opened a database transaction first shows in PostgreSQL as "idle in transaction". Every request then
@@ -51,11 +52,17 @@ class FakeStripe:
     requests: list[RecordedRequest] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     stall_seconds: float = 0.0
     stall_remaining: int = 0
     stall_paths: str = ""  # regex of paths to stall; empty = any
     watch_dsn: str = ""  # see watch_transactions()
-    _idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    fail_status: int = 0
+    fail_remaining: int = 0
+    fail_paths: str = ""  # regex of paths to fail; empty = any
+    # key -> (what was asked, status, response): Stripe stores the first answer to a key and replays it.
+    _idempotent: dict[str, tuple[tuple[str, str, dict[str, str]], int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -69,6 +76,11 @@ class FakeStripe:
         """The next `times` matching requests are processed, then answered only after `seconds`."""
         with self._lock:
             self.stall_remaining, self.stall_seconds, self.stall_paths = times, seconds, paths
+
+    def fail_next(self, times: int = 1, *, status: int = 500, paths: str = "") -> None:
+        """The next `times` matching requests get Stripe's answer to an internal error (stored under their key)."""
+        with self._lock:
+            self.fail_remaining, self.fail_status, self.fail_paths = times, status, paths
 
     def watch_transactions(self, dsn: str) -> None:
         """From now on, every request checks `dsn`'s database for sessions idle inside a transaction."""
@@ -102,6 +114,15 @@ class FakeStripe:
         self.charges[charge["id"]] = charge
         return charge
 
+    def price_add(self, *, unit_amount: int, currency: str = "usd") -> dict[str, Any]:
+        """A one-time Price in the account, as the dashboard would create it."""
+        price = fixture("price")
+        price.update(id="price_" + secrets.token_hex(12), unit_amount=unit_amount,
+                     unit_amount_decimal=str(unit_amount), currency=currency, type="one_time", recurring=None,
+                     transform_quantity=None, created=int(time.time()))
+        self.prices[price["id"]] = price
+        return price
+
     def requests_to(self, method: str, path_pattern: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and re.fullmatch(path_pattern, r.path)]
 
@@ -125,6 +146,13 @@ class FakeStripe:
         )
         return session
 
+    def _answer(self, method: str, path: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
+        """A scripted internal error (fail_next), or the API's answer. Called with the lock held."""
+        if self.fail_remaining and (not self.fail_paths or re.fullmatch(self.fail_paths, path)):
+            self.fail_remaining -= 1
+            return self.fail_status, {"error": {"type": "api_error", "message": "An unknown error occurred"}}
+        return self.handle(method, path, params, headers)
+
     def handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
         if method == "POST" and path == "/v1/checkout/sessions":
             session = self._session_new(params)
@@ -144,7 +172,38 @@ class FakeStripe:
         match = re.fullmatch(r"/v1/charges/([A-Za-z0-9_]+)", path)
         if method == "GET" and match and match.group(1) in self.charges:
             return 200, self.charges[match.group(1)]
+        match = re.fullmatch(r"/v1/prices/([A-Za-z0-9_]+)", path)
+        if method == "GET" and match:
+            if match.group(1) not in self.prices:
+                return 404, _error(f"No such price: '{match.group(1)}'")
+            return 200, self.prices[match.group(1)]
+        if method == "POST" and path == "/v1/refunds":
+            return self._refund_create(params)
         return 404, _error(f"Unrecognized request URL ({method}: {path})")
+
+    def _refund_create(self, p: dict[str, str]) -> tuple[int, Any]:
+        """A full refund of a paid session's payment intent (what we ask for); Stripe refuses a second one."""
+        intent = p.get("payment_intent", "")
+        session = next((s for s in self.sessions.values() if s.get("payment_intent") == intent), None)
+        if session is None:
+            return 404, _error(f"No such payment_intent: '{intent}'")
+        if any(r["payment_intent"] == intent for r in self.refunds.values()):
+            error = _error(f"Charge for payment intent {intent} has already been refunded.")
+            error["error"]["code"] = "charge_already_refunded"
+            return 400, error
+        refund = fixture("refund")
+        refund.update(id="re_" + secrets.token_hex(12), amount=int(p.get("amount") or session["amount_total"]),
+                      currency=session["currency"], payment_intent=intent, charge="ch_" + secrets.token_hex(12),
+                      created=int(time.time()), reason=p.get("reason") or None, status="succeeded",
+                      metadata={k[len("metadata["):-1]: v for k, v in p.items() if k.startswith("metadata[")})
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+
+def _idempotency_error(key: str) -> dict[str, Any]:
+    return {"error": {"type": "idempotency_error", "message": (
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+        f"Try using a key other than '{key}' if you meant to execute a different request.")}}
 
 
 def _transactions_open(dsn: str) -> list[str]:
@@ -181,13 +240,18 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             open_now = _transactions_open(fake.watch_dsn) if fake.watch_dsn else []
             with fake._lock:
                 fake.requests.append(RecordedRequest(method, split.path, params, headers, open_now))
-                key = headers.get("idempotency-key")
-                if method == "POST" and key and key in fake._idempotent:
-                    status, payload = fake._idempotent[key]  # Stripe replays the first response
+                key = headers.get("idempotency-key") if method == "POST" else None
+                asked = (method, split.path, params)
+                replayed = key is not None and key in fake._idempotent
+                if key is not None and replayed:
+                    first, status, payload = fake._idempotent[key]
+                    if first != asked:  # Stripe refuses a key reused for another request, and stores nothing
+                        status, payload = 400, _idempotency_error(key)
+                        replayed = False
                 else:
-                    status, payload = fake.handle(method, split.path, params, headers)
-                    if method == "POST" and key:
-                        fake._idempotent[key] = (status, copy.deepcopy(payload))
+                    status, payload = fake._answer(method, split.path, params, headers)
+                    if key is not None:
+                        fake._idempotent[key] = (asked, status, copy.deepcopy(payload))
                 stall = 0.0
                 if fake.stall_remaining and (not fake.stall_paths or re.fullmatch(fake.stall_paths, split.path)):
                     fake.stall_remaining -= 1
@@ -200,6 +264,11 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", "req_" + secrets.token_hex(8))
+                if replayed:
+                    self.send_header("Idempotent-Replayed", "true")
+                if status >= 500:
+                    # As Stripe: retrying under the same key would only replay this answer.
+                    self.send_header("Stripe-Should-Retry", "false")
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

@@ -22,8 +22,9 @@ def test_email_upgrade_link_through_simulator_to_unlocked_full_guide(live_server
     day_three = render_email(lead, row)
     upgrade_link = found(rf'href="({re.escape(live_server.url)}/c/[^"]+)"', day_three.html)
 
-    page.goto(upgrade_link)  # the click redirect → /upgrade/<token>/ → 303 → the checkout
-    assert "/dev/checkout/cs_test_sim_" in page.url
+    page.goto(upgrade_link)  # the click redirect → /upgrade/<token>/: a page with one button (scanners stop here)
+    page.get_by_role("button", name="Continue to secure checkout").click()  # POST → 303 → the checkout
+    page.wait_for_url(re.compile(r"/dev/checkout/cs_test_sim_"))
     page.get_by_role("button", name="Pay with card").click()
 
     page.wait_for_url(re.compile(r"/checkout/success/\?session_id=cs_test_sim_"))

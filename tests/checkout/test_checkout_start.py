@@ -7,7 +7,7 @@ import pytest
 from funnel.checkout.start import upgrade_token
 from funnel.models import CheckoutSession
 from leads import tokens
-from tests.checkout.conftest import email_row_make, lead_make
+from tests.checkout.conftest import email_row_make, found, lead_make
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def _upgrade_path(lead, row=None) -> str:
 
 def test_upgrade_link_creates_session_with_every_promised_parameter(client, fake_stripe, lead):
     row = email_row_make(lead)
-    response = client.get(_upgrade_path(lead, row))
+    response = client.post(_upgrade_path(lead, row))
 
     assert response.status_code == 303
     [request] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
@@ -50,7 +50,7 @@ def test_upgrade_link_creates_session_with_every_promised_parameter(client, fake
 
 def test_price_id_is_sent_instead_of_inline_price_when_configured(client, fake_stripe, lead, settings):
     settings.STRIPE_PRICE_ID = "price_1PgafmB7WZ01zgkW6dKueIc5"
-    client.get(_upgrade_path(lead))
+    client.post(_upgrade_path(lead))
     [request] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert request.params["line_items[0][price]"] == "price_1PgafmB7WZ01zgkW6dKueIc5"
     assert not any(k.startswith("line_items[0][price_data]") for k in request.params)
@@ -59,7 +59,7 @@ def test_price_id_is_sent_instead_of_inline_price_when_configured(client, fake_s
 
 def test_timeout_is_retried_with_the_same_idempotency_key(client, fake_stripe, lead):
     fake_stripe.stall_next(1, seconds=2.5, paths="/v1/checkout/sessions")  # client timeout is 1 s
-    response = client.get(_upgrade_path(lead))
+    response = client.post(_upgrade_path(lead))
 
     assert response.status_code == 303
     attempts = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
@@ -73,16 +73,16 @@ def test_a_failed_attempt_retried_by_the_reader_reuses_the_key_then_a_new_attemp
         client, fake_stripe, lead, settings):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     fake_stripe.stall_next(1, seconds=2.5, paths="/v1/checkout/sessions")
-    failed = client.get(_upgrade_path(lead))
+    failed = client.post(_upgrade_path(lead))
     assert failed.status_code == 200
     assert "Try again" in failed.content.decode()
     assert CheckoutSession.objects.count() == 0
 
-    assert client.get(_upgrade_path(lead)).status_code == 303  # the reader presses "Try again"
+    assert client.post(_upgrade_path(lead)).status_code == 303  # the reader presses "Try again"
     first, retry = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert first.idempotency_key == retry.idempotency_key
 
-    client.get(_upgrade_path(lead))  # back from Stripe, clicks the link again: a new attempt
+    client.post(_upgrade_path(lead))  # back from Stripe, clicks the link again: a new attempt
     third = fake_stripe.requests_to("POST", "/v1/checkout/sessions")[-1]
     assert third.idempotency_key != first.idempotency_key
     assert CheckoutSession.objects.count() == 2
@@ -91,9 +91,9 @@ def test_a_failed_attempt_retried_by_the_reader_reuses_the_key_then_a_new_attemp
 def test_buyer_is_not_sold_twice(client, fake_stripe, lead):
     lead.is_customer = True
     lead.save(update_fields=["is_customer"])
-    response = client.get(_upgrade_path(lead))
-    assert response.status_code == 302
-    assert response["Location"] == "/guide/"
+    # The link offers a sign-in link by mail (tests/checkout/test_buyer_pays_once.py), never a checkout.
+    for response in (client.get(_upgrade_path(lead)), client.post(_upgrade_path(lead))):
+        assert response.status_code == 200
     assert client.session.get("access_lead_id") is None  # a reusable link is no key to the account
     assert fake_stripe.requests == []
 
@@ -109,7 +109,7 @@ def test_bad_or_foreign_tokens_show_the_invalid_link_page(client, fake_stripe, l
 
 def test_another_leads_email_row_is_not_credited(client, fake_stripe, lead):
     other_row = email_row_make(lead_make("other@example.com"))
-    client.get(_upgrade_path(lead, other_row))
+    client.post(_upgrade_path(lead, other_row))
     [request] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert "metadata[email]" not in request.params
 
@@ -146,7 +146,44 @@ def test_buy_post_needs_csrf(fake_stripe, db):
 
 
 def test_success_url_placeholder_survives_for_stripe(client, fake_stripe, lead):
-    client.get(_upgrade_path(lead))
+    client.post(_upgrade_path(lead))
     [session] = fake_stripe.sessions.values()
     query = parse_qs(urlsplit(session["success_url"]).query)
     assert query == {"session_id": ["{CHECKOUT_SESSION_ID}"]}
+
+
+def _try_again(client, failed):
+    """Press the error page's "Try again" button (a form posting back to the upgrade link)."""
+    html = failed.content.decode()
+    assert "Try again" in html
+    return client.post(found(r'<form method="post" action="([^"]+)">', html))
+
+
+def test_stripe_500_then_try_again_reaches_checkout_under_a_new_key(client, fake_stripe, lead):
+    fake_stripe.fail_next(1, status=500, paths="/v1/checkout/sessions")
+    failed = client.post(_upgrade_path(lead))
+    assert failed.status_code == 200 and CheckoutSession.objects.count() == 0
+
+    retried = _try_again(client, failed)
+
+    [session] = fake_stripe.sessions.values()
+    assert retried.status_code == 303 and retried["Location"] == session["url"]
+    first, second = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    # Stripe stored the 500 under the first key and would replay it for 24 h: the retry must not reuse it.
+    assert first.idempotency_key != second.idempotency_key
+
+
+def test_an_idempotency_error_gives_the_next_attempt_a_new_key(client, fake_stripe, lead, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    fake_stripe.stall_next(1, seconds=2.5, paths="/v1/checkout/sessions")
+    timed_out = client.post(_upgrade_path(lead))  # Stripe made a session; we never heard: the key is kept
+    settings.STRIPE_PRICE_ID = "price_1PgafmB7WZ01zgkW6dKueIc5"  # a deploy changed the request meanwhile
+    refused = _try_again(client, timed_out)
+    assert refused.status_code == 200 and "Try again" in refused.content.decode()
+
+    retried = _try_again(client, refused)
+
+    assert retried.status_code == 303
+    keys = [r.idempotency_key for r in fake_stripe.requests_to("POST", "/v1/checkout/sessions")]
+    assert keys[0] == keys[1] != keys[2]  # kept across the timeout, renewed after Stripe's idempotency_error
+    assert CheckoutSession.objects.get().idempotency_key == keys[2]

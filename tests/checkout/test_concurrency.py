@@ -40,7 +40,7 @@ def _race(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def _paid(client, fake_stripe, lead) -> str:
-    client.get(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/")
+    client.post(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/")
     session_id = CheckoutSession.objects.get(lead=lead).stripe_session_id
     fake_stripe.complete(session_id)
     return session_id

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def _start(client, lead, row=None) -> str:
     """The reader follows the upgrade link; returns the Checkout Session id the fake Stripe made."""
     token = upgrade_token(lead_id=lead.pk, email_row_id=row.pk if row else None)
-    assert client.get(f"/upgrade/{token}/").status_code == 303
+    assert client.post(f"/upgrade/{token}/").status_code == 303
     return CheckoutSession.objects.filter(lead=lead).latest("created_at").stripe_session_id
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _simulated_checkout(client, lead, row=None) -> tuple[str, str]:
-    response = client.get(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=row.pk if row else None)}/")
+    response = client.post(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=row.pk if row else None)}/")
     assert response.status_code == 303
     match = re.fullmatch(r"/dev/checkout/(cs_test_sim_[0-9a-f]+)/", response["Location"])
     assert match, response["Location"]

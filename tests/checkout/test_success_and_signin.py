@@ -25,7 +25,7 @@ def _signed_in_lead_id(client: Client) -> int | None:
 
 def _paid_session(client, fake_stripe, lead) -> str:
     token = upgrade_token(lead_id=lead.pk, email_row_id=None)
-    client.get(f"/upgrade/{token}/")
+    client.post(f"/upgrade/{token}/")
     session_id = CheckoutSession.objects.filter(lead=lead).latest("created_at").stripe_session_id
     fake_stripe.complete(session_id)
     return session_id
@@ -173,7 +173,7 @@ def test_payment_failed_and_order_waiting_emails_carry_a_fresh_upgrade_link(clie
                                             context={"credited_email_id": None})
         rendered = render_email(lead, row)
         link = found(r"http://testserver(/upgrade/[^/\s]+/)", rendered.text)
-        assert client.get(link).status_code == 303, step
+        assert client.post(link).status_code == 303, step
     assert len(fake_stripe.sessions) == 2
 
 

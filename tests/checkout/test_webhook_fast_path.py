@@ -101,7 +101,7 @@ def test_escaped_unicode_that_postgresql_can_store_is_accepted(client):
 
 
 def _paid_session(client: Client, fake_stripe: Any, lead: Lead) -> str:
-    assert client.get(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/").status_code == 303
+    assert client.post(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/").status_code == 303
     session_id = CheckoutSession.objects.get(lead=lead).stripe_session_id
     fake_stripe.complete(session_id)
     return session_id

@@ -85,10 +85,27 @@ def test_csv_of_the_email_table(admin_client_: Client, world: World) -> None:
     assert 'filename="emails_2026-03-02_2026-03-08.csv"' in response["Content-Disposition"]
     rows = read_csv(response)
     assert rows[0] == ["Email", "Sent", "Delivered", "Opened", "Open rate", "Clicked", "Click rate", "Upgrade clicks",
-                       "Purchases credited", "Gross revenue", "Net revenue", "Unsubscribes", "Bounces", "Complaints"]
-    assert rows[1] == ["welcome", "5", "4", "2", "40.00", "2", "40.00", "1", "1", "9.97", "0.00", "1", "1", "1"]
-    assert rows[2] == ["day-1", "2", "2", "1", "50.00", "1", "50.00", "1", "1", "9.97", "9.97", "1", "0", "0"]
+                       "Scanner clicks", "Purchases credited", "Gross revenue", "Net revenue", "Unsubscribes",
+                       "Bounces", "Complaints"]
+    assert rows[1] == ["welcome", "5", "4", "2", "40.00", "2", "40.00", "1", "0", "1", "9.97", "0.00", "1", "1", "1"]
+    assert rows[2] == ["day-1", "2", "2", "1", "50.00", "1", "50.00", "1", "0", "1", "9.97", "9.97", "1", "0", "0"]
     assert len(rows) == 9
+
+
+def test_scanner_clicks_are_shown_apart_and_never_counted_as_a_readers(admin_client_: Client, world: World) -> None:
+    # A mailbox scanner opened every link of L5's welcome and L6's day-1: recorded, marked, not a reader's click.
+    Click.objects.create(lead=world.leads["L5"], scheduled_email=world.emails["L5-welcome"], target="upgrade",
+                         created_at=at(3, 8, 23, 5), machine=Click.Machine.EARLY)
+    Click.objects.create(lead=world.leads["L6"], scheduled_email=world.emails["L6-day-1"], target="upgrade",
+                         created_at=at(3, 5, 8), machine=Click.Machine.AGENT)
+    rows = read_csv(admin_client_.get(reverse("admin-dashboard-csv", args=["emails"]), PERIOD))
+    header = rows[0]
+    by_step = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert [by_step["welcome"][c] for c in ("Clicked", "Upgrade clicks", "Scanner clicks")] == ["2", "1", "1"]
+    assert [by_step["day-1"][c] for c in ("Clicked", "Upgrade clicks", "Scanner clicks")] == ["1", "1", "1"]
+    funnel = read_csv(admin_client_.get(reverse("admin-dashboard-csv", args=["funnel"]), PERIOD))
+    # The funnel's "clicked an upgrade link" counts people only: L1 and L2, as without the scanner.
+    assert next(row for row in funnel if row[0] == "Clicked an upgrade link")[1] == "2"
 
 
 def test_csv_of_funnel_sources_cohorts_and_revenue(admin_client_: Client, world: World) -> None:

@@ -26,9 +26,9 @@ def email_row(lead: Lead, step: str) -> ScheduledEmail:
     if row is not None:
         return row
     context: dict[str, object] = {}
-    if step == "access":
+    if step in ("access", "duplicate-refunded", "order-review"):
         purchase = Purchase.objects.create(
-            stripe_session_id=f"cs_test_layout_{lead.pk}", lead=lead, amount_cents=997, currency="usd",
+            stripe_session_id=f"cs_test_layout_{lead.pk}_{step}", lead=lead, amount_cents=997, currency="usd",
             created_at=datetime(2026, 9, 30, 12, tzinfo=UTC))  # the longest date: "September 30, 2026"
         context = {"purchase_id": purchase.pk}
     elif step == "privacy-link":

@@ -3,14 +3,19 @@ fake of Postmark's API (what Postmark would receive), and a real SMTP server (wh
 
 import email
 import email.policy
+import string
 from collections.abc import Iterator
+from email.policy import compat32
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from emails.dispatch import dispatch_batch
 from emails.models import ScheduledEmail
-from emails.rendering import build_message, render_email
+from emails.rendering import SHORT_HEADER_POLICY, build_message, render_email
 from emails.services import email_queue, sequence_enrol
 
 from .emails_all import all_steps, email_row
@@ -101,3 +106,30 @@ def test_the_html_part_goes_as_8bit_utf8_not_quoted_printable(step: str, make_le
     message = build_message(lead, row, render_email(lead, row)).message()
     html_part = next(part for part in message.walk() if part.get_content_type() == "text/html")
     assert html_part["Content-Transfer-Encoding"] == "8bit"
+
+
+@pytest.mark.parametrize("step", all_steps())
+def test_the_short_header_shortcut_writes_the_same_bytes_as_pythons_policy(step: str, make_lead: Any) -> None:
+    lead = make_lead(first_name="Zoë")  # a non-ASCII subject takes the full folding path
+    row = email_row(lead, step)
+    msg = build_message(lead, row, render_email(lead, row)).message()
+    assert msg.policy is SHORT_HEADER_POLICY
+    fast = msg.as_bytes(linesep="\r\n")
+    msg.policy = compat32
+    assert fast == msg.as_bytes(linesep="\r\n")
+
+
+@given(name=st.sampled_from(["Subject", "Reply-To", "Feedback-ID", "List-Id", "X-Long-Header-Name"]),
+       value=st.text(alphabet=string.printable + "é\u200c", max_size=100))
+@hypothesis_settings(max_examples=2000, deadline=None)
+def test_the_short_header_shortcut_folds_any_value_as_pythons_policy_does(name: str, value: str) -> None:
+    def folded(policy: Any, method: str) -> Any:
+        try:
+            return getattr(policy, method)(name, value)
+        except Exception as exc:  # noqa: BLE001 - a value Python refuses must be refused the same way
+            return type(exc)
+
+    for linesep in ("\n", "\r\n"):
+        fast, plain = SHORT_HEADER_POLICY.clone(linesep=linesep), compat32.clone(linesep=linesep)
+        for method in ("fold", "fold_binary"):
+            assert folded(fast, method) == folded(plain, method)

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -116,5 +117,62 @@ def test_tampered_or_foreign_click_tokens_are_rejected(make_lead: Any, client: C
     assert client.get(good[:-3] + "xx/").status_code == 404
     other_purpose = tokens.sign("unsubscribe", {"row": row.pk, "lead": row.lead_id, "t": "app"})
     assert client.get(reverse("email-click", args=[other_purpose])).status_code == 404
-    assert client.head(good).status_code == 302  # link scanners are redirected, not counted
-    assert not Click.objects.exists()
+    assert client.head(good).status_code == 302  # link scanners are redirected, recorded as a machine
+    assert [c.machine for c in Click.objects.all()] == [Click.Machine.HEAD]
+
+
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+SAFE_LINKS = "Mozilla/5.0 (compatible; Microsoft Office SafeLinks Protection)"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _sent_welcome(make_lead: Any, clock: Any) -> ScheduledEmail:
+    row = welcome(make_lead)
+    ScheduledEmail.objects.filter(pk=row.pk).update(status=ScheduledEmail.Status.SENT, sent_at=clock.now)
+    return row
+
+
+def _open(client: Client, row: ScheduledEmail, target: str, *, agent: str = BROWSER, head: bool = False) -> int:
+    path = urlparse(click_url(row=row, target=target)).path
+    response = client.head(path, headers={"User-Agent": agent}) if head else client.get(
+        path, headers={"User-Agent": agent})
+    return response.status_code
+
+
+@pytest.mark.parametrize(("agent", "head"), [(SAFE_LINKS, False), ("Barracuda Sentinel (EE)", False),
+                                             ("Proofpoint URL Defense", False), ("Mimecast Link Scanner", False),
+                                             ("Mozilla/5.0 (compatible; bingbot/2.0)", False), (BROWSER, True)])
+def test_scanner_clicks_are_recorded_as_machine_and_not_credited(make_lead: Any, client: Client, clock: Any,
+                                                                 agent: str, head: bool) -> None:
+    clock = clock(START)
+    row = _sent_welcome(make_lead, clock)
+    clock.advance(timedelta(hours=2))  # long after delivery: only the request itself gives the scanner away
+    assert _open(client, row, "upgrade", agent=agent, head=head) == 302
+    [click] = Click.objects.all()
+    assert click.machine != Click.Machine.HUMAN
+
+
+def test_a_click_seconds_after_delivery_is_a_scanner_and_a_later_one_a_reader(make_lead: Any, client: Client,
+                                                                               clock: Any) -> None:
+    clock = clock(START)
+    row = _sent_welcome(make_lead, clock)
+    clock.advance(timedelta(seconds=3))
+    _open(client, row, "upgrade")
+    clock.advance(timedelta(minutes=20))
+    _open(client, row, "upgrade")
+    assert [c.machine for c in Click.objects.order_by("pk")] == [Click.Machine.EARLY, Click.Machine.HUMAN]
+
+
+def test_every_link_of_one_email_within_a_second_is_a_scanner(make_lead: Any, client: Client, clock: Any) -> None:
+    clock = clock(START)
+    row = _sent_welcome(make_lead, clock)
+    clock.advance(timedelta(hours=1))
+    _open(client, row, "upgrade")
+    clock.advance(timedelta(milliseconds=400))
+    _open(client, row, "free_guide")
+    clock.advance(timedelta(milliseconds=400))
+    _open(client, row, "app")
+    assert {c.machine for c in Click.objects.all()} == {Click.Machine.BURST}
+    clock.advance(timedelta(minutes=5))
+    _open(client, row, "upgrade")  # the reader, later
+    assert Click.objects.order_by("-pk")[0].machine == Click.Machine.HUMAN

@@ -67,7 +67,7 @@ def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
 
 
 def checkout(client: Client, fake: Any, lead: Lead) -> str:
-    assert client.get(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/").status_code == 303
+    assert client.post(f"/upgrade/{upgrade_token(lead_id=lead.pk, email_row_id=None)}/").status_code == 303
     return CheckoutSession.objects.get(lead=lead).stripe_session_id
 
 

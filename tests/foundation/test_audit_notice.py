@@ -122,7 +122,7 @@ EXPECTED_H1 = {
     "preferences-bad-token": "does not work", "preferences-erase": "Erase my data", "unsubscribe-page": "Unsubscribe",
     "privacy-export": "Download my data", "privacy-erase": "Erase my data", "privacy-bad-token": "does not work",
     "unsubscribe-bad-token": "does not work", "upgrade-bad-token": "no longer works",
-    "upgrade-buyer": "The complete 3-Step Pain Reset", "buy": "The full guide", "checkout-success": "check your email",
+    "upgrade-buyer": "You already have the full guide", "buy": "The full guide", "checkout-success": "check your email",
     "checkout-success-bare": "check your email", "checkout-cancel": "No payment was made",
     "signin": "Sign in to the full guide", "signin-magic": "Sign in to the full guide",
     "signin-magic-bad": "expired or was already used", "guide-anonymous": "The complete 3-Step Pain Reset",
@@ -197,7 +197,7 @@ def test_simulator_page_carries_the_notice(client: Client, settings: Any) -> Non
     settings.DEBUG = True
     settings.STRIPE_SECRET_KEY = ""
     lead = _lead()
-    response = client.get(_path(upgrade_url(lead_id=lead.pk, email_row_id=None)), follow=True)
+    response = client.post(_path(upgrade_url(lead_id=lead.pk, email_row_id=None)), follow=True)
     assert response.redirect_chain and "/dev/checkout/" in response.redirect_chain[-1][0]
     assert NOTICE in html_lib.unescape(response.content.decode())
 
