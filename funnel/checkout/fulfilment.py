@@ -210,6 +210,9 @@ def _purchase_record(session: dict[str, Any], expected: tuple[int, str]) -> tupl
         # The buyer paid: they hear from us now, not only when staff decide.
         email_queue(lead=lead, step="order-review", key=session_id, context={"purchase_id": purchase.pk})
         return purchase, True
+    # Two tabs paid at the same instant hold different payment locks: the buyer's row orders them, so the
+    # second sees the first's committed purchase.
+    Lead.objects.select_for_update().filter(pk=lead.pk).first()
     if Purchase.objects.filter(lead=lead, status=Purchase.Status.PAID).exclude(pk=purchase.pk).exists():
         # They already own it (two tabs, or /buy/ with their own address): refunded by the caller once this
         # transaction has committed, never counted as a sale, no second access email.

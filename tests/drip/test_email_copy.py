@@ -24,7 +24,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def visible_text(html: str) -> str:
     """The words a reader sees in the HTML part (the hidden preheader and the head left out)."""
     body = html[html.index("<body"):]
-    body = re.sub(r'<div style="display:none[^"]*">.*?</div>', "", body, count=1, flags=re.S)
+    body = re.sub(r'<div class="preheader"[^>]*>.*?</div>', "", body, count=1, flags=re.S)
     return " ".join(html_lib.unescape(strip_tags(body)).split())
 
 

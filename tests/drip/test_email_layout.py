@@ -46,9 +46,9 @@ MEASURE = """() => {
             button: button && visible(button) ? button.textContent.trim() : null,
             card: card ? getComputedStyle(card).backgroundColor : null,
             footer: footer ? getComputedStyle(footer).color : null,
-            // MJML's preheader is the body's first element: there for the inbox list, never on screen.
-            preheader: document.body.firstElementChild.textContent.trim().slice(0, 60),
-            preheaderShown: visible(document.body.firstElementChild)};
+            // The preheader: there for the inbox list, never on screen.
+            preheader: document.querySelector('.preheader').textContent.trim().slice(0, 60),
+            preheaderShown: visible(document.querySelector('.preheader'))};
 }"""
 
 
