@@ -9,13 +9,11 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from email.policy import Compat32
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
 
 import css_inline
-from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -24,6 +22,7 @@ from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
 from emails.first_reminder import first_reminder_words
+from emails.mime import DripMessage
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from leads import tokens
 from leads.models import Lead
@@ -333,34 +332,6 @@ def build_test_message(lead: Lead, row: ScheduledEmail, *, to: str, connection: 
     message.subject = f"[TEST] {message.subject}"
     message.metadata = {"step": row.step, "test_send": "true"}
     return message
-
-
-class ShortHeaderPolicy(Compat32):
-    """Python's default policy for Django's messages (compat32), with a shortcut: a header that is printable ASCII
-    and fits on one line is written as it is, which is exactly what compat32's folding produces for it (a test
-    compares both on every email) without building an email.header.Header for each (a fifth of the MIME cost)."""
-
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
-        if (isinstance(value, str) and self.max_line_length and value.isascii() and value.isprintable()
-                and len(name) + 2 + len(value) <= self.max_line_length):
-            return f"{name}: {value}{self.linesep}"
-        return str(super()._fold(name, value, sanitize))  # type: ignore[misc]  # private in the stubs
-
-
-SHORT_HEADER_POLICY = ShortHeaderPolicy()
-
-
-class DripMessage(AnymailMessage):
-    """Every email we send; anymail's tags and metadata ride along to the ESP (SMTP ignores them)."""
-
-    def message(self, *args: Any, **kwargs: Any) -> Any:
-        msg = super().message(*args, **kwargs)
-        if msg.is_multipart() and msg.get_boundary() is None:
-            # A random 128-bit boundary cannot occur in our text; choosing it here spares the generator a
-            # regex compiled and run per message to prove that (a third of the MIME cost at volume).
-            msg.set_boundary(f"=_pr_{secrets.token_hex(16)}")
-        msg.policy = SHORT_HEADER_POLICY  # the generator writes every part with the message's policy
-        return msg
 
 
 def _sender_domain() -> str:

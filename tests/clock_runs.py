@@ -29,10 +29,9 @@ NO_CLOCK = {
     "tests/drip/test_rendering_and_wire.py::test_text_and_call_to_action_are_readable_in_light_and_dark_mode":
         "colour contrast of a rendered email in Chromium",
     "tests/drip/test_week.py": "each test pins its own clock (`clock(START)`, 2026-03-05) before its first lead",
-    "tests/signup/test_browser.py::test_landing_fits_phone_and_desktop": "page layout in Chromium",
-    "tests/signup/test_browser.py::test_free_guide_prints_on_one_page": "print layout in Chromium",
-    "tests/signup/test_browser.py::test_keyboard_only_signup": "focus order in Chromium",
-    "tests/signup/test_browser.py::test_errors_are_shown_next_to_the_fields": "error placement in Chromium",
+    "tests/signup/test_browser.py": "the landing page and the signup form in Chromium: layout, print, focus order, "
+                                    "errors (the signup's dated parts run without a browser in test_signup.py)",
+    "tests/signup/test_time_zone_browser.py": "the zone the browser reports, preselected in the form",
 }
 # Spread over the day in UTC (12:59, 13:01, 06:59, 05:59, 23:59) and placed on the edges the code cares about. Every
 # test starts at the instant, so whatever a test does in its first seconds happens on the edge.

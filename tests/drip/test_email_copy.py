@@ -10,6 +10,7 @@ import pytest
 from django.utils.html import strip_tags
 
 from emails.dispatch import dispatch_batch
+from emails.first_reminder import zone_label
 from emails.models import ScheduledEmail
 from funnel.landing.services import confirm_reminders_queue, signup_confirm, signup_submit
 from leads.models import Lead
@@ -99,3 +100,10 @@ def test_subjects_and_greetings_read_well_without_a_name(step: str, make_lead: A
 def test_the_welcome_subject_greets_by_name_or_not_at_all(make_lead: Any) -> None:
     assert render_step(make_lead(first_name="Ana"), "welcome").subject.startswith("Welcome, Ana: your quick")
     assert render_step(make_lead(first_name=""), "welcome").subject.startswith("Welcome: your quick reference")
+
+
+@pytest.mark.parametrize(("zone", "label"), [("Europe/Berlin", "Berlin time"), ("America/New_York", "New York time"),
+                                             ("America/Argentina/Buenos_Aires", "Buenos Aires time"),
+                                             ("UTC", "UTC"), ("Etc/GMT+5", "GMT+5")])
+def test_the_welcome_names_the_readers_zone_so_a_wrong_one_is_noticed(zone: str, label: str) -> None:
+    assert zone_label(zone) == label
