@@ -95,6 +95,9 @@ def django_setup(name: str, **extra: str) -> None:
     django.setup()
     from django.core.management import call_command
 
+    # Django's own apps by their migrations first: our tables, built from the models, refer to auth_user.
+    for app in ("contenttypes", "auth", "sessions", "admin"):
+        call_command("migrate", app, verbosity=0)
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 

@@ -66,6 +66,7 @@ def _preferences(lead: Lead) -> str:
     return f"/preferences/{tokens.sign('preferences', {'lead': lead.pk})}/"
 
 
+@time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=UTC), tick=False)  # one second: links are signed at "now"
 def test_preferences_page_shows_the_zone_and_saves_a_new_one(client: Client) -> None:
     lead = make_lead("zone@example.com", time_zone="America/New_York")
     page = client.get(_preferences(lead)).content.decode()
