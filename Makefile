@@ -31,8 +31,8 @@ run: venv
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The time-sensitive folders again, once per shifted clock (07:59 and 08:01 in New York, both DST changes, midnight
-# UTC), each with its own database and Redis: tests/clock_runs.py, tests/clock.py.
+# The time-sensitive folders again, once per shifted clock (07:59 and 08:01 in New York, a DST change, midnight UTC),
+# each with its own database and Redis: tests/clock_runs.py, tests/clock.py.
 test-clocks: venv
 	$(BIN)/python -m tests.clock_runs $(PYTEST_ARGS)
 

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 
 from funnel.checkout.signatures import signature_header
 from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop
+from tests.conftest import free_port, wait_until
 from tests.production.http import Browser, Response
 from tests.production.services import (
     ROOT,
@@ -45,22 +45,6 @@ from tests.production.services import (
 SITE = "https://shop.prodcheck.test"
 DAY_SECONDS = 8  # a compressed "day": day-1 comes 8 s after the welcome
 ADMIN_USER, ADMIN_PASSWORD = "prodcheck-admin", secrets.token_urlsafe(16)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def expect(condition: bool, message: str) -> None:
@@ -214,8 +198,10 @@ class Walk:
     def checkout(self) -> str:
         before = len(self.stripe.requests_to("POST", "/v1/checkout/sessions"))
         answer = self.reader.follow(self.reader.get(self.upgrade_link))
-        if answer.status == 200:  # a page with a button: a person presses it, a link scanner does not
-            answer = self.reader.submit(answer)
+        expect(len(self.stripe.requests_to("POST", "/v1/checkout/sessions")) == before,
+               "a GET of the upgrade link (what a mail scanner does) created a Checkout Session")
+        expect(answer.status == 200, f"the upgrade link answered {answer.status}, not a page with a button")
+        answer = self.reader.submit(answer)  # a person presses the one button; a link scanner does not
         location = answer.headers.get("location", "")
         expect(answer.status in (302, 303) and location.startswith("https://checkout.stripe.com/"),
                f"the upgrade link did not lead to Stripe Checkout ({answer.status} {location})")
@@ -224,7 +210,8 @@ class Walk:
         self.session_id = location.rsplit("/", 1)[-1]
         session = self.stripe.sessions[self.session_id]
         expect(session["customer_email"] == self.address, "checkout is not prefilled with the reader's address")
-        return f"303 → Stripe Checkout {self.session_id[:20]}…, {session['amount_total']} {session['currency']}"
+        return (f"GET shows one button, no session; its POST → 303 to Stripe Checkout {self.session_id[:20]}…, "
+                f"{session['amount_total']} {session['currency']}")
 
     def payment(self) -> str:
         session = self.stripe.complete(self.session_id, email=self.address)
@@ -294,7 +281,7 @@ class Walk:
             ("welcome email", self.welcome),
             ("ESP tracking events to the signed webhook", self.tracking),
             (f"day-1 reminder (DRIP_DAY_SECONDS={DAY_SECONDS})", self.day_one),
-            ("upgrade link → Stripe Checkout", self.checkout),
+            ("upgrade link → one press → Stripe Checkout", self.checkout),
             ("payment: signed webhook", self.payment),
             ("access email", self.access),
             ("magic-link sign-in on another device, /app/", self.signin),
