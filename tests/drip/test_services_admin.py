@@ -80,7 +80,10 @@ def test_queueing_with_the_broker_down_commits_quickly_and_beat_sends_it_later(
         frozen.close()
     assert done.returncode == 0, done.stderr
     elapsed = float(done.stdout.split()[-1])
-    assert elapsed < 1.0, f"queueing three emails took {elapsed:.2f}s with the broker frozen"
+    # One kick tries the frozen broker and times out; the next two are skipped during the back-off (the
+    # connection count shows it). The time bound is a signup's patience, generous for a loaded CI machine.
+    assert len(held) <= 1, f"{len(held)} connections to the frozen broker: kicks did not back off"
+    assert elapsed < 3.0, f"queueing three emails took {elapsed:.2f}s with the broker frozen"
     assert "beat will catch up" in done.stderr
     assert ScheduledEmail.objects.filter(lead=lead, status=Status.SCHEDULED).count() == 3
     dispatch_batch()  # what beat does once the broker is back
