@@ -45,6 +45,11 @@ class ScheduledEmail(models.Model):
     esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     skip_reason = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
+    # Which copy this row was rendered from, set when it is handed over: the version of the step's EmailCopy and,
+    # while an experiment runs, the reader's arm (kept on retry, so a reader always sees one variant).
+    copy_version = models.PositiveIntegerField(null=True, blank=True)
+    variant = models.ForeignKey("emails.Variant", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="scheduled_emails")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -123,3 +128,11 @@ class Click(models.Model):
     def __str__(self) -> str:
         who = f" (machine: {self.machine})" if self.machine else ""
         return f"{self.target} click by lead #{self.lead_id}{who}"
+
+
+# Registered with this app from their own modules: the copy editor's and the experiments' tables.
+from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
+from emails.experiments.models import Experiment, Variant  # noqa: E402
+
+__all__ = ["SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "ScheduledEmail",
+           "SequenceSettings", "Variant"]

@@ -1,0 +1,81 @@
+"""Versioned copy of every email, the one draft per email an editor works on, and the sequence's timing."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class EmailCopy(models.Model):
+    """One published version of one email's copy. Never edited in place: an edit, an import, a rollback or a
+    promoted experiment adds the next version, so history is the rows of a step in version order."""
+
+    class Origin(models.TextChoices):
+        SHIPPED = "shipped", "Shipped with the code (emails/content/files)"
+        EDITOR = "editor", "Published in the admin editor"
+        IMPORT = "import", "Imported (content_import)"
+        ROLLBACK = "rollback", "Rollback to an earlier version"
+        EXPERIMENT = "experiment", "Promoted from an experiment"
+
+    step = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=300, blank=True)
+    body = models.TextField(help_text="Markdown with merge fields")
+    allow_external_links = models.BooleanField(default=False)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "email copy version"
+        verbose_name_plural = "email copy versions"
+        constraints = [models.UniqueConstraint(fields=["step", "version"], name="one_copy_per_step_version")]
+        ordering = ["step", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.step} v{self.version}"
+
+
+class EmailDraft(models.Model):
+    """The work in progress on one email. Saving a draft changes nothing sent; publishing copies it into the next
+    EmailCopy version. `revision` counts saves: a save that names an older revision was made over someone else's
+    change and is refused."""
+
+    step = models.CharField(max_length=32, unique=True)
+    subject = models.CharField(max_length=200, blank=True)
+    preheader = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    allow_external_links = models.BooleanField(default=False)
+    based_on_version = models.PositiveIntegerField(help_text="The published version this draft started from")
+    revision = models.PositiveIntegerField(default=0)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"draft of {self.step} (revision {self.revision})"
+
+
+class SequenceSettings(models.Model):
+    """The sequence's timing, one row (pk=1). Applies to reminders scheduled from the moment it is saved; rows
+    already scheduled keep their time. Empty send hour: DRIP_SEND_HOUR from the environment."""
+
+    send_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)],
+        help_text="Local hour (0-23, the reader's time zone) at which reminders go out")
+    days_between_steps = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(14)],
+        help_text="Days from one reminder to the next")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sequence settings"
+        verbose_name_plural = "sequence settings"
+
+    def __str__(self) -> str:
+        return "Sequence timing"
