@@ -35,13 +35,15 @@ def fill(n: int) -> None:
 
 def floor(n: int) -> float:
     from bench.backends import mime_bytes
+    from emails.content.current import copy_batch
     from emails.models import ScheduledEmail
     from emails.rendering import build_message, render_email
 
     rows = list(ScheduledEmail.objects.select_related("lead")[:n])
     started = time.perf_counter()
-    for row in rows:
-        mime_bytes(build_message(row.lead, row, render_email(row.lead, row)))
+    with copy_batch():  # as the dispatcher reads the published copy: once, not once per email
+        for row in rows:
+            mime_bytes(build_message(row.lead, row, render_email(row.lead, row)))
     return len(rows) / (time.perf_counter() - started)
 
 

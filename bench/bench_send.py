@@ -73,11 +73,13 @@ def rows_in_memory() -> list[Any]:
 def floor_run(rows: list[Any]) -> float:
     """Render + MIME bytes for every message, in a plain loop: what any sender must do at the very least."""
     from bench.backends import mime_bytes
+    from emails.content.current import copy_batch
     from emails.rendering import build_message, render_email
 
     started = time.perf_counter()
-    for row in rows:
-        mime_bytes(build_message(row.lead, row, render_email(row.lead, row)))
+    with copy_batch():  # as the dispatcher reads the published copy: once, not once per email
+        for row in rows:
+            mime_bytes(build_message(row.lead, row, render_email(row.lead, row)))
     return time.perf_counter() - started
 
 
@@ -87,13 +89,15 @@ def post_office_run(rows: list[Any], lockfile: str) -> float:
     from post_office import mail
     from post_office.models import Email
 
+    from emails.content.current import copy_batch
     from emails.rendering import build_message, render_email
 
     Email.objects.all().delete()
     started = time.perf_counter()
     batch = []
-    for row in rows:
-        rendered = render_email(row.lead, row)
+    with copy_batch():
+        rendered_all = [render_email(row.lead, row) for row in rows]
+    for row, rendered in zip(rows, rendered_all, strict=True):
         message = build_message(row.lead, row, rendered)  # the same headers (List-Unsubscribe, Message-ID)
         batch.append({"sender": settings.DEFAULT_FROM_EMAIL, "recipients": [row.lead.email],
                       "subject": rendered.subject, "message": rendered.text, "html_message": rendered.html,

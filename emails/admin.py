@@ -150,3 +150,19 @@ class ClickAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The sequence's timing (send hour, days between reminders): its own module, registered here with the app's admin.
+from emails.content.models import SequenceSettings  # noqa: E402
+from emails.content.settings_admin import SequenceSettingsAdmin  # noqa: E402
+
+admin.site.register(SequenceSettings, SequenceSettingsAdmin)
+
+# The copy editor (subject, preheader, body; drafts, versions, diff, rollback): its own package, entered here.
+from emails.content.editor.admin import EmailCopyAdmin  # noqa: E402
+from emails.content.models import EmailCopy  # noqa: E402
+
+admin.site.register(EmailCopy, EmailCopyAdmin)
+
+# Experiments (A/B tests of one email, decided by purchases): registered by their own module on import.
+from emails.experiments import admin as experiments_admin  # noqa: E402, F401

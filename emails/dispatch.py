@@ -27,12 +27,13 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Value, When
 from django.utils import timezone
 
+from emails.content.current import copy_batch, copy_for_row
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
-from emails.rendering import build_message, render_email
+from emails.rendering import build_message, render_chosen
 from emails.schedule import mornings_from
 from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
@@ -204,22 +205,26 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
     paused: list[ScheduledEmail] = []
-    for row in rows:
-        lead = row.lead
-        reason = skip_reason_for(lead, row)
-        if reason:
-            outcomes.skipped[row.pk] = reason
-            continue
-        if is_paused(lead, row, now):
-            paused.append(row)
-            continue
-        try:
-            rendered = render_email(lead, row)
-        except Exception as exc:  # noqa: BLE001 - one broken template or provider must not stop the batch
-            logger.exception("render failed row=%s step=%s", row.pk, row.step)
-            outcomes.failed[row.pk] = f"render: {type(exc).__name__}: {exc}"[:2000]
-            continue
-        ready.append((row, build_message(lead, row, rendered)))
+    with copy_batch():  # one look at the published copy for the whole batch, none per row
+        for row in rows:
+            lead = row.lead
+            reason = skip_reason_for(lead, row)
+            if reason:
+                outcomes.skipped[row.pk] = reason
+                continue
+            if is_paused(lead, row, now):
+                paused.append(row)
+                continue
+            try:
+                chosen = copy_for_row(lead, row)
+                rendered = render_chosen(lead, row, chosen)
+            except Exception as exc:  # noqa: BLE001 - one broken copy or provider must not stop the batch
+                logger.exception("render failed row=%s step=%s", row.pk, row.step)
+                outcomes.failed[row.pk] = f"render: {type(exc).__name__}: {exc}"[:2000]
+                continue
+            # Recorded with the hand-off mark: which version (and arm) this reader was sent, kept on a retry.
+            row.copy_version, row.variant = chosen.version, chosen.variant
+            ready.append((row, build_message(lead, row, rendered)))
     if paused:
         outcomes.moved.update(_paused_moves(paused, now))
     outcomes_write(outcomes, claim, timezone.now())
@@ -250,7 +255,8 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
             still_ours = ScheduledEmail.objects.filter(pk__in=waiting, claimed_by=claim, status=Status.SENDING).update(
                 handed_at=Case(When(pk__in=[row.pk for row, _ in part], then=Value(mark)),
                                default=F("handed_at"), output_field=DateTimeField()),
-                lease_until=mark + timedelta(seconds=settings.DRIP_LEASE_SECONDS))
+                lease_until=mark + timedelta(seconds=settings.DRIP_LEASE_SECONDS),
+                **_copy_choices([row for row, _ in part]))
             if still_ours != len(waiting):
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
                 logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(waiting))
@@ -278,6 +284,23 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
         except Exception:  # noqa: BLE001 - the messages are already accepted or recorded
             logger.warning("closing the email backend failed", exc_info=True)
     return done
+
+
+def _copy_choices(rows: list[ScheduledEmail]) -> dict[str, Case]:
+    """copy_version and variant for the hand-off UPDATE: one CASE per column, grouped by value (a batch holds a few
+    steps, so a few WHENs), so recording them costs no query of its own."""
+    choices: dict[str, Case] = {}
+    for column, value_of, field in (("copy_version", lambda r: r.copy_version, PositiveIntegerField()),
+                                    ("variant_id", lambda r: r.variant_id, BigIntegerField())):
+        by_value: dict[int, list[int]] = {}
+        for row in rows:
+            value = value_of(row)
+            if value is not None:
+                by_value.setdefault(value, []).append(row.pk)
+        if by_value:
+            whens = [When(pk__in=pks, then=Value(value)) for value, pks in by_value.items()]
+            choices[column] = Case(*whens, default=F(column), output_field=field)
+    return choices
 
 
 def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> bool:

@@ -1,5 +1,5 @@
-"""One renderer for every email: `templates/emails/<step>.subject.txt|.txt|.html`, the MJML layout (emails/layout),
-CSS inlined.
+"""One renderer for every email: the step's copy (Markdown with merge fields, emails/content) inside the MJML layout
+(emails/layout), CSS inlined, and a text part from the same Markdown.
 
 Links that carry tokens are made here, at send time, never stored in rows. Other areas add what their emails
 need through `register_context_provider` (so `emails` never imports `funnel`).
@@ -21,6 +21,10 @@ from django.template import Context
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
+from emails.content.current import ChosenCopy, copy_for_row
+from emails.content.markdown import RenderedCopy, render_copy
+from emails.content.text import CopyText
+from emails.content.values import values_from_context
 from emails.first_reminder import first_reminder_words
 from emails.mime import DripMessage
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
@@ -127,17 +131,6 @@ def signin_hint_url(lead_id: int) -> str:
     return _absolute(f"{path}?for={tokens.sign('signin-hint', {'lead': lead_id})}")
 
 
-def _reminder_cta(is_customer: bool, links: dict[str, str], signin_url: str) -> dict[str, str]:
-    # Read at send time: a reader who bought yesterday gets today's session, never another sales pitch.
-    if is_customer:
-        return {"kind": "app", "label": "Open today's session", "url": signin_url}
-    return {
-        "kind": "upgrade",
-        "label": "Get the full guide and the daily app for $9.97",
-        "url": links["upgrade"],
-    }
-
-
 def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     links = ClickLinks(row)
     context: dict[str, Any] = {
@@ -155,7 +148,8 @@ def base_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
     }
     if row.step in REMINDER_STEPS:
         context["day_number"] = int(row.step.split("-", 1)[1])
-        context["cta"] = _reminder_cta(lead.is_customer, links, signin_hint_url(lead.pk) if lead.is_customer else "")
+        # Read at send time: a reader who bought yesterday gets today's session, never another sales pitch.
+        context["signin_hint_url"] = signin_hint_url(lead.pk) if lead.is_customer else ""
     if row.step == WELCOME_STEP:
         context["first_reminder"] = first_reminder_words(lead, row)
     return context
@@ -187,31 +181,64 @@ def _render_plain(name: str, context: dict[str, Any]) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
 
 
-def _render_templates(step: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    prefix = f"emails/{step}"
-    subject = " ".join(_render_plain(f"{prefix}.subject.txt", context).split())
-    text = re.sub(r"\n{3,}", "\n\n", _render_plain(f"{prefix}.txt", context)).strip() + "\n"
+def _layout_blocks(rendered: RenderedCopy) -> dict[str, Any]:
+    # Each block starts on its own line, as the layout's blocks always have (the output is compared byte for byte).
+    return {"preheader": rendered.preheader, "button": rendered.button,
+            "content_html": "\n" + rendered.content_html if rendered.content_html else "",
+            "after_html": "\n" + rendered.after_html if rendered.after_html else ""}
+
+
+def _render_copy(copy: CopyText, context: dict[str, Any], *, buyer: bool) -> tuple[str, str, str]:
+    rendered = render_copy(copy, values_from_context(context, buyer=buyer))
+    footer = _render_plain("emails/_footer.txt", context)
+    text = re.sub(r"\n{3,}", "\n\n", f"{rendered.text}\n\n{footer}").strip() + "\n"
     # The subject is also the HTML's <title> (and its name for screen readers), as a browser shows a web view.
-    html = _inliner().inline(get_template(f"{prefix}.html").render({**context, "subject": subject}))
-    return subject, text, html
+    html = _inliner().inline(get_template("emails/_copy.html").render(
+        {**context, "subject": rendered.subject, "copy": _layout_blocks(rendered)}))
+    return rendered.subject, text, html
 
 
-def render_email(lead: Lead, row: ScheduledEmail, *, reuse_step_render: bool = True) -> RenderedEmail:
+def layout_bytes() -> int:
+    """The size of the layout around the copy, for the 100 KB check (emails/content/checks.py)."""
+    return _layout_size()
+
+
+@lru_cache(maxsize=1)
+def _layout_size() -> int:
+    empty = {"preheader": "", "button": None, "content_html": "", "after_html": ""}
+    return len(get_template("emails/_copy.html").render({"copy": empty, "postal_address": "x" * 200,
+                                                          "preferences_url": "x" * 300,
+                                                          "unsubscribe_url": "x" * 300}).encode())
+
+
+def render_email(lead: Lead, row: ScheduledEmail, *, copy: CopyText | None = None,
+                 reuse_step_render: bool = True) -> RenderedEmail:
+    """The email for `row`, from `copy` when given (previews, test sends), else from the row's copy: its
+    experiment arm or the step's published version (emails/content/current.py)."""
+    if copy is not None:
+        return render_chosen(lead, row, ChosenCopy(text=copy, version=None, variant=None), reuse_step_render=False)
+    return render_chosen(lead, row, copy_for_row(lead, row), reuse_step_render=reuse_step_render)
+
+
+def render_chosen(lead: Lead, row: ScheduledEmail, chosen: ChosenCopy, *,
+                  reuse_step_render: bool = True) -> RenderedEmail:
+    """The email for `row` from copy already chosen (the dispatcher records the choice on the row)."""
     extra = _extra_context(lead, row)
-    if reuse_step_render and not extra and row.step in SEQUENCE_STEPS and not settings.DEBUG:
-        fast = _render_from_step_cache(lead, row)
+    if (reuse_step_render and chosen.version is not None and not extra and row.step in SEQUENCE_STEPS
+            and not settings.DEBUG):
+        fast = _render_from_step_cache(lead, row, chosen)
         if fast is not None:
             return fast
     context = base_context(lead, row)
     context.update(extra)
-    subject, text, html = _render_templates(row.step, context)
+    subject, text, html = _render_copy(chosen.text, context, buyer=lead.is_customer)
     return RenderedEmail(subject=subject, text=text, html=html, unsubscribe_url=context["unsubscribe_url"])
 
 
 # --- Rendering a sequence step once, not once per reader -------------------------------------------------------
-# The sequence templates depend on the reader only through a few values (name, personal links, the welcome's
-# first reminder) and on three switches (stream, buyer or not, named or not: greetings are worded without a name).
-# So each (step, stream, buyer, named) is rendered and CSS-inlined once with
+# The sequence's copy depends on the reader only through a few values (name, personal links, the welcome's first
+# reminder) and on three switches (stream, buyer or not, named or not: greetings are worded without a name).
+# So each (step, stream, buyer, named) of each copy (version, arm) is rendered and CSS-inlined once with
 # unguessable slot markers in place of those values, and kept split at the slots; each email joins the pieces with
 # its own values: the same output as a full render (a test compares both) at a fraction of the cost. Used only
 # when no provider adds anything for the row.
@@ -220,7 +247,11 @@ _SLOT_MARK = secrets.token_hex(6)
 _SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z_]+){_SLOT_MARK}")
 # Subject, text and HTML, each as _SLOT_RE.split() leaves it: literal text at even indexes, slot names at odd ones.
 Pieces = list[str]
-_step_cache: dict[tuple[str, str, bool, bool], tuple[Pieces, Pieces, Pieces] | None] = {}
+# (step, stream, buyer, named, version, variant id): versions are never edited in place, so an entry never goes
+# stale, and a new version or arm simply gets its own.
+StepKey = tuple[str, str, bool, bool, int, int | None]
+_step_cache: dict[StepKey, tuple[Pieces, Pieces, Pieces] | None] = {}
+STEP_CACHE_LIMIT = 512  # many publishes in one long-lived process: start over rather than grow
 
 
 def _slot(name: str) -> str:
@@ -233,7 +264,8 @@ def _forget_step_renders(*, setting: str, **_: Any) -> None:
         _step_cache.clear()
 
 
-def _prerender(step: str, stream: str, is_customer: bool, named: bool) -> tuple[Pieces, Pieces, Pieces] | None:
+def _prerender(key: StepKey, copy: CopyText) -> tuple[Pieces, Pieces, Pieces] | None:
+    step, stream, is_customer, named, _version, _variant = key
     if not all(_url_pattern(name) for name in ("email-click", "preferences", "unsubscribe-one-click")):
         return None  # a missing link must render as missing, which slots cannot express
     links = {target: _slot(f"link_{target}") for target in CLICK_TARGETS}
@@ -245,22 +277,25 @@ def _prerender(step: str, stream: str, is_customer: bool, named: bool) -> tuple[
     }
     if step in REMINDER_STEPS:
         context["day_number"] = int(step.split("-", 1)[1])
-        context["cta"] = _reminder_cta(is_customer, links, _slot("signin_hint_url"))
+        context["signin_hint_url"] = _slot("signin_hint_url") if is_customer else ""
     if step == WELCOME_STEP:
         context["first_reminder"] = _slot("first_reminder")
-    subject, text, html = _render_templates(step, context)
+    subject, text, html = _render_copy(copy, context, buyer=is_customer)
     return _SLOT_RE.split(subject), _SLOT_RE.split(text), _SLOT_RE.split(html)
 
 
-def _render_from_step_cache(lead: Lead, row: ScheduledEmail) -> RenderedEmail | None:
+def _render_from_step_cache(lead: Lead, row: ScheduledEmail, chosen: ChosenCopy) -> RenderedEmail | None:
     first_name = lead.first_name.strip()
     if any(char in first_name for char in '"<>'):
         # The name is also in an attribute (the subject names the email for screen readers), where css-inline
         # leaves < and > unescaped and Django escapes quotes: take the full render.
         return None
-    key = (row.step, row.stream, lead.is_customer, bool(first_name))
+    key: StepKey = (row.step, row.stream, lead.is_customer, bool(first_name), chosen.version or 0,
+                    chosen.variant.pk if chosen.variant else None)
     if key not in _step_cache:
-        _step_cache[key] = _prerender(*key)
+        if len(_step_cache) >= STEP_CACHE_LIMIT:
+            _step_cache.clear()
+        _step_cache[key] = _prerender(key, chosen.text)
     cached = _step_cache[key]
     if cached is None:
         return None
@@ -315,18 +350,20 @@ def _mark_preview_html(html: str) -> str:
     return html[: body.end()] + _PREVIEW_BANNER + html[body.end():] if body else _PREVIEW_BANNER + html
 
 
-def render_email_preview(lead: Lead, row: ScheduledEmail) -> RenderedEmail:
-    """The email as the dispatcher would render it now, with every token-bearing link inert and visibly marked."""
+def render_email_preview(lead: Lead, row: ScheduledEmail, *, copy: CopyText | None = None) -> RenderedEmail:
+    """The email as the dispatcher would render it now (or with `copy`, e.g. an unsaved draft), with every
+    token-bearing link inert and visibly marked."""
     with tokens.inert():
-        rendered = render_email(lead, row, reuse_step_render=False)
+        rendered = render_email(lead, row, copy=copy, reuse_step_render=False)
     return RenderedEmail(subject=rendered.subject, text=f"[{PREVIEW_NOTICE}]\n\n{rendered.text}",
                          html=_mark_preview_html(rendered.html), unsubscribe_url=rendered.unsubscribe_url)
 
 
-def build_test_message(lead: Lead, row: ScheduledEmail, *, to: str, connection: Any = None) -> "DripMessage":
+def build_test_message(lead: Lead, row: ScheduledEmail, *, to: str, connection: Any = None,
+                       copy: CopyText | None = None) -> "DripMessage":
     """A test send of `row` to `to`: the preview's inert links, subject marked [TEST], and no metadata tying the
     ESP's events about it (a bounce from a mistyped address) to the lead or a row."""
-    rendered = render_email_preview(lead, row)
+    rendered = render_email_preview(lead, row, copy=copy)
     with tokens.inert():
         message = build_message(lead, row, rendered, to=to, connection=connection)
     message.subject = f"[TEST] {message.subject}"

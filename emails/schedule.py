@@ -1,7 +1,10 @@
 """When each email of the sequence goes out: pure functions, UTC in and out, the reader's IANA zone in between.
 
-A reminder goes out at `DRIP_SEND_HOUR` on the reader's wall clock. We compute the local date and hour first and
-convert to UTC last, so a DST change between two mornings moves the UTC time, not the local one.
+A reminder goes out at the sequence's send hour on the reader's wall clock, every `days_between_steps` days: both
+are set in the admin (emails.content.timing; the hour falls back to DRIP_SEND_HOUR). Every function takes them as
+arguments; left out, they are the current setting, which is how a save applies to rows scheduled from then on.
+We compute the local date and hour first and convert to UTC last, so a DST change between two mornings moves the
+UTC time, not the local one.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -9,12 +12,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+from emails.content.timing import sequence_timing
 from emails.models import SEQUENCE_STEPS
 
 # The first reminder waits at least this long after the welcome, so a 7 a.m. signup does not get two emails
 # within the hour.
 MIN_GAP_BEFORE_DAY_ONE = timedelta(hours=12)
 REAL_DAY_SECONDS = 86400
+
+
+def _timing(hour: int | None, days_between: int | None) -> tuple[int, int]:
+    """`hour` and `days_between` as given, the sequence's current setting for what is left out."""
+    if hour is not None and days_between is not None:
+        return hour, days_between
+    current = sequence_timing()
+    return (current.send_hour if hour is None else hour,
+            current.days_between_steps if days_between is None else days_between)
 
 
 def reader_zone(name: str | None) -> ZoneInfo:
@@ -47,55 +60,58 @@ def first_morning_after(moment: datetime, zone: ZoneInfo, hour: int, gap: timede
     return day
 
 
-def sequence_send_times(*, welcome_at: datetime, time_zone: str | None,
-                        hour: int | None = None, day_seconds: int | None = None) -> dict[str, datetime]:
-    """UTC send time of every step of the sequence, for a reader welcomed at `welcome_at`."""
-    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+def sequence_send_times(*, welcome_at: datetime, time_zone: str | None, hour: int | None = None,
+                        days_between: int | None = None, day_seconds: int | None = None) -> dict[str, datetime]:
+    """UTC send time of every step of the sequence, for a reader welcomed at `welcome_at`: day 1 on the first
+    morning far enough after the welcome, each later reminder `days_between` mornings after the one before."""
+    hour, days_between = _timing(hour, days_between)
     day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
     welcome_at = welcome_at.astimezone(UTC)
     reminders = SEQUENCE_STEPS[1:]
     times = {SEQUENCE_STEPS[0]: welcome_at}
     if day_seconds != REAL_DAY_SECONDS:
         # Development: a compressed week, so a whole sequence can be watched in minutes.
-        for n, step in enumerate(reminders, start=1):
-            times[step] = welcome_at + timedelta(seconds=n * day_seconds)
+        for n, step in enumerate(reminders):
+            times[step] = welcome_at + timedelta(seconds=(1 + n * days_between) * day_seconds)
         return times
     zone = reader_zone(time_zone)
     day_one = first_morning_after(welcome_at, zone, hour)
     for n, step in enumerate(reminders):
-        times[step] = local_morning_utc(day_one + timedelta(days=n), zone, hour)
+        times[step] = local_morning_utc(day_one + timedelta(days=n * days_between), zone, hour)
     return times
 
 
 def mornings_from(moment: datetime, *, time_zone: str | None, count: int, hour: int | None = None,
-                  day_seconds: int | None = None) -> list[datetime]:
-    """`count` consecutive send times starting with the first local morning at or after `moment`.
+                  days_between: int | None = None, day_seconds: int | None = None) -> list[datetime]:
+    """`count` send times `days_between` mornings apart, starting with the first local morning at or after
+    `moment`.
 
-    Used to move the rest of a paused reader's week so it resumes one email a morning.
+    Used to move the rest of a paused reader's week so it resumes at the sequence's pace.
     """
-    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    hour, days_between = _timing(hour, days_between)
     day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
     if day_seconds != REAL_DAY_SECONDS:
-        return [moment + timedelta(seconds=n * day_seconds) for n in range(count)]
+        return [moment + timedelta(seconds=n * days_between * day_seconds) for n in range(count)]
     zone = reader_zone(time_zone)
     first = first_morning_after(moment, zone, hour, gap=timedelta(0))
-    return [local_morning_utc(first + timedelta(days=n), zone, hour) for n in range(count)]
+    return [local_morning_utc(first + timedelta(days=n * days_between), zone, hour) for n in range(count)]
 
 
 def mornings_in_new_zone(times: list[datetime], *, old_zone: str | None, new_zone: str | None, now: datetime,
-                         hour: int | None = None) -> list[datetime]:
+                         hour: int | None = None, days_between: int | None = None) -> list[datetime]:
     """The same local mornings in `new_zone` for reminders planned (in order) in `old_zone`: a reader who tells
-    us their real zone keeps each reminder's date, now at `hour` on their own clock.
+    us their real zone keeps each reminder's date, now at `hour` on their own clock (moved rows are scheduled
+    anew, so they take the current send hour).
 
-    A morning already past in the new zone, or not after the previous reminder's, moves to the next free
-    morning, so what is left of the week still arrives one email a day.
+    A morning already past in the new zone, or less than `days_between` mornings after the previous
+    reminder's, moves to the next free morning, so what is left of the week keeps the sequence's pace.
     """
-    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    hour, days_between = _timing(hour, days_between)
     old, new = reader_zone(old_zone), reader_zone(new_zone)
     moved: list[datetime] = []
     next_free = local_morning_utc(first_morning_after(now, new, hour, gap=timedelta(0)), new, hour)
     for planned in times:
         at = max(local_morning_utc(planned.astimezone(old).date(), new, hour), next_free)
         moved.append(at)
-        next_free = local_morning_utc(at.astimezone(new).date() + timedelta(days=1), new, hour)
+        next_free = local_morning_utc(at.astimezone(new).date() + timedelta(days=days_between), new, hour)
     return moved

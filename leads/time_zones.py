@@ -6,6 +6,7 @@ knows, an old alias such as "Asia/Calcutta" included, is still accepted, and sho
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import TZPATH, available_timezones
@@ -89,9 +90,24 @@ def time_zone_options(selected: str) -> SafeString:
     return SafeString(extra + groups)
 
 
+# Who knows the send hour set in the admin (emails.content.timing registers from EmailsConfig.ready()): this
+# layer may not import `emails`, the same seam as leads.privacy's registries.
+_send_hour_provider: Callable[[], int] | None = None
+
+
+def register_send_hour_provider(provider: Callable[[], int]) -> None:
+    global _send_hour_provider
+    _send_hour_provider = provider
+
+
+def current_send_hour() -> int:
+    """The local hour new reminders go out at: the sequence's setting, DRIP_SEND_HOUR until one is registered."""
+    return _send_hour_provider() if _send_hour_provider is not None else settings.DRIP_SEND_HOUR
+
+
 def send_time_text(hour: int | None = None) -> str:
     """The local time the daily emails go out, as a reader would say it: "8 a.m.", "noon", "6 p.m."."""
-    hour = settings.DRIP_SEND_HOUR if hour is None else hour
+    hour = current_send_hour() if hour is None else hour
     if hour == 0:
         return "midnight"
     if hour == 12:

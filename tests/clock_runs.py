@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import free_port, stop_process_group, wait_until
+from tests.private_redis import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ["tests/drip", "tests/checkout", "tests/signup", "tests/practice", "tests/dashboard", "tests/faults"]
@@ -73,37 +73,6 @@ def _database_url(base: str, n: int) -> str:
     return parts._replace(path=f"{parts.path}_clock{n}").geturl()
 
 
-class PrivateRedis:
-    """A redis-server of this run's own on a free port; no URL (the Redis tests skip, or fail in CI) without one."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = ""
-        if shutil.which("redis-server") is None:
-            return
-        port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.url = f"redis://127.0.0.1:{port}/0"
-        try:
-            wait_until(self._answers, timeout=15, what="the private redis-server")
-        except BaseException:
-            self.stop()
-            raise
-
-    def _answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        stop_process_group(self.proc)
-
-
 def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcome:
     work = workdir / f"clock{n}"
     work.mkdir(parents=True)
@@ -112,8 +81,9 @@ def run_one(n: int, clock: str, workdir: Path, pytest_args: list[str]) -> Outcom
     started = time.monotonic()
     redis_server = None
     try:
-        redis_server = PrivateRedis(work)
-        env = {**os.environ, "TEST_CLOCK_AT": clock, "REDIS_URL": redis_server.url,
+        # No redis-server binary: no URL, and the Redis tests skip (or fail in CI) as they would anyway.
+        redis_server = PrivateRedis(work / "redis").start() if PrivateRedis.available() else None
+        env = {**os.environ, "TEST_CLOCK_AT": clock, "REDIS_URL": redis_server.url if redis_server else "",
                "DATABASE_URL": _database_url(os.environ.get("DATABASE_URL", ""), n)}
         with log.open("wb") as out:
             deselect = [f"--deselect={node}" for node in NO_CLOCK]

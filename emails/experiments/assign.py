@@ -1,5 +1,9 @@
 """Which arm of a running experiment a reader gets: a pure function of the experiment and the lead, so it is the
-same on every worker and every retry, and recorded on the row when the row is rendered."""
+same on every worker and every retry, and recorded on the row when the row is rendered.
+
+arm_for reads the database (two queries): the definition, for previews and tests. The dispatcher does not call it
+per row: emails.content.current keeps the running experiments per process, checked once per batch, and applies the
+same `bucket` and `pick` to them (tests/experiments/test_assignment.py holds the two to the same answers)."""
 
 import hashlib
 from collections.abc import Sequence

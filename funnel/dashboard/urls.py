@@ -3,9 +3,12 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, path
 
-from funnel.dashboard import views
+from funnel.dashboard import experiment_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", admin.site.admin_view(views.dashboard), name="admin-dashboard"),
     path("<slug:table>.csv", admin.site.admin_view(views.dashboard_csv), name="admin-dashboard-csv"),
+    path("experiments/<int:pk>/", admin.site.admin_view(experiment_views.experiment_detail), name="admin-experiment"),
+    path("experiments/<int:pk>/promote/", admin.site.admin_view(experiment_views.experiment_promote_view),
+         name="admin-experiment-promote"),
 ]

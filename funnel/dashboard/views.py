@@ -52,6 +52,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "sort": sort,
         "sort_links": _sort_links(page_tables["sources"], query, sort),
         "choices": figures.choices,
+        # Not cached with the figures: a marketer who just started or promoted one expects to see it.
+        "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
     }
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emails.admin import PREVIEW_STEPS
+from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail
 from funnel.dashboard import tables
 from funnel.models import PracticeSession, StripeEvent
@@ -49,6 +50,11 @@ def history(world: World) -> World:
                                error="timeout")
     PracticeSession.objects.create(lead=world.leads["L1"], local_date=date(2026, 3, 5), areas=["neck"],
                                    pain_before=6, pain_after=3)
+    # A running experiment, one of whose arms a sent email carries: its pages, its "end" action, its results.
+    experiment = Experiment.objects.create(step="day-1", name="Day 1 subject")
+    arm = Variant.objects.create(experiment=experiment, label="A", subject="Day 1: start here")
+    Variant.objects.create(experiment=experiment, label="B", subject="Day 1: ten minutes")
+    ScheduledEmail.objects.filter(pk=world.emails["L1-day-1"].pk).update(variant=arm)
     return world
 
 
@@ -126,6 +132,11 @@ def _previews(client: Client, world: World) -> list[Any]:
 
 def _dashboard(client: Client) -> list[Any]:
     responses = [client.get(reverse("admin-dashboard"), PERIOD)]
+    for experiment in Experiment.objects.prefetch_related("variants"):
+        responses.append(client.get(reverse("admin-experiment", args=[experiment.pk])))
+        for variant in experiment.variants.all():
+            responses.append(client.post(reverse("admin-experiment-promote", args=[experiment.pk]),
+                                         {"variant": variant.pk}))
     for table in tables.TABLE_BUILDERS:
         responses.append(client.get(reverse("admin-dashboard-csv", args=[table]), PERIOD))
     return responses

@@ -98,17 +98,15 @@ def rows(lead: Lead) -> dict[str, ScheduledEmail]:
 
 
 @pytest.fixture
-def transactional_template(settings: Any, tmp_path: Any) -> str:
-    """A transactional step of our own, so these tests do not depend on other areas' templates."""
-    folder = tmp_path / "templates" / "emails"
-    folder.mkdir(parents=True)
-    (folder / "test-receipt.subject.txt").write_text("Your receipt, {{ first_name }}")
-    (folder / "test-receipt.txt").write_text("Receipt for {{ first_name }}.\n\n{% include 'emails/_footer.txt' %}")
-    (folder / "test-receipt.html").write_text(
-        '{% extends "emails/base.html" %}{% block content %}<p>Receipt for {{ first_name }}.</p>{% endblock %}')
-    templates = [dict(t) for t in settings.TEMPLATES]
-    templates[0]["DIRS"] = [tmp_path / "templates", *templates[0]["DIRS"]]
-    settings.TEMPLATES = templates
+def transactional_template(db: None) -> str:
+    """A transactional step of our own, so these tests do not depend on other areas' copy."""
+    from emails.content.models import EmailCopy
+    from emails.content.services import copy_publish
+    from emails.content.text import CopyText
+
+    copy_publish(step="test-receipt", text=CopyText(subject="Your receipt, {{ first_name }}", preheader="",
+                                                    body="Receipt for {{ first_name }}.\n"),
+                 origin=EmailCopy.Origin.EDITOR)
     return "test-receipt"
 
 

@@ -1,10 +1,8 @@
 """Every email we send, rendered for one reader the way the dispatcher renders it (shared by the email tests)."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from django.conf import settings
-
+from emails.content.loading import shipped_copy
 from emails.models import ScheduledEmail
 from emails.rendering import RenderedEmail, render_email
 from emails.services import email_queue, sequence_enrol
@@ -13,9 +11,8 @@ from leads.models import Lead
 
 
 def all_steps() -> list[str]:
-    """Every email there is a template for: a new email is covered without touching the tests."""
-    folder = Path(settings.BASE_DIR) / "templates" / "emails"
-    return sorted(p.name.removesuffix(".subject.txt") for p in folder.glob("*.subject.txt"))
+    """Every email there is shipped copy for: a new email is covered without touching the tests."""
+    return sorted(shipped_copy())
 
 
 def email_row(lead: Lead, step: str) -> ScheduledEmail:

@@ -20,7 +20,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 def test_new_york_across_the_spring_dst_change_keeps_8am_local() -> None:
     # 10:00 EST on Thursday 5 March 2026; clocks go forward on Sunday 8 March.
     times = sequence_send_times(welcome_at=utc(2026, 3, 5, 15), time_zone="America/New_York", hour=8,
-                                day_seconds=86400)
+                                days_between=1, day_seconds=86400)
     assert times["welcome"] == utc(2026, 3, 5, 15)
     assert times["day-1"] == utc(2026, 3, 6, 13)  # 08:00 EST
     assert times["day-2"] == utc(2026, 3, 7, 13)
@@ -33,14 +33,14 @@ def test_new_york_across_the_spring_dst_change_keeps_8am_local() -> None:
 
 def test_kathmandu_quarter_hour_offset() -> None:
     times = sequence_send_times(welcome_at=utc(2026, 6, 1, 0), time_zone="Asia/Kathmandu", hour=8,
-                                day_seconds=86400)
+                                days_between=1, day_seconds=86400)
     assert times["day-1"] == utc(2026, 6, 2, 2, 15)  # 08:00 at +05:45
     assert times["day-7"] == utc(2026, 6, 8, 2, 15)
 
 
 def test_honolulu() -> None:
     times = sequence_send_times(welcome_at=utc(2026, 6, 1, 12), time_zone="Pacific/Honolulu", hour=8,
-                                day_seconds=86400)
+                                days_between=1, day_seconds=86400)
     assert times["day-1"] == utc(2026, 6, 2, 18)  # 08:00 at -10:00
 
 
@@ -50,7 +50,7 @@ def test_first_reminder_waits_at_least_twelve_hours(local_hour: int, expected_da
     london = ZoneInfo("Europe/London")
     welcome = datetime(2026, 6, 1, local_hour, tzinfo=london)
     day_one = sequence_send_times(welcome_at=welcome, time_zone="Europe/London", hour=8,
-                                  day_seconds=86400)["day-1"]
+                                  days_between=1, day_seconds=86400)["day-1"]
     assert day_one.astimezone(london) == datetime(2026, 6, expected_day, 8, tzinfo=london)
     assert day_one - welcome >= timedelta(hours=12)
 
@@ -66,13 +66,13 @@ def test_nonexistent_and_ambiguous_hours() -> None:
 def test_unknown_zone_falls_back_to_default(settings) -> None:  # type: ignore[no-untyped-def]
     settings.DRIP_DEFAULT_TIME_ZONE = "Asia/Kathmandu"
     times = sequence_send_times(welcome_at=utc(2026, 6, 1, 0), time_zone="Mars/Olympus_Mons", hour=8,
-                                day_seconds=86400)
+                                days_between=1, day_seconds=86400)
     assert times["day-1"] == utc(2026, 6, 2, 2, 15)
 
 
 def test_development_days_are_compressed() -> None:
     start = utc(2026, 6, 1, 0)
-    times = sequence_send_times(welcome_at=start, time_zone="Asia/Kathmandu", hour=8, day_seconds=60)
+    times = sequence_send_times(welcome_at=start, time_zone="Asia/Kathmandu", hour=8, days_between=1, day_seconds=60)
     assert [times[s] - start for s in REMINDERS] == [timedelta(minutes=n) for n in range(1, 8)]
 
 
@@ -83,13 +83,15 @@ ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith
 @given(zone=st.sampled_from(ZONES),
        welcome=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2030, 12, 31),
                             timezones=st.just(UTC)),
-       hour=st.integers(min_value=5, max_value=11))
-def test_one_reminder_per_local_morning_in_any_zone(zone: str, welcome: datetime, hour: int) -> None:
-    times = sequence_send_times(welcome_at=welcome, time_zone=zone, hour=hour, day_seconds=86400)
+       hour=st.integers(min_value=0, max_value=23), days=st.integers(min_value=1, max_value=14))
+def test_one_reminder_per_local_morning_in_any_zone(zone: str, welcome: datetime, hour: int, days: int) -> None:
+    # Any hour and pause the admin allows: reminders `days` local dates apart, each at the hour on the wall clock.
+    times = sequence_send_times(welcome_at=welcome, time_zone=zone, hour=hour, days_between=days,
+                                day_seconds=86400)
     tz = ZoneInfo(zone)
     local = [times[s].astimezone(tz) for s in REMINDERS]
     dates = [t.date() for t in local]
-    assert all((b - a).days == 1 for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == days for a, b in zip(dates, dates[1:], strict=False))
     assert times["day-1"] - welcome >= timedelta(hours=12)
     assert times["day-1"] - welcome < timedelta(hours=12 + 26)
     for t in local:

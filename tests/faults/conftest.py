@@ -1,12 +1,6 @@
-"""Fault-test fixtures: a private redis-server we may stop, and a real gunicorn serving the test database.
+"""Fault-test fixtures: a private redis-server we may stop (tests/private_redis.py), and a real gunicorn serving
+the test database."""
 
-The machine's shared Redis (the one REDIS_URL names) is never stopped: every test that takes Redis away starts
-its own `redis-server` on a free port, with persistence off, and owns that process.
-"""
-
-import os
-import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,70 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 
 from tests.checkout import conftest as checkout_fixtures
-from tests.conftest import IN_CI, ROOT, database_url_for_subprocess, free_port, stop_process_group, wait_until
+from tests.conftest import ROOT, database_url_for_subprocess, free_port, stop_process_group, wait_until
+from tests.private_redis import PrivateRedis, private_redis_running
 
 # H5's local fake of Stripe's API (the real `stripe` library talks to it), reused rather than copied.
 fake_stripe = checkout_fixtures.fake_stripe
 
 
-class PrivateRedis:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "PrivateRedis":
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_until(self.answers, timeout=15, what="the private redis-server")
-        return self
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    def kill(self) -> None:
-        """Gone: connections are refused."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def freeze(self) -> None:
-        """Hung: the kernel still accepts connections, nothing ever answers."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        if IN_CI:
-            pytest.fail("CI=true but redis-server is not installed")
-        pytest.skip("needs the redis-server binary")
-    server = PrivateRedis(tmp_path / "redis").start()
-    try:
+    with private_redis_running(tmp_path / "redis") as server:
         yield server
-    finally:
-        if server.proc and server.proc.poll() is None:
-            server.thaw()
-            server.kill()
 
 
 class WebServer:

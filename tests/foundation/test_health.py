@@ -6,7 +6,6 @@ A load balancer takes a web process out when its probe fails; the process must s
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,8 +17,8 @@ import pytest
 from django.test import Client
 
 from config.celery import app
-from tests.conftest import IN_CI, ROOT, free_port
-from tests.faults.conftest import PrivateRedis
+from tests.conftest import ROOT, free_port
+from tests.private_redis import PrivateRedis, private_redis_running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db]
 
@@ -29,15 +28,8 @@ EVERY_PART_OK = {"database": "ok", "broker": "ok", "cache": "ok"}
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
     """A redis-server of this test's own (never the shared one), which the test stops or freezes."""
-    if shutil.which("redis-server") is None:
-        if IN_CI:
-            pytest.fail("CI=true but redis-server is not installed")
-        pytest.skip("needs the redis-server binary")
-    server = PrivateRedis(tmp_path / "redis").start()
-    yield server
-    if server.proc and server.proc.poll() is None:
-        server.thaw()
-        server.kill()
+    with private_redis_running(tmp_path / "redis") as server:
+        yield server
 
 
 def point_redis_at(url: str, settings: Any, monkeypatch: Any) -> None:

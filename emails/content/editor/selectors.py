@@ -1,0 +1,76 @@
+"""Reads for the editor pages: every step with its published version, draft and running experiment."""
+
+from dataclasses import dataclass
+
+from django.db.models import Max
+
+from emails.content.drafts import text_of
+from emails.content.models import EmailCopy, EmailDraft
+from emails.experiments.models import Experiment
+from emails.models import SEQUENCE_STEPS
+
+# The order a marketer thinks of the mail in: signing up, the sequence, then buying and signing in.
+STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, "order-waiting", "payment-failed", "access", "signin"]
+
+
+def _order(step: str) -> tuple[int, str]:
+    return (STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER), step)
+
+
+@dataclass(frozen=True)
+class DraftState:
+    draft: EmailDraft | None
+    current: EmailCopy | None
+
+    @property
+    def has_changes(self) -> bool:
+        """The draft says something the published version does not."""
+        if self.draft is None or self.draft.revision == 0:
+            return False
+        return self.current is None or text_of(self.draft) != text_of(self.current)
+
+    @property
+    def behind(self) -> bool:
+        """Started from an older version than the one published now (a rollback, an import or a promoted
+        experiment came in between): publishing it would undo that."""
+        return bool(self.has_changes and self.current and self.draft
+                    and self.draft.based_on_version < self.current.version)
+
+    @property
+    def label(self) -> str:
+        if not self.has_changes:
+            return "No unpublished changes"
+        assert self.draft is not None  # noqa: S101 - has_changes implies a draft
+        who = self.draft.updated_by.get_username() if self.draft.updated_by else "an import"
+        text = f"Unpublished changes by {who}"
+        return f"{text} (started from version {self.draft.based_on_version})" if self.behind else text
+
+
+@dataclass(frozen=True)
+class StepRow:
+    step: str
+    current: EmailCopy
+    state: DraftState
+    experiment: Experiment | None
+
+
+def editor_steps() -> list[StepRow]:
+    """One row per step that has copy: three queries whatever the number of steps."""
+    latest = dict(EmailCopy.objects.order_by().values("step").annotate(v=Max("version")).values_list("step", "v"))
+    current = {c.step: c for c in EmailCopy.objects.select_related("created_by").filter(
+        step__in=latest, version__in=set(latest.values())) if latest[c.step] == c.version}
+    drafts = {d.step: d for d in EmailDraft.objects.select_related("updated_by").filter(step__in=latest)}
+    experiments = {e.step: e for e in Experiment.objects.filter(status=Experiment.Status.RUNNING)}
+    return [StepRow(step=step, current=current[step], state=DraftState(drafts.get(step), current[step]),
+                    experiment=experiments.get(step)) for step in sorted(current, key=_order)]
+
+
+def step_state(step: str) -> tuple[EmailCopy | None, EmailDraft | None, Experiment | None]:
+    current = EmailCopy.objects.select_related("created_by").filter(step=step).order_by("-version").first()
+    draft = EmailDraft.objects.select_related("updated_by").filter(step=step).first()
+    experiment = Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).first()
+    return current, draft, experiment
+
+
+def step_history(step: str) -> list[EmailCopy]:
+    return list(EmailCopy.objects.select_related("created_by").filter(step=step).order_by("-version"))

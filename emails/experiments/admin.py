@@ -1,0 +1,134 @@
+"""Admin for experiments: start one with its variants inline, end it, open its results.
+
+Adding an experiment starts it, checked by the same rules as experiment_start (variant_problems): 2 to 4
+variants, shares above 0, copy that passes the editor's checks, one running experiment per email. Once it runs,
+only its name can change: editing a variant mid-test would mix two versions into one arm's figures. Results and
+the Promote button are on the per-experiment view of the dashboard (funnel/dashboard/experiment_views.py).
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from emails.experiments.models import Experiment, Variant
+from emails.experiments.services import (
+    EXPERIMENT_STEPS,
+    LABELS,
+    MAX_VARIANTS,
+    MIN_VARIANTS,
+    VariantSpec,
+    experiment_end,
+    variant_problems,
+)
+
+
+class ExperimentForm(forms.ModelForm):
+    step = forms.ChoiceField(choices=[(step, step) for step in EXPERIMENT_STEPS])
+
+    class Meta:
+        model = Experiment
+        fields = ["name", "step", "scope"]
+
+    def clean_step(self) -> str:
+        step: str = self.cleaned_data["step"]
+        running = Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).exclude(pk=self.instance.pk)
+        if running.exists():
+            raise forms.ValidationError(f"An experiment is already running on {step}: end it first.")
+        return step
+
+
+class VariantFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk:
+            return
+        kept = [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        specs = [VariantSpec(subject=form.cleaned_data.get("subject", ""), weight=form.cleaned_data.get("weight", 0),
+                             preheader=form.cleaned_data.get("preheader", ""), body=form.cleaned_data.get("body", ""))
+                 for form in kept]
+        step, scope = self.data.get("step", ""), self.data.get("scope", "")
+        problems = variant_problems(step, scope, specs)
+        if "variants" in problems:
+            raise forms.ValidationError(problems["variants"])
+        for label, form in zip(LABELS, kept, strict=False):
+            for field in ("weight", "subject", "preheader", "body"):
+                for message in problems.get(f"{label}.{field}", []):
+                    form.add_error(field, message)
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    formset = VariantFormSet
+    extra = MIN_VARIANTS
+    min_num = MIN_VARIANTS
+    max_num = MAX_VARIANTS
+    can_delete = False
+    fields = ["label", "weight", "subject", "preheader", "body"]
+    readonly_fields = ["label"]
+    verbose_name = "variant"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None) -> list[str]:
+        return ["label", "weight", "subject", "preheader", "body"] if obj is not None else ["label"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Experiment | None = None) -> bool:
+        return obj is None and super().has_add_permission(request, obj)
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentForm
+    list_display = ["name", "step", "scope", "status", "started_at", "ended_at", "winner_label", "results_link"]
+    list_filter = ["status", "step"]
+    inlines = [VariantInline]
+    actions = ["end_experiments"]
+
+    def get_fields(self, request: HttpRequest, obj: Experiment | None = None) -> list[Any]:
+        if obj is None:
+            return ["name", "step", "scope"]
+        return ["name", "step", "scope", "status", "started_at", "ended_at", "winner_label", "created_by",
+                "results_link"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["step", "scope", "status", "started_at", "ended_at", "winner_label", "created_by", "results_link"]
+
+    @admin.display(description="winner")
+    def winner_label(self, obj: Experiment) -> str:
+        return obj.winner.label if obj.winner else "–"
+
+    @admin.display(description="results")
+    def results_link(self, obj: Experiment) -> str:
+        if not obj.pk:
+            return "–"
+        return format_html('<a href="{}">Results and Promote</a>', reverse("admin-experiment", args=[obj.pk]))
+
+    def save_model(self, request: HttpRequest, obj: Experiment, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]  # staff only: never anonymous
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Labels follow the order of the forms: A, B, C, D.
+        variants = formset.save(commit=False)
+        for label, variant in zip(LABELS, variants, strict=False):
+            if not change:
+                variant.label = label
+                if form.instance.scope == Experiment.Scope.SUBJECT:
+                    variant.preheader, variant.body = "", ""
+            variant.save()
+        formset.save_m2m()
+
+    @admin.action(description="End the selected experiments (readers get the published copy again)",
+                  permissions=["change"])
+    def end_experiments(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        running = list(queryset.filter(status=Experiment.Status.RUNNING))
+        for experiment in running:
+            experiment_end(experiment=experiment)
+        self.message_user(request, f"{len(running)} experiment(s) ended.", messages.SUCCESS)
