@@ -13,6 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from emails.content.models import EmailCopy
+from emails.content.services import copy_publish
+from emails.content.text import CopyText
 from emails.dispatch import dispatch_batch
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.rendering import register_context_provider, render_email, unregister_context_provider
@@ -46,21 +49,22 @@ def test_every_sequence_email_has_the_notice_address_links_and_a_real_text_part(
             assert fact in text
 
 
-def test_context_providers_are_merged_at_send_time_for_their_steps(make_lead: Any, transactional_template: str,
-                                                                   settings: Any, tmp_path: Any) -> None:
-    (tmp_path / "templates" / "emails" / "test-receipt.txt").write_text("Total {{ receipt_total }} {{ row_ctx }}")
+def test_context_providers_are_merged_at_send_time_for_their_steps(make_lead: Any, transactional_template: str) -> None:
+    copy_publish(step="test-receipt", text=CopyText(subject="Receipt", preheader="",
+                                                    body="Total {{ amount }} {{ reference }}\n"),
+                 origin=EmailCopy.Origin.EDITOR)
     lead = make_lead()
     calls: list[int] = []
 
     def receipt(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:
         calls.append(row.pk)
-        return {"receipt_total": "$9.97"}
+        return {"amount": "$9.97"}
 
     register_context_provider(receipt, steps=["test-receipt"])
     try:
         row = ScheduledEmail.objects.create(lead=lead, step="test-receipt", stream="transactional",
-                                            send_at="2026-01-01T00:00Z", context={"row_ctx": 42})
-        assert render_email(lead, row).text.strip() == "Total $9.97 42"
+                                            send_at="2026-01-01T00:00Z", context={"reference": "PR-42"})
+        assert render_email(lead, row).text.split("\n")[0] == "Total $9.97 PR-42"
         sequence_enrol(lead=lead)
         render_email(lead, ScheduledEmail.objects.get(lead=lead, step="day-1"))
         assert calls == [row.pk]  # not called for other steps

@@ -148,7 +148,7 @@ def test_admin_retry_action_reschedules_failed_rows(make_lead: Any, admin_client
     detail = admin_client_logged_in.get(reverse("admin:emails_scheduledemail_change", args=[row.pk]))
     assert detail.status_code == 200
     preview = admin_client_logged_in.get(reverse("admin:emails_preview_row", args=[row.pk]), {"part": "text"})
-    assert b"DAY 3 OF 7" in preview.content
+    assert b"Day 3 of 7" in preview.content
 
 
 def test_dev_compressed_week(settings: Any) -> None:
