@@ -19,6 +19,11 @@ class EmailsConfig(AppConfig):
 
 
 def _load_shipped_copy(*, using: str = "default", **_: Any) -> None:
-    from emails.content.loading import shipped_copy_load
+    from django.db import connections
 
-    shipped_copy_load(using=using)
+    from emails.content.loading import shipped_copy_load
+    from emails.content.models import EmailCopy
+
+    # post_migrate also follows a migrate of another app alone, before this app's tables exist.
+    if EmailCopy._meta.db_table in connections[using].introspection.table_names():
+        shipped_copy_load(using=using)

@@ -35,6 +35,7 @@ from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
 from emails.rendering import build_message, render_chosen
 from emails.schedule import mornings_from
+from emails.suppression import transactional_stopped_by
 from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
 
@@ -74,7 +75,7 @@ def skip_reason_for(lead: Lead, row: ScheduledEmail) -> str:
     if lead.suppression == Lead.Suppression.HARD_BOUNCE:
         return "hard_bounce"
     if row.stream == ScheduledEmail.Stream.TRANSACTIONAL:
-        return ""
+        return transactional_stopped_by(lead, row.step)  # after a complaint, no more confirmation mail
     if lead.status == Lead.Status.UNSUBSCRIBED:
         return "unsubscribed"
     if lead.suppression:

@@ -98,7 +98,7 @@ Exporter = Callable[[Lead], Any]
 Eraser = Callable[[ErasedPerson], None]
 
 # Sections of the download that `leads` writes itself.
-RESERVED_SECTIONS = frozenset({"lead", "consents"})
+RESERVED_SECTIONS = frozenset({"lead", "consents", "suppression_history"})
 
 _exporters: dict[str, Exporter] = {}
 _erasers: list[Eraser] = []

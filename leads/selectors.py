@@ -22,14 +22,21 @@ def _plain(value: Any) -> Any:
 def lead_export(*, lead: Lead) -> dict[str, Any]:
     """Everything we hold about this person, as plain JSON-able values (the 'download my data' file).
 
-    The lead and their consents come from here; the mail, money and app sections from the exporters other areas
-    register in `leads.privacy` (they may import us, we may not import them)."""
+    The lead, their consents and their suppression history come from here; the mail, money and app sections from
+    the exporters other areas register in `leads.privacy` (they may import us, we may not import them)."""
     return {
         "lead": {name: _plain(getattr(lead, name)) for name in _EXPORTED_LEAD_FIELDS},
         "consents": [
             {"action": c.action, "at": c.created_at.isoformat(), "consent_version": c.consent_version,
              "consent_text": c.consent_text, "ip_address": c.ip_address, "user_agent": c.user_agent}
             for c in lead.consents.order_by("created_at", "pk")
+        ],
+        # What stopped our mail and who lifted it, with the reason: about the person, so theirs to see. Which staff
+        # member it was is not (the staff user's own data): only that staff did it.
+        "suppression_history": [
+            {"action": s.action, "suppression": s.suppression, "reason": s.reason, "by_staff": bool(s.by),
+             "at": s.created_at.isoformat()}
+            for s in lead.suppression_changes.order_by("created_at", "pk")
         ],
         **privacy.export_sections(lead),
     }

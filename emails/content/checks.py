@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from emails.content.markdown import RenderedCopy, render_copy
+from emails.content.markdown import render_body
 from emails.content.merge import (
     BLOCK_FIELDS,
     BUTTON_MARK,
@@ -90,14 +90,14 @@ def _rendered_problems(copy: CopyText) -> list[str]:
     size = 0
     for named, combo in itertools.product((True, False), itertools.product((False, True), repeat=len(used))):
         flags = frozenset(name for name, on in zip(used, combo, strict=True) if on)
-        rendered: RenderedCopy = render_copy(copy, _sample_values(flags, named))
-        leftover = rendered.text.replace(rendered.button.label if rendered.button else "", "")
+        content_html, button, after_html, text = render_body(copy.body, _sample_values(flags, named))
+        leftover = text.replace(button.label if button else "", "")
         if "](" in leftover or BUTTON_MARK in leftover:
             problems.add("A link is malformed: write [text](link:NAME), or [text](link:NAME){.button} alone in "
                          "its paragraph for the button.")
         if "{{" in leftover or "}}" in leftover:
             problems.add("A merge field is not closed: write {{ name }}.")
-        size = max(size, len((rendered.content_html + rendered.after_html).encode()))
+        size = max(size, len((content_html + after_html).encode()))
     total = size + _layout_bytes()
     if total > MAX_HTML_BYTES:
         problems.add(f"The email's HTML would be {total // 1000} KB; keep it under {MAX_HTML_BYTES // 1000} KB "

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
+from emails.suppression import CONFIRMATION_STEPS
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.mailbox import mailbox_sha256
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 CONFIRM_REMINDER_AFTER = timedelta(hours=24)
 PURGE_UNCONFIRMED_AFTER = timedelta(days=30)
-CONFIRMATION_STEPS = ("confirm", "confirm-reminder")
 # Distinct (source, medium, campaign) visit counters a day; beyond it new ones are counted under OTHER, so a script
 # inventing values cannot grow the table (or the dashboard's per-source table) without bound.
 MAX_VISIT_SOURCES_PER_DAY = 200

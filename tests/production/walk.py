@@ -43,6 +43,8 @@ from tests.production.services import (
 )
 
 SITE = "https://shop.prodcheck.test"
+EDITOR = "/admin/emails/emailcopy/editor/"
+EDITED_SUBJECT = "Day 3: the hip muscle that can send pain into your back"
 DAY_SECONDS = 8  # a compressed "day": day-1 comes 8 s after the welcome
 ADMIN_USER, ADMIN_PASSWORD = "prodcheck-admin", secrets.token_urlsafe(16)
 
@@ -93,6 +95,7 @@ class Walk:
         self.reader = Browser(("127.0.0.1", self.port), SITE)
         self.address = unique_address()
         self.session_id = ""
+        self.staff: Browser | None = None
 
     # --- plumbing ------------------------------------------------------------------------------------------
     def _deliver_tracking_event(self, body: bytes) -> int:
@@ -251,12 +254,41 @@ class Walk:
         wait_until(access_ended, timeout=30, what="the refund to end access to /app/")
         return "signed charge.refunded → 200; /app/ no longer shows the practice"
 
+    def _staff(self) -> Browser:
+        """Staff signed in to the admin (one session for the whole walk)."""
+        if self.staff is None:
+            staff = Browser(("127.0.0.1", self.port), SITE, client_ip="198.51.100.5")
+            login = staff.get("/admin/login/?next=/admin/")
+            done = staff.follow(staff.submit(login, username=ADMIN_USER, password=ADMIN_PASSWORD))
+            expect(done.status == 200 and done.url.endswith("/admin/"),
+                   f"admin login ended at {done.url} ({done.status})")
+            self.staff = staff
+        return self.staff
+
+    def copy_edit(self) -> str:
+        """A marketer rewrites day 3's subject in the admin editor and publishes it: no deploy, no restart."""
+        staff = self._staff()
+        page = staff.get(f"{EDITOR}day-3/")
+        expect(page.status == 200 and "version 1" in page.text, f"the editor for day-3 answered {page.status}")
+        body = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', page.text, re.S)
+        expect(body is not None, "the editor has no body field")
+        assert body is not None
+        # A browser drops the newline right after <textarea>, as Django's widget writes one there.
+        text = html.unescape(body.group(1)).removeprefix("\n").replace("\r\n", "\n")
+        answer = staff.follow(staff.submit(page, match="", subject=EDITED_SUBJECT, body=text, action="publish"))
+        expect(answer.status == 200, f"publishing answered {answer.status}")
+        history = staff.get(f"{EDITOR}day-3/history/")
+        expect(EDITED_SUBJECT in history.text and "2 (sent now)" in history.text,
+               "the history does not show the published version 2 as the one sent now")
+        return f"day-3 subject → {EDITED_SUBJECT!r}, published as version 2"
+
+    def edited_copy_sent(self) -> str:
+        message = self.esp.wait_for(self.address, "day-3", timeout=DAY_SECONDS * 6)
+        expect(message["Subject"] == EDITED_SUBJECT, f"day 3 went out as {message['Subject']!r}, not the edit")
+        return f"the day-3 reminder went out as {message['Subject']!r}"
+
     def dashboard(self) -> str:
-        marketer = Browser(("127.0.0.1", self.port), SITE, client_ip="198.51.100.5")
-        login = marketer.get("/admin/login/?next=/admin/dashboard/")
-        done = marketer.follow(marketer.submit(login, username=ADMIN_USER, password=ADMIN_PASSWORD))
-        expect(done.status == 200 and done.url.endswith("/admin/dashboard/"),
-               f"admin login ended at {done.url} ({done.status})")
+        marketer = self._staff()
         fresh = marketer.get("/admin/dashboard/?fresh=1")
         expect(fresh.status == 200, f"dashboard answered {fresh.status}")
         table = marketer.get("/admin/dashboard/funnel.csv?fresh=1")
@@ -281,10 +313,12 @@ class Walk:
             ("welcome email", self.welcome),
             ("ESP tracking events to the signed webhook", self.tracking),
             (f"day-1 reminder (DRIP_DAY_SECONDS={DAY_SECONDS})", self.day_one),
+            ("a marketer edits and publishes day 3's subject in the admin", self.copy_edit),
             ("upgrade link → one press → Stripe Checkout", self.checkout),
             ("payment: signed webhook", self.payment),
             ("access email", self.access),
             ("magic-link sign-in on another device, /app/", self.signin),
+            ("the edited day-3 email is what the dispatcher sends", self.edited_copy_sent),
             ("refund ends access", self.refund),
             ("admin dashboard", self.dashboard),
         ]
