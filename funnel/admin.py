@@ -5,15 +5,19 @@ are added here by re-registering a subclass of its LeadAdmin.
 """
 
 from collections import Counter
+from functools import partial
 from typing import Any
 
 import stripe
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from emails import services as email_services
+from emails.esp_reactivation import hard_bounce_reactivate
 from funnel.checkout.events import stripe_event_process
 from funnel.checkout.review import purchase_grant, purchase_refund_held
 from funnel.dashboard.timeline import lead_timeline
@@ -44,6 +48,18 @@ class FunnelLeadAdmin(LeadAdmin):
         skipped = queryset.count() - sent
         self.message_user(request, f"Welcome email queued for {sent} lead(s)"
                           + (f"; {skipped} skipped (not subscribed)." if skipped else "."), messages.SUCCESS)
+
+    @admin.action(description="Lift suppression (mail them again)…", permissions=["change"])
+    def lift_suppression(self, request: HttpRequest, queryset: QuerySet[Lead]) -> TemplateResponse | None:
+        # A hard bounce is also on the ESP's own list, which refuses the address until it is reactivated there:
+        # once our lift has committed, ask the ESP too (best effort; the outcome goes into the lead's timeline).
+        hard_bounced = list(queryset.filter(suppression=Lead.Suppression.HARD_BOUNCE).values_list("pk", flat=True))
+        response = super().lift_suppression(request, queryset)
+        lifted = Lead.objects.filter(pk__in=hard_bounced, suppression=Lead.Suppression.NONE).values_list("pk",
+                                                                                                      flat=True)
+        for lead_id in lifted:
+            transaction.on_commit(partial(hard_bounce_reactivate, lead_id=lead_id))
+        return response
 
 
 admin.site.unregister(Lead)

@@ -147,5 +147,6 @@ class LeadAdmin(admin.ModelAdmin):
         by = request.user.get_username()
         done = sum(services.lead_suppression_lift(lead=lead, reason=reason, by=by) for lead in suppressed)
         self.message_user(request, f"Lifted the suppression of {done} lead(s). An address the ESP itself "
-                          "suppressed (e.g. after a hard bounce) must be reactivated at the ESP too.", messages.SUCCESS)
+                          "suppressed (a hard bounce) is reactivated there too where the ESP allows it: each lead's "
+                          "timeline says whether it was.", messages.SUCCESS)
         return None

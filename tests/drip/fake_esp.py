@@ -14,6 +14,10 @@ class FakePostmark:
         self.script: deque[tuple[int, dict[str, Any]] | str] = deque()
         self.received: list[dict[str, Any]] = []
         self.accepted: list[dict[str, Any]] = []
+        # The Bounce API: bounce ids reactivated (with the server token each call carried), and scripted answers
+        # for it like `script` (an error status, or "hang").
+        self.activated: list[tuple[str, str]] = []
+        self.activate_script: deque[tuple[int, dict[str, Any]] | str] = deque()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,6 +38,39 @@ class FakePostmark:
                     fake.accepted.append({**body, "MessageID": payload["MessageID"]})
                 else:
                     payload = {"ErrorCode": extra.get("ErrorCode", 0), "Message": extra.get("Message", "error")}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+                # PUT /bounces/{bounceid}/activate: Postmark answers {"Message": "OK", "Bounce": {...}} with the
+                # bounce as its Bounce API describes it, now Inactive: false.
+                parts = self.path.strip("/").split("/")
+                if len(parts) != 3 or parts[0] != "bounces" or parts[2] != "activate" or not parts[1].isdigit():
+                    self._answer(404, {"ErrorCode": 0, "Message": "Not found"})
+                    return
+                answer = fake.activate_script.popleft() if fake.activate_script else (200, {})
+                if answer == "hang":
+                    time.sleep(2)
+                    answer = (200, {})
+                status, extra = answer  # type: ignore[misc]
+                if status != 200:
+                    self._answer(status, {"ErrorCode": extra.get("ErrorCode", 0), "Message": extra.get("Message", "")})
+                    return
+                fake.activated.append((parts[1], self.headers.get("X-Postmark-Server-Token", "")))
+                self._answer(200, {"Message": "OK", "Bounce": {
+                    "RecordType": "Bounce", "ID": int(parts[1]), "Type": "HardBounce", "TypeCode": 1,
+                    "Name": "Hard bounce", "Tag": "", "MessageID": str(uuid.uuid4()), "ServerID": 23,
+                    "MessageStream": "outbound", "Description": "The server was unable to deliver your message",
+                    "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist",
+                    "Email": "reader@example.com", "From": "sender@example.com",
+                    "BouncedAt": "2026-03-05T14:00:00Z", "DumpAvailable": False, "Inactive": False,
+                    "CanActivate": True, "Subject": "Your receipt", **extra}})
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
