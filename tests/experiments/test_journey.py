@@ -5,8 +5,10 @@ get the winning subject while nothing already sent changes."""
 
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +17,7 @@ from emails.content.current import published_copy
 from emails.content.drafts import text_of
 from emails.content.models import EmailCopy
 from emails.dispatch import dispatch_batch
-from emails.experiments.models import Experiment
+from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail
 from tests.editor.conftest import form_data
 from tests.experiments.conftest import STEP, login, make_lead, purchase
@@ -39,7 +41,7 @@ def _dispatch_all() -> None:
         pass
 
 
-def test_a_marketer_edits_tests_and_promotes_a_subject_without_a_deploy(boss, settings) -> None:
+def test_a_marketer_edits_tests_and_promotes_a_subject_without_a_deploy(boss: User, settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     client = login(boss)
     shipped = published_copy(STEP)
@@ -66,8 +68,10 @@ def test_a_marketer_edits_tests_and_promotes_a_subject_without_a_deploy(boss, se
     _dispatch_all()
     sent = {m.to[0]: m.subject for m in mail.outbox}
     assert len(sent) == READERS
-    arms = {row.lead.email: row.variant for row in ScheduledEmail.objects.filter(step=STEP).select_related(
-        "lead", "variant")}
+    arms: dict[str, Variant] = {}
+    for row in ScheduledEmail.objects.filter(step=STEP).select_related("lead", "variant"):
+        assert row.variant is not None and row.lead.email, f"{row} has no arm"
+        arms[row.lead.email] = row.variant
     assert all(sent[email] == variant.subject for email, variant in arms.items())
     per_arm = Counter(variant.label for variant in arms.values())
     assert abs(per_arm["A"] - per_arm["B"]) < 4 * (READERS ** 0.5) / 2  # within 4 standard deviations of 50/50
@@ -75,6 +79,7 @@ def test_a_marketer_edits_tests_and_promotes_a_subject_without_a_deploy(boss, se
     # 4. Purchases credited through each arm's signed link: the challenger sells three times as often.
     sold = {"A": 0, "B": 0}
     for row in ScheduledEmail.objects.filter(pk__in=[r.pk for r in rows]).select_related("variant", "lead"):
+        assert row.variant is not None
         label = row.variant.label
         wanted = per_arm[label] // (20 if label == "A" else 6)
         if sold[label] < wanted:
@@ -94,7 +99,8 @@ def test_a_marketer_edits_tests_and_promotes_a_subject_without_a_deploy(boss, se
     latest = published_copy(STEP)
     assert (latest.subject, latest.origin, latest.body) == (CHALLENGER, EmailCopy.Origin.EXPERIMENT, shipped.body)
     experiment.refresh_from_db()
-    assert experiment.status == Experiment.Status.ENDED and experiment.winner.label == "B"
+    assert experiment.status == Experiment.Status.ENDED
+    assert experiment.winner is not None and experiment.winner.label == "B"
 
     # 7. The next reader gets the winner, with no arm; what was sent before is as it was.
     mail.outbox.clear()
