@@ -122,9 +122,11 @@ class Browser:
             response = self.get(target)
         return response
 
-    def submit(self, page: Response, *, index: int = 0, match: str = "", **values: str) -> Response:
-        """Fill and post a form of `page` (the first, or the first whose action contains `match`)."""
-        candidates = [f for f in forms_of(page.text) if f["method"] == "post" and match in f["action"]]
+    def submit(self, page: Response, *, index: int = 0, match: str = "", form_id: str = "", **values: str) -> Response:
+        """Fill and post a form of `page` (the first, or the first whose action contains `match`, or whose id is
+        `form_id`)."""
+        candidates = [f for f in forms_of(page.text) if f["method"] == "post" and match in f["action"]
+                      and (not form_id or f["id"] == form_id)]
         if len(candidates) <= index:
             raise AssertionError(f"no POST form matching {match!r} on {page.url}")
         form = candidates[index]

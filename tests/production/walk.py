@@ -275,8 +275,10 @@ class Walk:
         assert body is not None
         # A browser drops the newline right after <textarea>, as Django's widget writes one there.
         text = html.unescape(body.group(1)).removeprefix("\n").replace("\r\n", "\n")
-        answer = staff.follow(staff.submit(page, match="", subject=EDITED_SUBJECT, body=text, action="publish"))
-        expect(answer.status == 200, f"publishing answered {answer.status}")
+        answer = staff.follow(staff.submit(page, form_id="copy-form", subject=EDITED_SUBJECT, body=text,
+                                           action="publish"))
+        expect(answer.status == 200 and "Published version 2" in answer.text,
+               f"publishing answered {answer.status} at {answer.url}")
         history = staff.get(f"{EDITOR}day-3/history/")
         expect(EDITED_SUBJECT in history.text and "2 (sent now)" in history.text,
                "the history does not show the published version 2 as the one sent now")
