@@ -48,3 +48,20 @@ def click_machine_reason(*, row: ScheduledEmail | None, target: str, at: datetim
         burst.filter(machine="").update(machine=Click.Machine.BURST)
         return Click.Machine.BURST
     return ""
+
+
+# Only these marks can be wrong about a person: a fast reader opens a message as it arrives, or two links quickly.
+# HEAD requests and scanner agents are never a person's.
+_TIMING_MARKS = (Click.Machine.EARLY, Click.Machine.BURST)
+PRESS_WINDOW = timedelta(hours=1)
+
+
+def click_confirm_human(*, lead_id: int, row_id: int | None, target: str, at: datetime) -> int:
+    """A press of a button that only a person makes (a CSRF-protected POST) after following this email's link:
+    the reader's own click, marked a machine's for its timing alone, is a person's after all. Returns 0 or 1."""
+    clicks = Click.objects.filter(lead_id=lead_id, scheduled_email_id=row_id, target=target,
+                                  created_at__gte=at - PRESS_WINDOW, created_at__lte=at)
+    if row_id is None or clicks.filter(machine=Click.Machine.HUMAN).exists():
+        return 0
+    newest = clicks.filter(machine__in=_TIMING_MARKS).order_by("-created_at").values_list("pk", flat=True)[:1]
+    return Click.objects.filter(pk__in=list(newest)).update(machine=Click.Machine.HUMAN)

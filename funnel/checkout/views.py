@@ -16,10 +16,12 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from emails.models import ScheduledEmail
+from emails.clicks import click_confirm_human
+from emails.models import Click, ScheduledEmail
 from emails.services import email_queue_for_each
 from funnel.checkout import simulator_actions
 from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil
@@ -136,6 +138,9 @@ def upgrade(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return render(request, "funnel/checkout/upgrade.html", {"email": lead.email})
     row = ScheduledEmail.objects.filter(pk=row_id, lead=lead).first() if row_id else None
+    if row is not None:
+        # Scanners do not press buttons: a reader who opened the email the moment it arrived is a person after all.
+        click_confirm_human(lead_id=lead.pk, row_id=row.pk, target=Click.Target.UPGRADE, at=timezone.now())
     # The token came in mail sent to this address, so the success page may sign this browser in.
     return _start_and_redirect(request, lead=lead, row=row, email=lead.email, lead_verified=True,
                                slot=f"{lead.pk}:{row.pk if row else ''}", retry_by_post=True)

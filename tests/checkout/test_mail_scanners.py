@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from emails.models import Click, ScheduledEmail
 from emails.rendering import click_url
@@ -66,3 +67,21 @@ def test_scanner_gets_do_not_use_up_the_checkout_limit_of_a_shared_ip(fake_strip
         assert scanner.get(upgrade).status_code == 200
     assert reader.post(upgrade).status_code == 303  # same IP (127.0.0.1): the limit is still whole
     assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+
+
+def test_a_reader_who_opens_the_email_as_it_arrives_is_counted_a_person_once_they_press(fake_stripe, lead):
+    """Seconds after delivery is how scanners click, but also how a reader tapping the notification does: the press
+    of the CSRF-protected button (which no scanner makes) settles it. A scanner's HEAD is never re-classed."""
+    row = email_row_make(lead)
+    ScheduledEmail.objects.filter(pk=row.pk).update(status=ScheduledEmail.Status.SENT, sent_at=timezone.now())
+    Client(headers={"User-Agent": SAFE_LINKS}).head(urlparse(click_url(row=row, target="upgrade")).path)
+    reader = Client(headers={"User-Agent": BROWSER})
+    page = reader.get(urlparse(click_url(row=row, target="upgrade")).path, follow=True)
+    assert sorted(Click.objects.values_list("machine", flat=True)) == [Click.Machine.EARLY, Click.Machine.HEAD]
+
+    pressed = reader.post(page.redirect_chain[-1][0])
+
+    assert pressed.status_code == 303
+    assert sorted(Click.objects.values_list("machine", flat=True)) == [Click.Machine.HUMAN, Click.Machine.HEAD]
+    reader.post(page.redirect_chain[-1][0])  # pressing again credits no second click
+    assert Click.objects.filter(machine=Click.Machine.HUMAN).count() == 1

@@ -296,8 +296,10 @@ class Walk:
         table = marketer.get("/admin/dashboard/funnel.csv?fresh=1")
         expect(table.status == 200, f"funnel.csv answered {table.status}")
         counts = {row[0]: row[1] for row in csv.reader(io.StringIO(table.text)) if len(row) > 1}
-        expect(counts.get("Signups") == "1" and counts.get("Paid") == "1" and counts.get("Refunded") == "1",
-               f"the dashboard's funnel does not show this walk's signup, sale and refund: {counts}")
+        expect(counts.get("Signups") == "1" and counts.get("Paid") == "1" and counts.get("Refunded") == "1"
+               and counts.get("Clicked an upgrade link") == "1",
+               f"the dashboard's funnel does not show this walk's signup, press of the upgrade button, sale and "
+               f"refund: {counts}")
         leads = marketer.get(f"/admin/leads/lead/?q={self.address}")
         lead_page = re.search(r'href="(/admin/leads/lead/\d+/change/[^"]*)"', leads.text)
         expect(lead_page is not None, "the lead is not listed in the admin")
