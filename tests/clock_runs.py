@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from tests.private_redis import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ["tests/drip", "tests/checkout", "tests/signup", "tests/practice", "tests/dashboard", "tests/faults"]
+FOLDERS = ["tests/drip", "tests/checkout", "tests/signup", "tests/practice", "tests/dashboard", "tests/faults",
+           "tests/content", "tests/experiments"]
 # Not rerun: nothing they check depends on the run's clock, and they are the slowest (Chromium, a simulated week).
 NO_CLOCK = {
     "tests/drip/test_email_layout.py": "geometry and colours of every email in Chromium, rendered from fixed data",
