@@ -245,6 +245,20 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def marketer(db: None) -> Any:
+    """A staff user in the view-only "marketing" group (setup_marketing_group), as a marketer would be."""
+    import io
+
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+
+    call_command("setup_marketing_group", stdout=io.StringIO())
+    user = User.objects.create_user("mia", "mia@example.com", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="marketing"))
+    return user
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outbox(settings: Any, tmp_path: Path) -> None:
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"

@@ -38,12 +38,7 @@ class FakePostmark:
                     fake.accepted.append({**body, "MessageID": payload["MessageID"]})
                 else:
                     payload = {"ErrorCode": extra.get("ErrorCode", 0), "Message": extra.get("Message", "error")}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._answer(status, payload)
 
             def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
                 # PUT /bounces/{bounceid}/activate: Postmark answers {"Message": "OK", "Bounce": {...}} with the

@@ -1,12 +1,10 @@
 """The copy editor's world: a published day-3 email, an editor who may publish, a second editor, and a member of
 the view-only "marketing" group."""
 
-import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
-from django.core.management import call_command
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from emails.content.models import EmailCopy
@@ -51,13 +49,6 @@ def editor(db: None) -> User:
 def second_editor(db: None) -> User:
     return _staff("sasha", *EDITOR_PERMISSIONS)
 
-
-@pytest.fixture
-def marketer(db: None) -> User:
-    call_command("setup_marketing_group", stdout=io.StringIO())
-    user = User.objects.create_user("mia", "mia@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="marketing"))
-    return user
 
 
 def client_for(user: User) -> Client:

@@ -1,11 +1,9 @@
 """An experiment's world: a published day-3 email, staff who may promote, and the view-only "marketing" group."""
 
-import io
 from itertools import count
 
 import pytest
-from django.contrib.auth.models import Group, User
-from django.core.management import call_command
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -42,13 +40,6 @@ def login(user: User) -> Client:
 def boss(db: None) -> User:
     return User.objects.create_superuser("boss", "boss@example.com", "pw")
 
-
-@pytest.fixture
-def marketer(db: None) -> User:
-    call_command("setup_marketing_group", stdout=io.StringIO())
-    user = User.objects.create_user("mia", "mia@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="marketing"))
-    return user
 
 
 def make_experiment(subjects: list[str], *, weights: list[int] | None = None, step: str = STEP,
