@@ -51,7 +51,7 @@ _DONE_MESSAGES = {
     "unsubscribe": "You are unsubscribed from all our emails.",
     "resubscribe": "Welcome back. Your emails are on again.",
     # The change itself is a `funnel` flow (it moves unsent emails too): funnel.landing.views.preferences_time_zone.
-    "time_zone": "Saved. Your daily emails now follow the time zone below.",
+    "time_zone": "Saved. Your reminders now follow the time zone below.",
 }
 
 

@@ -34,7 +34,7 @@ def test_signup_form_offers_a_grouped_list_with_the_default_selected(client: Cli
     page = client.get("/").content.decode()
     select = _select(page)
     assert '<label for="id_time_zone">Your time zone</label>' in page
-    assert "Your daily email arrives at 8 a.m. in this time zone." in page
+    assert "Each reminder arrives at 8 a.m. in this time zone." in page
     assert re.findall(r'selected>([^<]+)<', select) == ["Chicago — United States"]
     assert "data-chosen" not in select  # the page script may replace the default with the browser's zone
     labels = re.findall(r'<optgroup label="([^"]+)">', select)
@@ -79,7 +79,7 @@ def test_preferences_page_shows_the_zone_and_saves_a_new_one(client: Client) -> 
     assert answer.status_code == 302 and answer["Location"] == _preferences(lead) + "?done=time_zone"
     lead.refresh_from_db()
     assert lead.time_zone == "Europe/Berlin"
-    assert "Saved. Your daily emails now follow the time zone below." in client.get(answer["Location"]).content.decode()
+    assert "Saved. Your reminders now follow the time zone below." in client.get(answer["Location"]).content.decode()
 
 
 @pytest.mark.parametrize("zone", ["", "Not/AZone", "Europe/Berlinx", "../../etc/passwd"])
