@@ -260,6 +260,15 @@ def marketer(db: None) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_sequence_timing() -> None:
+    """The sequence timing is cached per process for 10 s: a value read inside another test's rolled-back
+    transaction must not leak into this one."""
+    from emails.content.timing import sequence_timing_forget
+
+    sequence_timing_forget()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_outbox(settings: Any, tmp_path: Path) -> None:
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
 

@@ -151,8 +151,9 @@ def test_admin_retry_action_reschedules_failed_rows(make_lead: Any, admin_client
     assert b"Day 3 of 7" in preview.content
 
 
+@pytest.mark.django_db
 def test_dev_compressed_week(settings: Any) -> None:
-    """`DRIP_DAY_SECONDS=60 make run`: a whole week in seven minutes."""
+    """`DRIP_DAY_SECONDS=60 make run`: a whole week in seven minutes (at the sequence's stored spacing)."""
     from datetime import UTC, datetime
 
     from emails.schedule import sequence_send_times
