@@ -27,7 +27,9 @@ class ScheduledEmail(models.Model):
         FAILED = "failed", "Failed"  # permanent ESP error; see last_error; the admin can retry it
         UNKNOWN = "unknown", "Unknown (lease expired mid-send)"  # reconciled from ESP events, never resent blindly
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scheduled_emails")
+    # Every index is written again by each of a row's three updates (claim, hand-off, outcome): lead_id needs none
+    # of its own (the unique (lead, step, key) index leads with it).
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scheduled_emails", db_index=False)
     step = models.CharField(max_length=32)
     stream = models.CharField(max_length=16, choices=Stream.choices, default=Stream.MARKETING)
     key = models.CharField(max_length=64, blank=True, default="", help_text="Dedupe key for transactional mail")
@@ -42,14 +44,14 @@ class ScheduledEmail(models.Model):
     # handed over and may be sent again; one with it is `unknown` until the ESP's events say otherwise.
     handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)  # indexed in Meta (exact lookups only)
     skip_reason = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     # Which copy this row was rendered from, set when it is handed over: the version of the step's EmailCopy and,
     # while an experiment runs, the reader's arm (kept on retry, so a reader always sees one variant).
     copy_version = models.PositiveIntegerField(null=True, blank=True)
     variant = models.ForeignKey("emails.Variant", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="scheduled_emails")
+                                related_name="scheduled_emails", db_index=False)  # partial index in Meta
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -66,6 +68,10 @@ class ScheduledEmail(models.Model):
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
             # H7's dashboard reads the sequence emails sent in a period (per email figures) through this index.
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
+            # ESP events find their row by message id: equality only, so no second (LIKE) index as db_index makes.
+            models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),
+            # Only the rows of an experiment have an arm; the others stay out of this index.
+            models.Index(fields=["variant"], condition=Q(variant__isnull=False), name="email_variant_idx"),
         ]
 
     def __str__(self) -> str:
