@@ -198,13 +198,9 @@ def _render_copy(copy: CopyText, context: dict[str, Any], *, buyer: bool) -> tup
     return rendered.subject, text, html
 
 
+@lru_cache(maxsize=1)
 def layout_bytes() -> int:
     """The size of the layout around the copy, for the 100 KB check (emails/content/checks.py)."""
-    return _layout_size()
-
-
-@lru_cache(maxsize=1)
-def _layout_size() -> int:
     empty = {"preheader": "", "button": None, "content_html": "", "after_html": ""}
     return len(get_template("emails/_copy.html").render({"copy": empty, "postal_address": "x" * 200,
                                                           "preferences_url": "x" * 300,
