@@ -6,6 +6,9 @@ Anyone can type anyone's address into the signup form, so a confirmation is not 
 and after a spam complaint that mailbox gets none, including one queued before the complaint arrived.
 """
 
+from django.utils import timezone
+
+from emails.models import ScheduledEmail
 from leads.models import Lead
 
 # The double opt-in emails: the first one a signup queues, and the reminder 24 hours later.
@@ -19,3 +22,13 @@ def transactional_stopped_by(lead: Lead, step: str) -> str:
     if lead.suppression == Lead.Suppression.COMPLAINT and step in CONFIRMATION_STEPS:
         return Lead.Suppression.COMPLAINT
     return ""
+
+
+def confirmations_skip_for_mailbox(*, lead: Lead) -> int:
+    """After a complaint: the confirmations queued for any spelling of this mailbox (other leads with the same
+    mailbox key) are skipped now, since the dispatcher's re-check reads only each row's own lead. Returns how many."""
+    if not lead.mailbox_sha256:
+        return 0
+    return ScheduledEmail.objects.filter(
+        lead__mailbox_sha256=lead.mailbox_sha256, step__in=CONFIRMATION_STEPS, status=ScheduledEmail.Status.SCHEDULED,
+    ).update(status=ScheduledEmail.Status.SKIPPED, skip_reason=Lead.Suppression.COMPLAINT, updated_at=timezone.now())

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from emails.bounces import HARD, SOFT, bounce_kind, soft_bounces_suppress
 from emails.models import EmailEvent, ScheduledEmail
+from emails.suppression import confirmations_skip_for_mailbox
 from leads.models import Lead
 from leads.services import lead_suppress
 
@@ -97,7 +98,10 @@ def _suppress(lead: Lead, event: AnymailTrackingEvent, bounce: str, esp_name: st
                       note=f"{settings.DRIP_SOFT_BOUNCE_LIMIT} soft bounces in a row within "
                            f"{settings.DRIP_SOFT_BOUNCE_WINDOW_DAYS} days, reported by {by}")
     elif event.event_type in SUPPRESSING_EVENTS:
-        lead_suppress(lead=lead, reason=SUPPRESSING_EVENTS[event.event_type], note=f"reported by {by}")
+        reason = SUPPRESSING_EVENTS[event.event_type]
+        lead_suppress(lead=lead, reason=reason, note=f"reported by {by}")
+        if reason == Lead.Suppression.COMPLAINT:
+            confirmations_skip_for_mailbox(lead=lead)
 
 
 def _reconcile(row: ScheduledEmail, events: list[EmailEvent]) -> bool:

@@ -72,3 +72,30 @@ def test_a_complaint_stops_a_confirmation_queued_before_it_arrived(step: str, qu
     queued.refresh_from_db()
     assert (queued.status, queued.skip_reason) == (ScheduledEmail.Status.SKIPPED, "complaint")
     assert len(mail.outbox) == 1  # only the email they complained about ever reached them
+
+
+def test_a_complaint_stops_the_confirmation_queued_for_another_spelling_of_the_mailbox(settings: Any) -> None:
+    """Gmail reads v.i.c.t.i.m+news@gmail.com as victim@gmail.com: one person, one complaint, no more confirmations
+    to that mailbox under any spelling, queued or not."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _signup_as("victim@gmail.com")
+        dispatch.dispatch_batch()
+        first = ScheduledEmail.objects.get(lead__email="victim@gmail.com", step="confirm")
+        clock.shift(timedelta(hours=25))
+        _signup_as("v.i.c.t.i.m+news@gmail.com")
+        queued = ScheduledEmail.objects.get(lead__email="v.i.c.t.i.m+news@gmail.com", step="confirm")
+        assert queued.status == ScheduledEmail.Status.SCHEDULED
+
+        email_event_record(esp_name="test", event=AnymailTrackingEvent(
+            event_type="complained", event_id=f"complaint-{uuid.uuid4().hex}", message_id=first.esp_message_id,
+            recipient="victim@gmail.com", metadata={"row_id": str(first.pk), "lead_id": str(first.lead_id)},
+            timestamp=timezone.now()))
+        dispatch.dispatch_batch()
+    queued.refresh_from_db()
+    assert (queued.status, queued.skip_reason) == (ScheduledEmail.Status.SKIPPED, "complaint")
+    assert [m.to for m in mail.outbox] == [["victim@gmail.com"]]
+
+
+def _signup_as(address: str) -> None:
+    client = Client(REMOTE_ADDR=unique_ip(), HTTP_USER_AGENT="Mozilla/5.0 (complaint test)")
+    assert client.post("/signup/", form_data(email=address)).status_code == 302
