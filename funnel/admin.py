@@ -22,7 +22,7 @@ from funnel.checkout.events import stripe_event_process
 from funnel.checkout.review import purchase_grant, purchase_refund_held
 from funnel.dashboard.timeline import lead_timeline
 from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase, StripeEvent
-from leads.admin import LeadAdmin
+from leads.admin import LeadAdmin, ReadOnlyMixin
 from leads.models import Lead
 
 
@@ -66,17 +66,8 @@ admin.site.unregister(Lead)
 admin.site.register(Lead, FunnelLeadAdmin)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Money and traffic records are written by the webhook and the landing page, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _reprocess(admin_obj: admin.ModelAdmin, request: HttpRequest, event_ids: list[str]) -> None:

@@ -35,7 +35,8 @@ class ConfirmedFilter(admin.SimpleListFilter):
 
 
 class ReadOnlyMixin:
-    """Proof of consent is append-only: nobody edits it, not even a superuser."""
+    """Records nobody adds, edits or deletes by hand, not even a superuser: proof of consent (append-only), and the
+    other areas' money records and copy versions, which their own services write."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
 
 from emails.content.models import EmailCopy
 from emails.content.text import CopyText
@@ -53,8 +52,7 @@ def _fingerprint() -> tuple[object, ...]:
 
 
 def _reload() -> None:
-    latest = EmailCopy.objects.filter(step=OuterRef("step")).order_by("-version").values("version")[:1]
-    _state.published = {c.step: c for c in EmailCopy.objects.filter(version=Subquery(latest))}
+    _state.published = {c.step: c for c in EmailCopy.objects.published()}
     running = Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related("variants")
     _state.experiments = {}
     for experiment in running:

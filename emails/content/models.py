@@ -3,7 +3,15 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+
+class EmailCopyQuerySet(models.QuerySet["EmailCopy"]):
+    def published(self) -> "EmailCopyQuerySet":
+        """The version of each step that is sent now: its highest (one query, whatever the number of steps)."""
+        newest = EmailCopy.objects.filter(step=OuterRef("step")).order_by("-version").values("version")[:1]
+        return self.filter(version=Subquery(newest))
 
 
 class EmailCopy(models.Model):
@@ -28,6 +36,8 @@ class EmailCopy(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = EmailCopyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "email copy version"

@@ -11,21 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
 from emails.content.editor import views
+from leads.admin import ReadOnlyMixin
 
 
-class EmailCopyAdmin(admin.ModelAdmin):
+class EmailCopyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["step", "version", "origin", "created_by", "created_at"]
     readonly_fields = ["step", "version", "subject", "preheader", "body", "allow_external_links", "origin", "note",
                        "created_by", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return views.copy_list(request)

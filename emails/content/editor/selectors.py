@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Max
-
 from emails.content.drafts import text_of
 from emails.content.models import EmailCopy, EmailDraft
 from emails.experiments.models import Experiment
@@ -56,10 +54,8 @@ class StepRow:
 
 def editor_steps() -> list[StepRow]:
     """One row per step that has copy: three queries whatever the number of steps."""
-    latest = dict(EmailCopy.objects.order_by().values("step").annotate(v=Max("version")).values_list("step", "v"))
-    current = {c.step: c for c in EmailCopy.objects.select_related("created_by").filter(
-        step__in=latest, version__in=set(latest.values())) if latest[c.step] == c.version}
-    drafts = {d.step: d for d in EmailDraft.objects.select_related("updated_by").filter(step__in=latest)}
+    current = {c.step: c for c in EmailCopy.objects.published().select_related("created_by")}
+    drafts = {d.step: d for d in EmailDraft.objects.select_related("updated_by").filter(step__in=current)}
     experiments = {e.step: e for e in Experiment.objects.filter(status=Experiment.Status.RUNNING)}
     return [StepRow(step=step, current=current[step], state=DraftState(drafts.get(step), current[step]),
                     experiment=experiments.get(step)) for step in sorted(current, key=_order)]
