@@ -24,6 +24,7 @@ from emails.experiments.services import (
     MIN_VARIANTS,
     VariantSpec,
     experiment_end,
+    experiment_start,
     variant_problems,
 )
 
@@ -44,16 +45,19 @@ class ExperimentForm(forms.ModelForm):
 
 
 class VariantFormSet(BaseInlineFormSet):
+    def specs(self) -> list[VariantSpec]:
+        """The arms as typed, in order (A, B, ...)."""
+        return [VariantSpec(subject=form.cleaned_data.get("subject", ""), weight=form.cleaned_data.get("weight", 0),
+                            preheader=form.cleaned_data.get("preheader", ""), body=form.cleaned_data.get("body", ""))
+                for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors) or self.instance.pk:
             return
         kept = [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
-        specs = [VariantSpec(subject=form.cleaned_data.get("subject", ""), weight=form.cleaned_data.get("weight", 0),
-                             preheader=form.cleaned_data.get("preheader", ""), body=form.cleaned_data.get("body", ""))
-                 for form in kept]
         step, scope = self.data.get("step", ""), self.data.get("scope", "")
-        problems = variant_problems(step, scope, specs)
+        problems = variant_problems(step, scope, self.specs())
         if "variants" in problems:
             raise forms.ValidationError(problems["variants"])
         for label, form in zip(LABELS, kept, strict=False):
@@ -110,20 +114,22 @@ class ExperimentAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Results and Promote</a>', reverse("admin-experiment", args=[obj.pk]))
 
     def save_model(self, request: HttpRequest, obj: Experiment, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]  # staff only: never anonymous
-        super().save_model(request, obj, form, change)
+        if change:  # only the name can change once it runs
+            super().save_model(request, obj, form, change)
+        # Adding starts the experiment with its variants, in save_related: through experiment_start, the one
+        # place that writes a new experiment (labels, a subject-only test's empty bodies, the one-running rule).
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        # Labels follow the order of the forms: A, B, C, D.
-        variants = formset.save(commit=False)
-        for label, variant in zip(LABELS, variants, strict=False):
-            if not change:
-                variant.label = label
-                if form.instance.scope == Experiment.Scope.SUBJECT:
-                    variant.preheader, variant.body = "", ""
-            variant.save()
-        formset.save_m2m()
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
+            return
+        [variants] = [f for f in formsets if isinstance(f, VariantFormSet)]
+        started = experiment_start(step=form.cleaned_data["step"], name=form.cleaned_data["name"],
+                                   scope=form.cleaned_data["scope"], variants=variants.specs(), user=request.user)
+        form.instance.pk = started.pk  # the admin's log entry and redirect name the experiment just started
+        form.instance.created_by = started.created_by
+        # What formset.save() would have recorded, for the admin's change message ("Added variant A, B").
+        variants.new_objects, variants.changed_objects, variants.deleted_objects = list(started.variants.all()), [], []
 
     @admin.action(description="End the selected experiments (readers get the published copy again)",
                   permissions=["change"])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from emails.content.checks import copy_problems
@@ -81,13 +81,19 @@ def experiment_start(*, step: str, name: str, scope: str, variants: Sequence[Var
     pass the editor's checks, or another experiment already running on the step.
     """
     problems = variant_problems(step, scope, variants)
-    # Under a lock on the step's running experiment, so two starts at once cannot both pass this check.
-    if Experiment.objects.select_for_update().filter(step=step, status=Experiment.Status.RUNNING).exists():
-        problems.setdefault("step", []).append(f"An experiment is already running on {step}: end it first.")
+    busy = f"An experiment is already running on {step}: end it first."
+    if Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).exists():
+        problems.setdefault("step", []).append(busy)
     if problems:
         raise ValidationError(problems)
-    experiment = Experiment.objects.create(step=step, name=name.strip()[:100] or f"{step} test", scope=scope,
-                                           created_by=user if getattr(user, "pk", None) else None)
+    try:
+        # Two starts at once both pass the check above; the database's one-running-experiment-per-step constraint
+        # lets only one through, and the other gets the same refusal.
+        with transaction.atomic():
+            experiment = Experiment.objects.create(step=step, name=name.strip()[:100] or f"{step} test", scope=scope,
+                                                   created_by=user if getattr(user, "pk", None) else None)
+    except IntegrityError:
+        raise ValidationError({"step": [busy]}) from None
     Variant.objects.bulk_create([
         Variant(experiment=experiment, label=label, weight=spec.weight, subject=spec.subject,
                 preheader=spec.preheader if scope == Experiment.Scope.WHOLE else "",
