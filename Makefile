@@ -19,7 +19,6 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Everything on embedded defaults: SQLite, the Celery filesystem broker and .eml files under var/.
 run: venv
-	@mkdir -p $(VAR_DIR)/outbox $(VAR_DIR)/celery/queue $(VAR_DIR)/celery/processed $(VAR_DIR)/celery/results
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	@echo ""
 	@echo "  Pain Reset is starting: open http://127.0.0.1:$(PORT)/   (outbox: http://127.0.0.1:$(PORT)/dev/outbox/)"

@@ -194,6 +194,19 @@ EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# The folders the embedded defaults write to exist before anything opens them: `manage.py migrate`, the tests or a
+# worker on a fresh clone would otherwise fail ("unable to open database file", the result backend refusing its
+# folder). Created here, where the paths are decided, so no entrypoint has to know them.
+_embedded_dirs = [EMAIL_OUTBOX_DIR] if EMAIL_BACKEND == "emails.backends.OutboxBackend" else []
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+    _embedded_dirs.append(Path(DATABASES["default"]["NAME"]).parent)
+if not REDIS_URL:
+    _embedded_dirs += [_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control",
+                       VAR_DIR / "celery" / "results", VAR_DIR / "cache"]
+for _folder in _embedded_dirs:
+    _folder.mkdir(parents=True, exist_ok=True)
+
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pain Reset <hello@painreset.example>")
 TRANSACTIONAL_FROM_EMAIL = env.str("TRANSACTIONAL_FROM_EMAIL", default="Pain Reset <account@painreset.example>")
 # Where replies to any email go (a mailbox someone reads); empty: no Reply-To, replies go to the From address.

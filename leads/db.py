@@ -1,36 +1,52 @@
-"""One-statement inserts for hot paths (signup), where get_or_create's SELECT + savepoint + INSERT + release
-would cost four round trips to PostgreSQL and a savepoint in the caller's transaction."""
+"""One-statement inserts for hot paths (signup, scheduling, the Stripe webhook), where get_or_create's SELECT +
+savepoint + INSERT + release would cost four round trips to PostgreSQL and a savepoint in the caller's transaction.
 
+Every statement here is built by `_insert_statement`, the one place that writes `INSERT … ON CONFLICT DO NOTHING`,
+and each is tested directly on SQLite and on PostgreSQL (tests/foundation/test_insert_unless_conflict.py): the two
+databases parse this syntax differently (see `_insert_statement`), and the embedded default runs on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import F, Model, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Field, Model, QuerySet
 
 
-def insert_unless_conflict(obj: Model) -> bool:
+def insert_unless_conflict(obj: Model, *, json_text: Mapping[str, str] | None = None) -> bool:
     """INSERT `obj` … ON CONFLICT DO NOTHING RETURNING its id, in one statement.
 
     True when the row was inserted (obj then has its pk, as after save()); False when a unique constraint
     already held such a row, and nothing was written. No IntegrityError, so no savepoint is needed: a
     concurrent insert of the same key waits for the other transaction and then does nothing. Unlike save(),
     no model signals are sent (the models written through this have no receivers).
-    PostgreSQL and SQLite (3.35+) both speak this syntax.
+
+    `json_text` gives a JSONField's value as JSON text already encoded (a webhook's raw body), stored as it is
+    instead of the field's value on `obj`: no decoding and re-encoding of a few kilobytes per insert.
     """
     model = type(obj)
-    meta = model._meta
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    # pre_save() fills auto_now fields, as save() would.
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    # Only identifiers from the model's own metadata, quoted by the backend, are formatted in; values are bound.
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-    sql += f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
+    raw = dict(json_text or {})
+    fields = _insertable_fields(model)
+    placeholders, params = [], []
+    for f in fields:
+        if f.name in raw:
+            # PostgreSQL parses the text into jsonb itself; Django keeps JSON as text on SQLite.
+            placeholders.append("%s::jsonb" if connection.vendor == "postgresql" else "%s")
+            params.append(raw.pop(f.name))
+        else:
+            placeholders.append("%s")
+            # pre_save() fills auto_now fields, as save() would.
+            params.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+    if raw:
+        raise ValueError(f"{model.__name__} has no field(s) {sorted(raw)}")
+    sql = _insert_statement(connection, model, fields, f"VALUES ({', '.join(placeholders)})")
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -48,11 +64,9 @@ def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: Query
     not a record exists (the database decides, the Python path does not branch). No model signals are sent.
     """
     model = type(obj)
-    meta = model._meta
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = _insertable_fields(model)
     select_list, params = [], []
     for f in fields:
         if f.column == fk_column:
@@ -63,10 +77,29 @@ def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: Query
     if "found.source_id" not in select_list:
         raise ValueError(f"{model.__name__} has no column {fk_column!r}")
     source_sql, source_params = source.values(source_id=F("pk")).query.sql_with_params()
-    # Identifiers from the model's metadata (quoted by the backend) and the ORM's own SQL; values are bound.
-    columns = ", ".join(quote(f.column) for f in fields)
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {', '.join(select_list)} "  # noqa: S608
-           f"FROM ({source_sql}) AS found ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}")
+    # The ORM's own SQL for the source; its values are bound like ours.
+    body = f"SELECT {', '.join(select_list)} FROM ({source_sql}) AS found"  # noqa: S608
+    sql = _insert_statement(connection, model, fields, body)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *source_params])
         return len(cursor.fetchall())
+
+
+def _insertable_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_statement(connection: BaseDatabaseWrapper, model: type[Model], fields: list[Field[Any, Any]],
+                      rows_sql: str) -> str:
+    """`INSERT INTO table (columns) <rows_sql> ON CONFLICT DO NOTHING RETURNING pk`, for both databases.
+
+    SQLite reads `… FROM x ON CONFLICT` as a join's ON clause (its documented parsing ambiguity of an upsert after
+    INSERT … SELECT): a SELECT must end in a WHERE clause before the upsert clause. `WHERE true` costs nothing on
+    either database. Only identifiers from the model's own metadata, quoted by the backend, are formatted in.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    if rows_sql.lstrip().upper().startswith("SELECT"):
+        rows_sql += " WHERE true"
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {rows_sql} "  # noqa: S608
+            f"ON CONFLICT DO NOTHING RETURNING {quote(model._meta.pk.column)}")

@@ -73,19 +73,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+# How to run what a missing service skipped, for the last lines of `make test`.
+_HOW_TO_RUN = {
+    "postgres": "start PostgreSQL and set DATABASE_URL=postgres://postgres@127.0.0.1:5432/funnel",
+    "redis": "start Redis and set REDIS_URL=redis://127.0.0.1:6379/0",
+    "browser": f"{CHROMIUM_INSTALL_HINT} (or set CHROMIUM_PATH to a Chromium binary)",
+}
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     # Outermost wrapper: runs after pytest printed its summary, so these are the last lines of `make test`.
     result = yield
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = [report.nodeid for report in (reporter.stats.get("skipped", []) if reporter else [])
-               if isinstance(report.longrepr, tuple) and NO_CHROMIUM in str(report.longrepr[2])]
-    if reporter and skipped:
-        reporter.write_sep("=", f"{len(skipped)} browser tests skipped: no Chromium at {CHROMIUM}", yellow=True)
-        for nodeid in skipped:
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    for marker, (_, reason) in _SERVICES.items():
+        nodeids = [report.nodeid for report in skipped
+                   if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2])]
+        if not nodeids:
+            continue
+        reporter.write_sep("=", f"{len(nodeids)} tests skipped: {reason}", yellow=True)
+        for nodeid in nodeids:
             reporter.write_line(f"  not run: {nodeid}")
-        reporter.write_line(f"To run them: {CHROMIUM_INSTALL_HINT} (or set CHROMIUM_PATH to a Chromium binary), "
-                            "then make test again.")
+        reporter.write_line(f"To run them: {_HOW_TO_RUN[marker]}, then make test again.")
     return result
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil, session
 from funnel.checkout.reversals import purchase_reverse
 from funnel.checkout.stripe_client import stripe_client, stripe_is_configured
 from funnel.models import CheckoutSession, PaymentReversal, StripeEvent
+from leads.db import insert_unless_conflict
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -128,36 +129,17 @@ def stripe_event_record(*, payload: dict[str, Any], body: str | None = None) -> 
     created_ts = payload.get("created")
     handled = event_type in EVENT_HANDLERS
     now = timezone.now()
-    inserted = _insert_unless_stored(body if body is not None else json.dumps(payload), {
-        "event_id": str(payload["id"]), "event_type": event_type, "livemode": bool(payload.get("livemode")),
-        "stripe_created_at": datetime.fromtimestamp(created_ts, tz=UTC) if isinstance(created_ts, int) else None,
+    # One INSERT … ON CONFLICT DO NOTHING (in autocommit, as the webhook runs outside a transaction) instead of
+    # BEGIN, INSERT and COMMIT with an IntegrityError for every duplicate delivery: a duplicate writes nothing, so
+    # it waits for no WAL flush either. The body is stored as the JSON text it came as.
+    inserted = insert_unless_conflict(StripeEvent(
+        event_id=str(payload["id"]), event_type=event_type, livemode=bool(payload.get("livemode")),
+        stripe_created_at=datetime.fromtimestamp(created_ts, tz=UTC) if isinstance(created_ts, int) else None,
         # A type we do not act on is finished when stored: no task, nothing for the sweep.
-        "status": StripeEvent.Status.RECEIVED if handled else StripeEvent.Status.IGNORED,
-        "processed_at": None if handled else now,
-        "received_at": now, "error": "", "attempts": 0, "retry_at": None,
-    })
+        status=StripeEvent.Status.RECEIVED if handled else StripeEvent.Status.IGNORED,
+        processed_at=None if handled else now, received_at=now, error="", attempts=0, retry_at=None,
+    ), json_text={"payload": body if body is not None else json.dumps(payload)})
     return inserted and handled
-
-
-def _insert_unless_stored(payload_json: str, values: dict[str, Any]) -> bool:
-    """leads.db.insert_unless_conflict for this table, with the payload given as JSON text: one INSERT … ON
-    CONFLICT DO NOTHING (in autocommit, as the webhook runs outside a transaction) instead of BEGIN, INSERT and
-    COMMIT with an IntegrityError for every duplicate delivery. A duplicate writes nothing, so it waits for no
-    WAL flush either."""
-    meta = StripeEvent._meta
-    fields = {field.name: field for field in meta.concrete_fields}
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(fields[name].column) for name in [*values, "payload"])
-    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
-    # PostgreSQL parses the text into jsonb itself; Django keeps JSON as text on SQLite (development).
-    payload_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = ", ".join(["%s"] * len(values) + [payload_placeholder])
-    # Only identifiers from the model's own metadata, quoted by the backend, are formatted in; values are bound.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-    sql += f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, payload_json])
-        return cursor.fetchone() is not None
 
 
 # --- Processing ----------------------------------------------------------------------------------------------
