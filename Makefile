@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 PORT ?= 8000
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: venv run test test-clocks prod-check lint typecheck bench migrate clean
+.PHONY: venv run test test-clocks prod-check run-check lint typecheck bench migrate clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ test-clocks: venv
 # Redis, real anymail and stripe clients against local fakes; walks the journey and prints each step.
 prod-check: venv
 	$(BIN)/python -m tests.production.walk
+
+# The embedded default as a newcomer meets it: `make run` with nothing set, the journey walked over HTTP, each step
+# printed (tests/embedded/walk.py).
+run-check: venv
+	$(BIN)/python -m tests.embedded.walk
 
 lint: venv
 	$(BIN)/ruff check .

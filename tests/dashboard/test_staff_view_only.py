@@ -29,7 +29,7 @@ from funnel.models import PracticeSession, StripeEvent
 from leads.models import Lead
 from tests.dashboard.conftest import World, make_email
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 PERIOD = {"start": "2026-03-02", "end": "2026-03-08"}
 SNAPSHOT_APPS = ("leads", "emails", "funnel", "admin", "auth")
 # Every URL of ours that carries a token, absolute (as in emails) or as a path.

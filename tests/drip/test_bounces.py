@@ -32,7 +32,7 @@ from tests.signup.conftest import form_data, unique_ip
 
 from .fake_esp import FakePostmark, point_anymail_at
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 Status = ScheduledEmail.Status
 # A Tuesday morning in New York; every test moves on from here by whole days.
 START = datetime(2027, 3, 2, 15, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from leads.models import Lead, SuppressionChange
 from .fake_esp import FakePostmark
 from .test_bounces import START, bounce, esp, lift, send_receipt, staff_client, suppression, what_goes_out
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 __all__ = ["esp"]  # the fixture, shared with test_bounces
 
 

@@ -36,7 +36,6 @@ from tests.conftest import wait_until
 from . import backends
 from .fake_esp import FakePostmark, point_anymail_at
 
-pytestmark = pytest.mark.postgres
 Status = ScheduledEmail.Status
 # 10:00 in New York (the leads' zone): each lead's welcome is due, their day-1 only tomorrow morning.
 START = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)

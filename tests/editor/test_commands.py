@@ -13,7 +13,7 @@ from emails.content.services import copy_publish
 from emails.content.text import CopyText
 from tests.editor.conftest import BODY, STEP, published
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _files(directory: Path) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ from emails.content.models import EmailCopy, EmailDraft
 from emails.content.text import CopyText
 from tests.editor.conftest import STEP
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _edited(copy: EmailCopy, **changes: str) -> CopyText:

@@ -15,7 +15,7 @@ from leads import tokens
 from tests.editor.conftest import STEP, client_for, form_data
 from tests.guide.helpers import make_lead
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 EDIT = reverse("admin:emails_copy_edit", args=[STEP])
 
 

@@ -11,7 +11,7 @@ from emails.content.models import EmailCopy, EmailDraft
 from emails.content.text import CopyText
 from tests.editor.conftest import STEP, client_for, form_data
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _state() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:

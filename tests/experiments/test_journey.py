@@ -22,7 +22,7 @@ from emails.models import ScheduledEmail
 from tests.editor.conftest import form_data
 from tests.experiments.conftest import STEP, login, make_lead, purchase
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 EDITED = "Day 3: the hip muscle that can send pain into your back"
 CHALLENGER = "Day 3: ten minutes for your hips"

@@ -17,6 +17,7 @@ from leads.models import ConsentRecord, Lead
 from leads.services import email_sha256, lead_erase
 from tests.privacy.conftest import Person, mailed_privacy_link
 
+# PostgreSQL: the search for every copy of an address reads each text column with its regex operator (~).
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 

@@ -19,6 +19,7 @@ from leads.models import Lead
 from tests.privacy.conftest import Person, mailed_privacy_link
 from tests.privacy.test_erasure import _address_regex, _places_holding
 
+# PostgreSQL: the search for every copy of an address reads each text column with its regex operator (~).
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 

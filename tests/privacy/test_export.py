@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.privacy.conftest import Person, mailed_privacy_link
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _download(client: Client, person: Person) -> dict:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from leads.models import Lead
 from tests.privacy.conftest import Person, mailed_privacy_link
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _lift_in_admin(lead: Lead, reason: str) -> None:

@@ -18,7 +18,7 @@ from emails import dispatch
 from leads.models import Lead
 from tests.privacy.conftest import preferences_path
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 LINK = re.compile(r"https://testserver(/privacy/[^/\s]+/(export|erase)/)")
 
 

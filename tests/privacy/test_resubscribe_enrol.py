@@ -17,7 +17,7 @@ from funnel.tasks import enrol_missing_sequences
 from leads.models import Lead
 from tests.privacy.conftest import preferences_path
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _sign_up(email: str) -> Lead:

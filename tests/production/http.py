@@ -66,6 +66,8 @@ class Browser:
     client_ip: str = "198.51.100.23"
     user_agent: str = "Mozilla/5.0 (prod-check) AppleWebKit/537.36 Chrome/131 Safari/537.36"
     cookies: dict[str, str] = field(default_factory=dict)
+    # What our TLS proxy tells the app; None for a server reached directly (`make run`).
+    forwarded_proto: str | None = "https"
 
     def _request(self, method: str, url: str, body: bytes | None = None,
                  headers: dict[str, str] | None = None) -> Response:
@@ -74,9 +76,11 @@ class Browser:
         if f"{parts.scheme}://{parts.netloc}" != self.origin:
             raise ValueError(f"refusing to leave the site: {target}")
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        sent = {"Host": parts.netloc, "X-Forwarded-Proto": "https", "X-Forwarded-For": self.client_ip,
-                "User-Agent": self.user_agent, "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
-                **(headers or {})}
+        sent = {"Host": parts.netloc, "X-Forwarded-For": self.client_ip, "User-Agent": self.user_agent,
+                "Accept": "text/html,application/json;q=0.9,*/*;q=0.8"}
+        if self.forwarded_proto:
+            sent["X-Forwarded-Proto"] = self.forwarded_proto
+        sent.update(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         conn = http.client.HTTPConnection(*self.server, timeout=30)

@@ -21,7 +21,6 @@ import secrets
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,13 @@ from tests.production.services import (
     tail,
     unique_address,
 )
+from tests.walking import expect, walk_run
 
 SITE = "https://shop.prodcheck.test"
 EDITOR = "/admin/emails/emailcopy/editor/"
 EDITED_SUBJECT = "Day 3: the hip muscle that can send pain into your back"
 DAY_SECONDS = 8  # a compressed "day": day-1 comes 8 s after the welcome
 ADMIN_USER, ADMIN_PASSWORD = "prodcheck-admin", secrets.token_urlsafe(16)
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 class Walk:
@@ -337,27 +332,11 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="prodcheck-"))
     walk = Walk(workdir)
     print(f"prod-check: {SITE} served by gunicorn on 127.0.0.1:{walk.port}; logs in {workdir}", flush=True)
-    failed = False
-    try:
-        for number, (title, step) in enumerate(walk.steps(), start=1):
-            started = time.monotonic()
-            try:
-                detail = step()
-            except Exception as exc:
-                print(f"  {number:2}. FAIL {title}: {exc}", flush=True)
-                traceback.print_exc()
-                failed = True
-                break
-            print(f"  {number:2}. ok   {title} ({time.monotonic() - started:.1f}s): {detail}", flush=True)
-    finally:
-        walk.close()
-    if failed:
-        for name in ("web", "worker", "beat", "migrate", "build-static"):
-            print(f"--- {name}.log (tail) ---\n{tail(workdir / f'{name}.log', 30)}")
-        print("prod-check: FAILED")
-        return 1
-    print("prod-check: passed")
-    return 0
+
+    def logs() -> str:
+        return "\n".join(f"--- {name}.log (tail) ---\n{tail(workdir / f'{name}.log', 30)}"
+                         for name in ("web", "worker", "beat", "migrate", "build-static"))
+    return walk_run("prod-check", walk.steps(), close=walk.close, logs_on_failure=logs)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from funnel.landing.services import confirm_reminders_queue
 from leads.models import Lead
 from tests.signup.conftest import form_data, unique_ip
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 ADDRESS = "victim@example.com"
 
 

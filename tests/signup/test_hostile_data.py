@@ -29,7 +29,7 @@ from funnel.models import DailyVisit
 from leads.models import Lead
 from tests.signup.conftest import form_data, unique_ip
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
 
 

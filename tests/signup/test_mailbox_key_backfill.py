@@ -22,6 +22,7 @@ from leads.mailbox import mailbox_sha256
 from leads.models import Lead
 from tests.signup.conftest import form_data, unique_ip
 
+# PostgreSQL: migrates backwards and forwards inside the test, which SQLite refuses with foreign key checks on.
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 BEFORE, BACKFILL = ("leads", "0003_mailbox_privacy_link_export_permission"), ("leads", "0004_backfill_mailbox_sha256")
 OLD_SPELLINGS = ["Ann.Lee@gmail.com", '"bo"@example.com', "cy+news@example.org", "dee@example.net", "ed@example.com"]
