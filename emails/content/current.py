@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.db import connection
 
 from emails.content.models import EmailCopy
-from emails.content.text import CopyText
-from emails.experiments.assign import bucket, pick
+from emails.content.text import CopyText, text_of
+from emails.experiments.assign import bucket, pick, variant_text
 from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail
 from leads.models import Lead
@@ -108,14 +108,9 @@ def published_copy(step: str) -> EmailCopy:
         raise NoCopy(f"no published copy for {step!r}: run manage.py migrate to load emails/content/files") from None
 
 
-def as_text(copy: EmailCopy) -> CopyText:
-    return CopyText(subject=copy.subject, preheader=copy.preheader, body=copy.body,
-                    allow_external_links=copy.allow_external_links)
-
-
 def _arm(row: ScheduledEmail, lead_id: int) -> Variant | None:
-    """The arm recorded on the row (a retry keeps it), else the running experiment's arm for this reader; the
-    same rule as emails.experiments.assign.arm_for, on the variants held in this process."""
+    """The arm recorded on the row (a retry keeps it), else the running experiment's arm for this reader, picked
+    from the variants held in this process."""
     if row.variant_id is not None:
         for _experiment, variants in _state.experiments.values():
             for variant in variants:
@@ -132,14 +127,9 @@ def _arm(row: ScheduledEmail, lead_id: int) -> Variant | None:
 def copy_for_row(lead: Lead, row: ScheduledEmail) -> ChosenCopy:
     """(copy, version, arm) for `row`: a subject-only arm keeps the published preheader and body."""
     published = published_copy(row.step)
-    text = as_text(published)
+    text = text_of(published)
     variant = _arm(row, lead.pk)
     if variant is None:
         return ChosenCopy(text=text, version=published.version, variant=None)
-    if variant.experiment.scope == Experiment.Scope.WHOLE:
-        text = CopyText(subject=variant.subject, preheader=variant.preheader, body=variant.body,
-                        allow_external_links=text.allow_external_links)
-    else:
-        text = CopyText(subject=variant.subject, preheader=text.preheader, body=text.body,
-                        allow_external_links=text.allow_external_links)
-    return ChosenCopy(text=text, version=published.version, variant=variant)
+    return ChosenCopy(text=variant_text(variant, text, variant.experiment.scope), version=published.version,
+                      variant=variant)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from emails.content.checks import copy_problems
 from emails.content.models import EmailCopy, EmailDraft
 from emails.content.services import copy_publish
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 
 
 class DraftConflict(Exception):
@@ -32,22 +32,12 @@ class CopyInvalid(Exception):
         self.problems = problems
 
 
-def text_of(copy: EmailCopy | EmailDraft) -> CopyText:
-    return CopyText(subject=copy.subject, preheader=copy.preheader, body=copy.body,
-                    allow_external_links=copy.allow_external_links)
-
-
-def current_copy(step: str) -> EmailCopy | None:
-    """The published version of `step` read from the database (not a cache): writes compare against it."""
-    return EmailCopy.objects.filter(step=step).order_by("-version").first()
-
-
 def _locked_draft(step: str) -> EmailDraft:
     """The step's draft under a row lock, created (as a copy of the published version) when there is none."""
     draft = EmailDraft.objects.select_for_update().filter(step=step).first()
     if draft is not None:
         return draft
-    published = current_copy(step)
+    published = EmailCopy.objects.newest(step)
     try:
         with transaction.atomic():  # a savepoint: losing the race to create it is not an error
             text = text_of(published) if published else CopyText("", "", "")
@@ -125,7 +115,7 @@ def copy_rollback(*, step: str, version: int, user: Any = None) -> EmailCopy:
     The old text is checked again (a rule may have tightened since); CopyInvalid if it fails now.
     """
     old = EmailCopy.objects.get(step=step, version=version)
-    before = current_copy(step)
+    before = EmailCopy.objects.newest(step)
     text = text_of(old)
     problems = copy_problems(step, text)
     if problems:
@@ -139,7 +129,7 @@ def copy_rollback(*, step: str, version: int, user: Any = None) -> EmailCopy:
 @transaction.atomic
 def copy_import_publish(*, step: str, text: CopyText, user: Any = None, note: str = "") -> EmailCopy | None:
     """content_import --publish for one step: a new version, unless the text is what is published already."""
-    before = current_copy(step)
+    before = EmailCopy.objects.newest(step)
     if before is not None and text_of(before) == text:
         return None
     new = copy_publish(step=step, text=text, origin=EmailCopy.Origin.IMPORT, user=user, note=note)

@@ -18,11 +18,10 @@ written by `format_copy_file`, which content_export and content_import rely on.
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +98,6 @@ def shipped_copy() -> dict[str, CopyText]:
     return copies
 
 
-def as_text(copy: Any) -> CopyText:
-    return CopyText(subject=copy.subject, preheader=copy.preheader, body=copy.body,
-                    allow_external_links=copy.allow_external_links)
-
-
 @transaction.atomic
 def shipped_copy_load(*, using: str = "default") -> list[str]:
     """Publish each shipped file whose step has no version yet (v1), or whose shipped text changed while the
@@ -114,8 +108,8 @@ def shipped_copy_load(*, using: str = "default") -> list[str]:
 
     loaded = []
     for step, text in shipped_copy().items():
-        current = EmailCopy.objects.using(using).filter(step=step).order_by("-version").first()
-        if current is not None and (current.origin != EmailCopy.Origin.SHIPPED or as_text(current) == text):
+        current = EmailCopy.objects.using(using).newest(step)
+        if current is not None and (current.origin != EmailCopy.Origin.SHIPPED or text_of(current) == text):
             continue
         copy_publish(step=step, text=text, origin=EmailCopy.Origin.SHIPPED,
                      note=f"emails/content/files/{step}.md")

@@ -147,9 +147,3 @@ def merge(text: str, values: Values, *, escape: EscapeFn | None = None) -> str:
 
 def conditions_used(text: str) -> set[str]:
     return {m.group(2) for tag in TAG.finditer(text) if (m := _IF.fullmatch(tag.group(1)))}
-
-
-def fields_used(text: str) -> set[str]:
-    return {m.group(1) for tag in TAG.finditer(text) if (m := _FIELD.fullmatch(tag.group(1)))
-            and not _ELSE.fullmatch(tag.group(1)) and not _END.fullmatch(tag.group(1))}
-

@@ -8,9 +8,17 @@ from django.utils import timezone
 
 
 class EmailCopyQuerySet(models.QuerySet["EmailCopy"]):
+    def history(self, step: "str | OuterRef") -> "EmailCopyQuerySet":
+        """`step`'s versions, newest first. Versions are never edited in place, so the newest is the one sent now."""
+        return self.filter(step=step).order_by("-version")
+
+    def newest(self, step: str) -> "EmailCopy | None":
+        """The version of `step` that is sent now, read from the database (not the dispatcher's copy of it)."""
+        return self.history(step).first()
+
     def published(self) -> "EmailCopyQuerySet":
-        """The version of each step that is sent now: its highest (one query, whatever the number of steps)."""
-        newest = EmailCopy.objects.filter(step=OuterRef("step")).order_by("-version").values("version")[:1]
+        """The version of each step that is sent now (one query, whatever the number of steps)."""
+        newest = EmailCopy.objects.history(OuterRef("step")).values("version")[:1]
         return self.filter(version=Subquery(newest))
 
 

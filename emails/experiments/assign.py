@@ -1,14 +1,18 @@
-"""Which arm of a running experiment a reader gets: a pure function of the experiment and the lead, so it is the
-same on every worker and every retry, and recorded on the row when the row is rendered.
+"""Which arm of a running experiment a reader gets, and the copy that arm sends.
 
-arm_for reads the database (two queries): the definition, for previews and tests. The dispatcher does not call it
-per row: emails.content.current keeps the running experiments per process, checked once per batch, and applies the
-same `bucket` and `pick` to them (tests/experiments/test_assignment.py holds the two to the same answers)."""
+The arm is a pure function of the experiment and the lead, so it is the same on every worker and every retry, and
+recorded on the row when the row is rendered. The dispatcher applies `bucket` and `pick` to the running experiments
+it keeps per process (emails.content.current), checked once per batch."""
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from emails.content.text import CopyText
 from emails.experiments.models import Experiment, Variant
+
+if TYPE_CHECKING:
+    from emails.experiments.services import VariantSpec
 
 
 def bucket(experiment_id: int, lead_id: int) -> float:
@@ -28,12 +32,11 @@ def pick(variants: Sequence[Variant], point: float) -> Variant:
     return variants[-1]
 
 
-def arm_for(*, step: str, lead_id: int) -> Variant | None:
-    """The reader's variant of `step`'s running experiment, or None when none runs."""
-    experiment = Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).first()
-    if experiment is None:
-        return None
-    variants = list(experiment.variants.all())
-    if not variants:
-        return None
-    return pick(variants, bucket(experiment.pk, lead_id))
+def variant_text(variant: "Variant | VariantSpec", published: CopyText, scope: str) -> CopyText:
+    """The copy a reader of this arm gets: the published copy with the arm's subject, or the arm's whole email.
+    Whether external links are allowed stays the published copy's: an arm has no say in it."""
+    if scope == Experiment.Scope.SUBJECT:
+        return CopyText(subject=variant.subject, preheader=published.preheader, body=published.body,
+                        allow_external_links=published.allow_external_links)
+    return CopyText(subject=variant.subject, preheader=variant.preheader, body=variant.body,
+                    allow_external_links=published.allow_external_links)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from emails.content.checks import copy_problems
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
+from emails.experiments.assign import variant_text
 from emails.experiments.models import Experiment, Variant
 from emails.models import SEQUENCE_STEPS
 
@@ -31,22 +32,10 @@ class VariantSpec:
     body: str = ""
 
 
-def variant_text(variant: Variant | VariantSpec, published: CopyText, scope: str) -> CopyText:
-    """The copy a reader of this arm gets: the published copy with the arm's subject, or the arm's whole email."""
-    if scope == Experiment.Scope.SUBJECT:
-        return CopyText(subject=variant.subject, preheader=published.preheader, body=published.body,
-                        allow_external_links=published.allow_external_links)
-    return CopyText(subject=variant.subject, preheader=variant.preheader, body=variant.body,
-                    allow_external_links=published.allow_external_links)
-
-
 def published_text(step: str) -> CopyText | None:
-    """The step's current published copy (its highest version), read from the database."""
-    copy = EmailCopy.objects.filter(step=step).order_by("-version").first()
-    if copy is None:
-        return None
-    return CopyText(subject=copy.subject, preheader=copy.preheader, body=copy.body,
-                    allow_external_links=copy.allow_external_links)
+    """The step's copy sent now, read from the database: what an arm is checked against and promoted onto."""
+    copy = EmailCopy.objects.newest(step)
+    return text_of(copy) if copy is not None else None
 
 
 def variant_problems(step: str, scope: str, specs: Sequence[Variant | VariantSpec]) -> dict[str, list[str]]:

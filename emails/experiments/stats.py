@@ -126,13 +126,6 @@ def p_best_by_sampling(posteriors: list[Posterior], *, draws: int = 20_000, seed
     return [w / draws for w in wins]
 
 
-def credible_interval(posterior: Posterior, mass: float = CREDIBLE_MASS) -> tuple[float, float]:
-    """The central interval holding `mass` of the posterior."""
-    grid = _grid([posterior])
-    cdf = _cdf(posterior, grid)
-    return _quantile(grid, cdf, (1 - mass) / 2), _quantile(grid, cdf, (1 + mass) / 2)
-
-
 def _grid(posteriors: list[Posterior]) -> list[float]:
     """Points dense around each posterior's mass, merged: a narrow arm next to a wide one is still resolved."""
     points = {0.0, 1.0}

@@ -11,10 +11,6 @@ _MAX_SECONDS = 3 * 3600  # a generous bound on any one step; anything longer is 
 PAIN_CHOICES = [(n, str(n)) for n in range(11)]
 
 
-class AreaPickForm(forms.Form):
-    area = forms.MultipleChoiceField(choices=[(a.slug, a.name) for a in content.AREAS])
-
-
 class SessionForm(forms.Form):
     area = forms.MultipleChoiceField(choices=[(a.slug, a.name) for a in content.AREAS],
                                      widget=forms.MultipleHiddenInput)

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from emails.content.current import published_copy
-from emails.content.loading import as_text
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
+from emails.content.text import text_of
 from emails.dispatch import dispatch_batch
-from emails.experiments.assign import arm_for
+from emails.experiments.assign import bucket, pick
 from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail
 from emails.rendering import render_email, render_email_preview
@@ -29,7 +29,7 @@ def _sent(lead: Lead) -> list[Any]:
 
 
 def _publish_day3(subject: str = NEW_SUBJECT, extra: str = "") -> EmailCopy:
-    shipped = as_text(published_copy("day-3"))
+    shipped = text_of(published_copy("day-3"))
     body = shipped.body.replace("## One mistake to avoid today", f"{extra}## One mistake to avoid today")
     text = type(shipped)(subject=subject, preheader=shipped.preheader, body=body)
     return copy_publish(step="day-3", text=text, origin=EmailCopy.Origin.EDITOR)
@@ -82,7 +82,7 @@ def test_preview_and_render_with_given_copy_use_it_and_leave_the_published(reade
                                                                            due_row: Any) -> None:
     lead = reader(first_name="Ana")
     row = due_row(lead, "welcome")
-    draft = as_text(published_copy("welcome"))
+    draft = text_of(published_copy("welcome"))
     draft = type(draft)(subject="Hello{{ if first_name }} {{ first_name }}{{ end }}", preheader="p",
                         body="# Draft\n\n[Open](link:free_guide){.button}\n")
     preview = render_email_preview(lead, row, copy=draft)
@@ -101,14 +101,15 @@ def _experiment(scope: str) -> Experiment:
 @pytest.mark.parametrize("scope", [Experiment.Scope.SUBJECT, Experiment.Scope.WHOLE])
 def test_each_reader_gets_their_arm_recorded_and_kept_on_retry(reader: Callable[..., Lead], due_row: Any,
                                                               scope: str) -> None:
-    _experiment(scope)
+    experiment = _experiment(scope)
+    variants = list(experiment.variants.all())
     leads = [reader() for _ in range(6)]
     rows = [due_row(lead, "day-3") for lead in leads]
     dispatch_batch()
     for lead, row in zip(leads, rows, strict=True):
         row.refresh_from_db()
-        arm = arm_for(step="day-3", lead_id=lead.pk)
-        assert arm is not None and row.variant_id == arm.pk
+        arm = pick(variants, bucket(experiment.pk, lead.pk))
+        assert row.variant_id == arm.pk
         (message,) = _sent(lead)
         assert message.subject == f"Arm {arm.label} subject"
         whole = "Arm " + arm.label + " body" in message.body

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from emails.content.drafts import text_of
 from emails.content.models import EmailCopy, EmailDraft
 from emails.content.services import copy_publish
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 from tests.editor.conftest import BODY, STEP, published
 
 pytestmark = [pytest.mark.django_db]

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from emails.content.diff import copy_diff, diff_text
-from emails.content.drafts import CopyInvalid, DraftConflict, copy_rollback, draft_publish, draft_save, text_of
+from emails.content.drafts import CopyInvalid, DraftConflict, copy_rollback, draft_publish, draft_save
 from emails.content.models import EmailCopy, EmailDraft
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 from tests.editor.conftest import STEP
 
 pytestmark = [pytest.mark.django_db]

@@ -8,9 +8,8 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from emails.content.drafts import text_of
 from emails.content.models import EmailCopy, EmailDraft
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 from leads import tokens
 from tests.editor.conftest import STEP, client_for, form_data
 from tests.guide.helpers import make_lead

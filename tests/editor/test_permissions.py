@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from emails.content.drafts import draft_publish, draft_save, text_of
+from emails.content.drafts import draft_publish, draft_save
 from emails.content.models import EmailCopy, EmailDraft
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 from tests.editor.conftest import STEP, client_for, form_data
 
 pytestmark = [pytest.mark.django_db]

@@ -1,5 +1,6 @@
 """An experiment's world: a published day-3 email, staff who may promote, and the view-only "marketing" group."""
 
+from collections.abc import Iterator
 from itertools import count
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from emails.content import current
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
 from emails.content.text import CopyText
@@ -23,11 +25,19 @@ BODY = ("Good morning{{ if first_name }}, {{ first_name }}{{ end }}.\n\n"
 _seq = count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_copy_cache() -> Iterator[None]:
+    """The dispatcher's copy and running experiments are kept per process: none may leak between tests."""
+    current.forget()
+    yield
+    current.forget()
+
+
 @pytest.fixture
 def day3(db: None) -> EmailCopy:
     """day-3's current version: the shipped one when the copy files were loaded, else one published here."""
-    current = EmailCopy.objects.filter(step=STEP).order_by("-version").first()
-    return current or copy_publish(step=STEP, text=CopyText(SUBJECT, PREHEADER, BODY), origin=EmailCopy.Origin.SHIPPED)
+    newest = EmailCopy.objects.newest(STEP)
+    return newest or copy_publish(step=STEP, text=CopyText(SUBJECT, PREHEADER, BODY), origin=EmailCopy.Origin.SHIPPED)
 
 
 def login(user: User) -> Client:
@@ -49,6 +59,12 @@ def make_experiment(subjects: list[str], *, weights: list[int] | None = None, st
     for label, subject, weight in zip("ABCD", subjects, weights or [1] * len(subjects), strict=False):
         Variant.objects.create(experiment=experiment, label=label, weight=weight, subject=subject)
     return experiment
+
+
+def arm_of(lead_id: int, *, step: str = STEP) -> Variant | None:
+    """The arm the dispatcher would render this reader's `step` email from (an unsaved row: nothing is queued)."""
+    row = ScheduledEmail(step=step, stream=ScheduledEmail.Stream.MARKETING)
+    return current.copy_for_row(Lead(pk=lead_id), row).variant
 
 
 def make_lead(name: str) -> Lead:

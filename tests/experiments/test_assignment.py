@@ -5,9 +5,12 @@ import math
 
 import pytest
 
-from emails.experiments.assign import arm_for, bucket, pick
+from emails.content import current
+from emails.experiments.assign import bucket, pick
 from emails.experiments.models import Experiment, Variant
-from tests.experiments.conftest import STEP, make_experiment
+from emails.models import ScheduledEmail
+from leads.models import Lead
+from tests.experiments.conftest import STEP, arm_of, make_experiment
 
 LEADS = range(1, 10_001)
 
@@ -58,35 +61,31 @@ def test_the_bucket_is_spread_evenly_over_the_unit_interval() -> None:
     assert _chi_square(deciles, [1] * 10) < 27.88  # 9 degrees of freedom, p = 0.001
 
 
-def test_a_reader_gets_the_same_arm_every_time(db: None) -> None:
+def test_a_reader_gets_the_same_arm_every_time(day3: object) -> None:
     experiment = make_experiment(["Subject A", "Subject B"], weights=[1, 1])
-    first = {lead_id: arm_for(step=STEP, lead_id=lead_id) for lead_id in range(1, 201)}
-    again = {lead_id: arm_for(step=STEP, lead_id=lead_id) for lead_id in reversed(range(1, 201))}
+    first = {lead_id: arm_of(lead_id) for lead_id in range(1, 201)}
+    current.forget()  # as another worker process would: nothing it holds decides the arm
+    again = {lead_id: arm_of(lead_id) for lead_id in reversed(range(1, 201))}
     assert first == again
     assert {variant.label for variant in first.values() if variant} == {"A", "B"}
     assert all(variant is not None and variant.experiment_id == experiment.pk for variant in first.values())
 
 
-def test_no_arm_without_a_running_experiment(db: None) -> None:
-    assert arm_for(step=STEP, lead_id=1) is None
+def test_no_arm_without_a_running_experiment(day3: object) -> None:
+    assert arm_of(1) is None
     make_experiment(["A", "B"], status=Experiment.Status.ENDED)
-    assert arm_for(step=STEP, lead_id=1) is None
+    assert arm_of(1) is None
     make_experiment(["A", "B"], step="day-4")
-    assert arm_for(step=STEP, lead_id=1) is None
+    assert arm_of(1) is None
 
 
-def test_the_dispatchers_cached_copy_picks_the_same_arms_as_arm_for(db: None, day3: object) -> None:
-    """emails.content.current keeps the running experiments per process: it must agree with the definition."""
-    from emails.content import current
-    from emails.models import ScheduledEmail
-    from leads.models import Lead
-
-    make_experiment(["Subject A", "Subject B", "Subject C"], weights=[5, 3, 2])
-    current.forget()
+def test_the_dispatcher_sends_each_reader_the_arm_of_the_split(day3: object) -> None:
+    """The split whose fairness is tested above is the one the dispatcher applies, subject included."""
+    experiment = make_experiment(["Subject A", "Subject B", "Subject C"], weights=[5, 3, 2])
+    variants = list(experiment.variants.all())
     for lead_id in range(1, 301):
         row = ScheduledEmail(step=STEP, stream=ScheduledEmail.Stream.MARKETING)
         chosen = current.copy_for_row(Lead(pk=lead_id), row)
-        expected = arm_for(step=STEP, lead_id=lead_id)
+        expected = pick(variants, bucket(experiment.pk, lead_id))
         assert chosen.variant == expected
-        assert expected is not None and chosen.text.subject == expected.subject
-    current.forget()
+        assert chosen.text.subject == expected.subject

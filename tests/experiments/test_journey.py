@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emails.content.current import published_copy
-from emails.content.drafts import text_of
 from emails.content.models import EmailCopy
+from emails.content.text import text_of
 from emails.dispatch import dispatch_batch
 from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail

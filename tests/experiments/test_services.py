@@ -6,10 +6,9 @@ from django.core.exceptions import ValidationError
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
 from emails.content.text import CopyText
-from emails.experiments.assign import arm_for
 from emails.experiments.models import Experiment
 from emails.experiments.services import VariantSpec, experiment_end, experiment_promote, experiment_start
-from tests.experiments.conftest import BODY, STEP
+from tests.experiments.conftest import BODY, STEP, arm_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def test_start_labels_the_variants_and_readers_get_them(day3: EmailCopy) -> None
     assert [(v.label, v.subject, v.weight) for v in experiment.variants.all()] == [
         ("A", "Your neck, day 3", 2), ("B", "Day 3: ten minutes", 1)]
     assert experiment.status == Experiment.Status.RUNNING
-    assert arm_for(step=STEP, lead_id=1) is not None
+    assert arm_of(1) is not None
 
 
 @pytest.mark.parametrize(("subjects", "weights"), [(["Only one"], [1]), (["A", "B", "C", "D", "E"], [1] * 5)])
@@ -85,7 +84,7 @@ def test_ending_sends_the_published_copy_again(day3: EmailCopy) -> None:
     experiment = experiment_end(experiment=_start("A", "B"))
     assert experiment.status == Experiment.Status.ENDED and experiment.ended_at is not None
     assert experiment.winner is None
-    assert arm_for(step=STEP, lead_id=1) is None
+    assert arm_of(1) is None
 
 
 def test_promoting_a_subject_publishes_the_current_copy_with_the_winners_subject(day3: EmailCopy, boss: object) -> None:
@@ -99,11 +98,10 @@ def test_promoting_a_subject_publishes_the_current_copy_with_the_winners_subject
     assert (copy.step, copy.version, copy.origin) == (STEP, during.version + 1, EmailCopy.Origin.EXPERIMENT)
     assert (copy.subject, copy.preheader, copy.body) == ("Day 3: ten minutes", "A new preheader", BODY)
     assert copy.created_by == boss and "variant B" in copy.note
-    latest = EmailCopy.objects.filter(step=STEP).order_by("-version").first()
-    assert latest == copy
+    assert EmailCopy.objects.newest(STEP) == copy
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.ENDED and experiment.winner == winner
-    assert arm_for(step=STEP, lead_id=1) is None
+    assert arm_of(1) is None
 
 
 def test_promoting_a_whole_email_publishes_all_of_it(day3: EmailCopy) -> None:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from emails.experiments import stats
-from emails.experiments.stats import Posterior, credible_interval, decide, p_best, p_best_by_sampling
+from emails.experiments.stats import Posterior, decide, p_best, p_best_by_sampling
 
 
 def test_the_posterior_of_an_arm_is_beta_one_plus_buyers_one_plus_the_others() -> None:
@@ -20,13 +20,13 @@ def test_p_best_matches_a_closed_form() -> None:
 
 
 def test_credible_intervals_match_the_exact_quantiles() -> None:
-    assert credible_interval(Posterior(1, 1)) == pytest.approx((0.025, 0.975), abs=1e-6)
-    # Beta(2, 1): CDF x^2.
-    assert credible_interval(Posterior(2, 1)) == pytest.approx((math.sqrt(0.025), math.sqrt(0.975)), abs=1e-5)
-    # No buyer among 100,000: Beta(1, 100001), CDF 1 - (1 - x)^100001.
-    low, high = credible_interval(Posterior.of(purchases=0, recipients=100_000))
-    assert low == pytest.approx(1 - 0.975 ** (1 / 100_001), rel=1e-3)
-    assert high == pytest.approx(1 - 0.025 ** (1 / 100_001), rel=1e-3)
+    # No data: Beta(1, 1), uniform. One buyer of one: Beta(2, 1), CDF x^2. No buyer among 100,000: Beta(1, 100001),
+    # CDF 1 - (1 - x)^100001, a narrow arm next to two wide ones on the grid they share.
+    empty, one, none = decide([("A", 0, 0), ("B", 1, 1), ("C", 0, 100_000)]).arms
+    assert (empty.low, empty.high) == pytest.approx((0.025, 0.975), abs=1e-6)
+    assert (one.low, one.high) == pytest.approx((math.sqrt(0.025), math.sqrt(0.975)), abs=1e-5)
+    assert none.low == pytest.approx(1 - 0.975 ** (1 / 100_001), rel=1e-3)
+    assert none.high == pytest.approx(1 - 0.025 ** (1 / 100_001), rel=1e-3)
 
 
 def test_equal_arms_are_a_coin_toss() -> None:

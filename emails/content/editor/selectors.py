@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from emails.content.drafts import text_of
 from emails.content.models import EmailCopy, EmailDraft
+from emails.content.text import text_of
 from emails.experiments.models import Experiment
 from emails.models import SEQUENCE_STEPS
 
@@ -62,11 +62,11 @@ def editor_steps() -> list[StepRow]:
 
 
 def step_state(step: str) -> tuple[EmailCopy | None, EmailDraft | None, Experiment | None]:
-    current = EmailCopy.objects.select_related("created_by").filter(step=step).order_by("-version").first()
+    current = EmailCopy.objects.select_related("created_by").newest(step)
     draft = EmailDraft.objects.select_related("updated_by").filter(step=step).first()
     experiment = Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).first()
     return current, draft, experiment
 
 
 def step_history(step: str) -> list[EmailCopy]:
-    return list(EmailCopy.objects.select_related("created_by").filter(step=step).order_by("-version"))
+    return list(EmailCopy.objects.select_related("created_by").history(step))

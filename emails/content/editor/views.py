@@ -17,13 +17,13 @@ from django.views.decorators.http import require_POST
 
 from emails.content import merge
 from emails.content.diff import copy_diff
-from emails.content.drafts import CopyInvalid, DraftConflict, copy_rollback, draft_publish, draft_save, text_of
+from emails.content.drafts import CopyInvalid, DraftConflict, copy_rollback, draft_publish, draft_save
 from emails.content.editor import permissions
 from emails.content.editor.forms import CopyForm, LeadChoiceForm
 from emails.content.editor.preview import CopyPreview, copy_preview, preview_row, sample_lead
 from emails.content.editor.selectors import DraftState, editor_steps, step_history, step_state
 from emails.content.models import EmailCopy
-from emails.content.text import CopyText
+from emails.content.text import CopyText, text_of
 from emails.rendering import build_test_message
 from leads.models import Lead
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from emails.content.drafts import text_of
 from emails.content.editor.selectors import editor_steps
 from emails.content.loading import format_copy_file
+from emails.content.text import text_of
 
 
 class Command(BaseCommand):
