@@ -35,7 +35,7 @@ def stripe_refund(purchase: Purchase, *, reason: Literal["duplicate", "requested
         )
     except stripe.StripeError as exc:
         if not stripe_key_reusable(exc):
-            # Stripe stored this answer under the key (a 500 included) and would replay it for 24 h.
+            # Stripe answered: a 500 it stored under the key would be replayed to every retry for 24 h.
             Purchase.objects.filter(pk=purchase.pk, refund_idempotency_key=key).update(refund_idempotency_key="")
         if exc.code == "charge_already_refunded":
             # An earlier attempt whose answer was an error did refund it after all, or staff did in the dashboard.
