@@ -33,7 +33,7 @@ from funnel.checkout.start import (
     upgrade_token,
     upgrade_token_read,
 )
-from funnel.checkout.stripe_client import simulator_enabled
+from funnel.checkout.stripe_client import simulator_enabled, stripe_key_reusable
 from funnel.models import CheckoutSession, Purchase
 from leads import tokens
 from leads.access import access_login, access_logout, access_signed_in_lead
@@ -85,9 +85,7 @@ def _idempotency_key(request: HttpRequest, *, lead_id: int | None, row_id: int |
 
 
 def _idempotency_key_forget(request: HttpRequest, slot: str) -> None:
-    """Stripe stores the first answer to a key for 24 h and replays it, a 500 included; an idempotency error
-    means the key is spoiled. Only a request that may never have reached Stripe (a connection error, a
-    timeout) may be sent again under its key; after any other failure the next attempt needs a new one."""
+    """The next attempt gets a new key: Stripe answered this one (see stripe_key_reusable)."""
     nonces = dict(request.session.get(SESSION_CHECKOUT_NONCES, {}))
     if nonces.pop(slot, None) is not None:
         request.session[SESSION_CHECKOUT_NONCES] = nonces
@@ -103,7 +101,7 @@ def _start_and_redirect(request: HttpRequest, *, lead: Lead | None, row: Schedul
                                            customer_email=email, lead_verified=lead_verified)
     except stripe.StripeError as exc:
         logger.warning("checkout session not created: %s: %s", type(exc).__name__, exc)
-        if not isinstance(exc, stripe.APIConnectionError):
+        if not stripe_key_reusable(exc):
             _idempotency_key_forget(request, slot)
         # 200, not 503: Django's session middleware drops the session (and its cookie) on a 5xx answer, and after
         # a timeout the "Try again" must carry the same nonce so Stripe replays rather than creates a second one.
