@@ -31,9 +31,10 @@ from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIn
 from django.utils import timezone
 
 from emails.content.current import copy_batch, copy_for_row
+from emails.message import build_message
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
-from emails.rendering import build_message, render_chosen
+from emails.rendering import render_chosen
 from emails.schedule import mornings_from
 from emails.suppression import transactional_stopped_by
 from emails.tracking import unknown_rows_reconcile

@@ -65,7 +65,7 @@ def signin_link_use(request: HttpRequest, *, token: str) -> Lead | None:
 
 
 def signin_hint_read(token: str) -> str:
-    """The address a buyer's email signed into its sign-in link (emails.rendering), to prefill the form; ""
+    """The address a buyer's email signed into its sign-in link (emails/links.py), to prefill the form; ""
     for no or a bad token. It only prefills: the form still just mails a link to that address."""
     if not token:
         return ""

@@ -16,9 +16,10 @@ from django.utils import timezone
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
 from emails.content.text import CopyText
+from emails.context import register_context_provider, unregister_context_provider
 from emails.dispatch import dispatch_batch
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
-from emails.rendering import register_context_provider, render_email, unregister_context_provider
+from emails.rendering import render_email
 from emails.services import sequence_enrol
 from leads.models import Lead
 
