@@ -7,7 +7,7 @@ and sign-in emails, a fresh upgrade link for the payment-failed and order-waitin
 from typing import Any
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from emails.context import register_context_provider
 from emails.models import ScheduledEmail
@@ -22,10 +22,7 @@ def _money(cents: int, currency: str) -> str:
 
 
 def _absolute(name: str) -> str:
-    try:
-        return settings.SITE_URL + reverse(name)
-    except NoReverseMatch:
-        return settings.SITE_URL + "/"
+    return settings.SITE_URL + reverse(name)
 
 
 def signin_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 import email
 import email.policy
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -119,6 +121,30 @@ def test_queries_per_batch_do_not_grow_with_the_batch(make_lead: Any, size: int)
         counts[n] = len(ctx.captured_queries)
     assert counts[size // 2] == counts[size], counts
     assert counts[size] <= 12
+
+
+def test_queries_per_batch_do_not_grow_with_its_paused_rows(make_lead: Any) -> None:
+    """A batch of paused readers' rows moves them, and the rest of their week, in the same few queries for two
+    paused rows as for twenty."""
+    now = timezone.now()
+    counts = {}
+    for n in (1, 2, 20):  # the first batch also reads the sequence's settings, cached after it
+        ScheduledEmail.objects.all().delete()
+        for _ in range(n):
+            lead = make_lead(paused_until=now + timedelta(days=3))
+            ScheduledEmail.objects.create(lead=lead, step="day-1", send_at=now - timedelta(minutes=1))
+            for day in (2, 3):
+                ScheduledEmail.objects.create(lead=lead, step=f"day-{day}", send_at=now + timedelta(days=day - 1))
+        with CaptureQueriesContext(connection) as ctx:
+            outcomes = dispatch_batch(size=n)
+        counts[n] = len(ctx.captured_queries)
+        assert len(outcomes.moved) == n and not outcomes.sent
+        for lead in Lead.objects.filter(scheduled_emails__isnull=False).distinct():
+            times = [r.send_at for r in ScheduledEmail.objects.filter(lead=lead).order_by("step")]
+            assert lead.paused_until is not None and times[0] >= lead.paused_until
+            days = [t.astimezone(ZoneInfo(lead.time_zone)).date() for t in times]
+            assert [(b - a).days for a, b in zip(days, days[1:], strict=False)] == [1, 1]  # one a morning
+    assert counts[2] == counts[20], counts
 
 
 @pytest.mark.parametrize(("is_customer", "name"), [(False, "O'Brien & <Co>\xa0Ltd"), (True, "Zoë"),
