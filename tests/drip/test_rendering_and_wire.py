@@ -13,6 +13,7 @@ import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from emails.content.models import EmailCopy
@@ -145,6 +146,21 @@ def test_queries_per_batch_do_not_grow_with_its_paused_rows(make_lead: Any) -> N
             days = [t.astimezone(ZoneInfo(lead.time_zone)).date() for t in times]
             assert [(b - a).days for a, b in zip(days, days[1:], strict=False)] == [1, 1]  # one a morning
     assert counts[2] == counts[20], counts
+
+
+# A site where no URL name resolves: what an email meets whose link names a route that was renamed or mistyped.
+urlpatterns: list[Any] = []
+
+
+@pytest.mark.parametrize("reuse_step_render", [True, False], ids=["step-cache", "full-render"])
+def test_an_email_whose_links_are_not_routed_fails_to_render_instead_of_linking_nowhere(
+        make_lead: Any, settings: Any, reuse_step_render: bool) -> None:
+    lead = make_lead()
+    sequence_enrol(lead=lead)
+    row = ScheduledEmail.objects.get(lead=lead, step="day-2")
+    settings.ROOT_URLCONF = __name__
+    with pytest.raises(NoReverseMatch):
+        render_email(lead, row, reuse_step_render=reuse_step_render)
 
 
 @pytest.mark.parametrize(("is_customer", "name"), [(False, "O'Brien & <Co>\xa0Ltd"), (True, "Zoë"),
