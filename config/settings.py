@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 20.0,
         "options": {"expires": 19},
     },
-    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
+    # The dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
     "dashboard-rollup-refresh": {
         "task": "funnel.dashboard.tasks.rollup_refresh",
         "schedule": 300.0,
