@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 20.0,
         "options": {"expires": 19},
     },
-    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
+    # The dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
     "dashboard-rollup-refresh": {
         "task": "funnel.dashboard.tasks.rollup_refresh",
         "schedule": 300.0,
@@ -211,7 +211,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pain Reset <hello@pa
 TRANSACTIONAL_FROM_EMAIL = env.str("TRANSACTIONAL_FROM_EMAIL", default="Pain Reset <account@painreset.example>")
 # Where replies to any email go (a mailbox someone reads); empty: no Reply-To, replies go to the From address.
 REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="Pain Reset <support@painreset.example>")
-# Marketing and transactional mail leave through separate ESP streams (emails.rendering.stream_esp_extra), so
+# Marketing and transactional mail leave through separate ESP streams (emails.message.stream_esp_extra), so
 # complaints about the drip never hurt sign-in links and receipts. Postmark: the Message Stream IDs. Another
 # ESP: its anymail esp_extra for each stream, as JSON (README), which takes precedence.
 POSTMARK_MARKETING_STREAM = env.str("POSTMARK_MARKETING_STREAM", default="broadcast")

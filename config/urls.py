@@ -7,7 +7,7 @@ from emails import outbox
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),  # liveness: what a load balancer checks
     path("readyz", health.readyz, name="readyz"),  # each part's state, for operators and monitoring
-    path("admin/dashboard/", include("funnel.dashboard.urls")),  # H7: inside the admin, before its catch-all
+    path("admin/dashboard/", include("funnel.dashboard.urls")),  # the dashboard: inside the admin, before its catch-all
     path("admin/", admin.site.urls),
     path("dev/outbox/", include(outbox.urlpatterns)),
     path("", include("leads.urls")),

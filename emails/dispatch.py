@@ -6,8 +6,9 @@ messages goes to the backend its rows get `handed_at`. If the process dies, an e
 - `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
   events (which carry our row id in the metadata), never resent blindly.
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, and per chunk (chunks
-are sized by time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
+Queries per batch do not grow with the batch: one claim, one read of rows with their leads, for paused leads one
+read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by time, so a fast backend
+takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
 Outcomes are written per chunk, so a crash leaves at most the chunk in flight `unknown` (emails/outcomes.py).
 Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """
@@ -18,6 +19,7 @@ import smtplib
 import socket
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,9 +33,10 @@ from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIn
 from django.utils import timezone
 
 from emails.content.current import copy_batch, copy_for_row
+from emails.message import build_message
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
-from emails.rendering import build_message, render_chosen
+from emails.rendering import render_chosen
 from emails.schedule import mornings_from
 from emails.suppression import transactional_stopped_by
 from emails.tracking import unknown_rows_reconcile
@@ -214,13 +217,21 @@ def recover_expired_leases(*, now: datetime) -> dict[str, int]:
 # --- Sending one batch ----------------------------------------------------------------------------------------
 
 def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, datetime]:
-    """Move a paused lead's due row and the rest of their week so it resumes one email a morning."""
+    """Move each paused lead's due rows and the rest of their week so it resumes one email a morning: one read of
+    those leads' later rows and at most one UPDATE for the whole batch, however many rows are paused."""
+    if not rows:
+        return {}
+    later_by_lead: dict[int, list[ScheduledEmail]] = defaultdict(list)
+    for other in ScheduledEmail.objects.filter(
+        lead_id__in={row.lead_id for row in rows}, stream=ScheduledEmail.Stream.MARKETING, step__in=SEQUENCE_STEPS,
+        status=Status.SCHEDULED,
+    ).exclude(pk__in=[row.pk for row in rows]).order_by("send_at"):
+        later_by_lead[other.lead_id].append(other)
     moves: dict[int, datetime] = {}
+    changed: dict[int, ScheduledEmail] = {}
     for row in rows:
         lead = row.lead
-        later = list(ScheduledEmail.objects.filter(
-            lead=lead, stream=ScheduledEmail.Stream.MARKETING, step__in=SEQUENCE_STEPS, status=Status.SCHEDULED,
-        ).exclude(pk=row.pk).order_by("send_at"))
+        later = later_by_lead[lead.pk]
         assert lead.paused_until is not None
         times = mornings_from(lead.paused_until, time_zone=lead.time_zone, count=1 + len(later))
         moves[row.pk] = times[0]
@@ -228,7 +239,9 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
             if other.send_at < send_at:
                 other.send_at = send_at
                 other.updated_at = now
-        ScheduledEmail.objects.bulk_update([o for o in later if o.updated_at == now], ["send_at", "updated_at"])
+                changed[other.pk] = other
+    if changed:
+        ScheduledEmail.objects.bulk_update(changed.values(), ["send_at", "updated_at"])
     return moves
 
 

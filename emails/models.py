@@ -66,7 +66,7 @@ class ScheduledEmail(models.Model):
             # The dispatcher's claim reads only due, unsent rows: a partial index keeps it small at any size.
             models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="due_email_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
-            # H7's dashboard reads the sequence emails sent in a period (per email figures) through this index.
+            # The dashboard reads the sequence emails sent in a period (per email figures) through this index.
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
             # ESP events find their row by message id: equality only, so no second (LIKE) index as db_index makes.
             models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),

@@ -4,6 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from emails.models import EmailEvent, ScheduledEmail
 from leads.models import Lead
+from leads.validation import normalised_email
 
 
 def lead_schedule(*, lead: Lead) -> QuerySet[ScheduledEmail]:
@@ -13,4 +14,4 @@ def lead_schedule(*, lead: Lead) -> QuerySet[ScheduledEmail]:
 
 
 def lead_by_email(email: str) -> Lead | None:
-    return Lead.objects.filter(email__iexact=email.strip()).first()
+    return Lead.objects.filter(email=normalised_email(email)).first()

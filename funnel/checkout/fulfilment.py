@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
@@ -21,7 +20,8 @@ from funnel.checkout.review import staff_alert_held
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
 from funnel.models import CheckoutSession, PaymentReversal, Purchase
 from leads.models import Lead
-from leads.services import lead_make_customer
+from leads.services import lead_buyer_find_or_create, lead_make_customer
+from leads.validation import normalised_email
 
 logger = logging.getLogger(__name__)
 
@@ -102,28 +102,12 @@ def _price_problems(session: dict[str, Any], expected: tuple[int | None, str]) -
 
 def _session_email(session: dict[str, Any]) -> str:
     details = session.get("customer_details") or {}
-    return (details.get("email") or session.get("customer_email") or "").strip().lower()
-
-
-def _buyer_lead_for_email(email: str) -> Lead:
-    """The lead with this address, or a new one for a buyer who never signed up.
-
-    A new buyer gave no marketing consent: the lead is created `unsubscribed` with reminders stopped, so no
-    drip, confirmation reminder or "order waiting" mail ever reaches them; purchase mail is transactional and
-    still goes out. No consent record is written (there was no consent).
-    """
-    existing = Lead.objects.filter(email__iexact=email).first()
-    if existing is not None:
-        return existing
-    lead, _ = Lead.objects.get_or_create(
-        email=email,
-        defaults={"status": Lead.Status.UNSUBSCRIBED, "reminders_stopped_at": timezone.now()},
-    )
-    return lead
+    return normalised_email(details.get("email") or session.get("customer_email") or "")
 
 
 def session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
-    """The lead a session is for: the one our metadata names, else the buyer's address (created if asked)."""
+    """The lead a session is for: the one our metadata names, else the buyer's address (created if asked, by
+    lead_buyer_find_or_create: a buyer who never signed up gets an unsubscribed lead)."""
     # Only our server-set metadata names a lead: a client_reference_id can come from a Payment Link's URL.
     lead_id = str((session.get("metadata") or {}).get("lead") or "")
     if lead_id.isdigit():
@@ -134,8 +118,8 @@ def session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
     if not email:
         return None
     if create:
-        return _buyer_lead_for_email(email)
-    return Lead.objects.filter(email__iexact=email).first()
+        return lead_buyer_find_or_create(email=email)
+    return Lead.objects.filter(email=email).first()
 
 
 def session_email_row(session: dict[str, Any], lead: Lead) -> ScheduledEmail | None:

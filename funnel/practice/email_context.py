@@ -8,8 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from emails.context import register_context_provider
 from emails.models import ScheduledEmail
-from emails.rendering import register_context_provider
 from funnel.guide import content
 from funnel.practice import selectors
 from leads.models import Lead
