@@ -86,7 +86,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     # Outermost wrapper: runs after pytest printed its summary, so these are the last lines of `make test`.
     result = yield
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if reporter is None:
+        return result
+    skipped = reporter.stats.get("skipped", [])
     for marker, (_, reason) in _SERVICES.items():
         nodeids = [report.nodeid for report in skipped
                    if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2])]

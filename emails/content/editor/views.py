@@ -23,13 +23,8 @@ from emails.content.editor.forms import CopyForm, LeadChoiceForm
 from emails.content.editor.preview import CopyPreview, copy_preview, preview_row, sample_lead
 from emails.content.editor.selectors import DraftState, editor_steps, step_history, step_state
 from emails.content.models import EmailCopy
-<<<<<<< HEAD
 from emails.content.text import CopyText, text_of
-from emails.rendering import build_test_message
-=======
-from emails.content.text import CopyText
 from emails.preview import build_test_message
->>>>>>> h18c
 from leads.models import Lead
 
 TITLE = "Email copy"
