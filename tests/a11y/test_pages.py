@@ -1,5 +1,6 @@
-"""Every page a reader, a buyer or staff (the dashboard, the email copy editor) can reach, in real Chromium: axe-core finds nothing at WCAG 2.1 AA, nothing
-scrolls sideways at 320 px or at 200 % zoom, and the Content-Security-Policy blocks nothing the page needs."""
+"""Every page a reader, a buyer or staff (the dashboard, the email copy editor) can reach, in real Chromium: axe-core
+finds nothing at WCAG 2.1 AA, nothing scrolls sideways at 320 px or at 200 % zoom, and the Content-Security-Policy
+blocks nothing the page needs."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,8 +10,8 @@ from django.urls import reverse
 
 from leads import tokens
 from tests.a11y.conftest import LONG_ADDRESS
-from tests.editor.conftest import STEP
 from tests.a11y.helpers import REFLOW_WIDTH, ZOOM_200_WIDTH, axe_violations, overflow
+from tests.editor.conftest import STEP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
