@@ -69,10 +69,16 @@ class SlotValues:
         return {target: _slot(f"{_LINK_PREFIX}{target}") for target in CLICK_TARGETS}
 
 
+def step_cache_forget() -> None:
+    """Start over, as a new process would. For tests: a database that reuses ids after a rollback (SQLite) can give
+    another test's variant the same key."""
+    _step_cache.clear()
+
+
 @receiver(setting_changed)
 def _forget_step_renders(*, setting: str, **_: Any) -> None:
     if setting in ("TEMPLATES", "SITE_URL", "COMPANY_POSTAL_ADDRESS", "ROOT_URLCONF", "DEFAULT_FROM_EMAIL"):
-        _step_cache.clear()
+        step_cache_forget()
 
 
 def _prerender(key: StepKey, copy: CopyText) -> tuple[Pieces, Pieces, Pieces]:

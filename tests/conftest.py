@@ -272,12 +272,15 @@ def marketer(db: None) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_sequence_timing() -> None:
-    """The sequence timing is cached per process for 10 s: a value read inside another test's rolled-back
-    transaction must not leak into this one."""
+def _fresh_process_caches() -> None:
+    """What a process keeps between sends must not leak from another test: the sequence timing (cached for 10 s; a
+    value read inside another test's rolled-back transaction), and the per-step renders, keyed by ids that SQLite
+    hands out again after a rollback (PostgreSQL's sequences never do)."""
     from emails.content.timing import sequence_timing_forget
+    from emails.render_cache import step_cache_forget
 
     sequence_timing_forget()
+    step_cache_forget()
 
 
 @pytest.fixture(autouse=True)
