@@ -27,7 +27,7 @@ from emails.content.text import CopyText
 from emails.content.values import values_from_context
 from emails.first_reminder import first_reminder_words
 from emails.mime import DripMessage
-from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, ScheduledEmail
 from leads import tokens
 from leads.models import Lead
 
@@ -36,7 +36,6 @@ ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
 # (provider, steps or None for every step), in registration order: later providers may override earlier keys.
 _providers: list[tuple[ContextProvider, frozenset[str] | None]] = []
 
-REMINDER_STEPS = frozenset(step for step in SEQUENCE_STEPS if step.startswith("day-"))
 WELCOME_STEP = SEQUENCE_STEPS[0]
 CLICK_TARGETS = ("free_guide", "upgrade", "full_guide", "app")
 

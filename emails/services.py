@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from emails.broker import task_publish
 from emails.clicks import click_machine_reason
-from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
+from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due
 from emails.tracking import rows_with_acceptance_evidence
@@ -68,7 +68,7 @@ def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None 
     now = now or timezone.now()
     rows = list(ScheduledEmail.objects.select_for_update()
                 .filter(lead=lead, stream=ScheduledEmail.Stream.MARKETING, status=ScheduledEmail.Status.SCHEDULED,
-                        step__in=SEQUENCE_STEPS[1:]).order_by("send_at"))
+                        step__in=REMINDER_STEPS).order_by("send_at"))
     times = mornings_in_new_zone([row.send_at for row in rows], old_zone=previous_zone, new_zone=lead.time_zone,
                                  now=now)
     moved = []
