@@ -124,7 +124,9 @@ def _kombu_connection(task: Task) -> tuple[Any, Any]:
 
 def _celery_publish(task: Task, args: tuple[Any, ...], *, expires: float | None, fresh: bool) -> None:
     kept = _kept_connection(queue="", make=partial(_kombu_connection, task), fresh=fresh)
-    task.apply_async(args, retry=False, expires=expires, producer=kept.producer)
+    # Celery takes expires=None as "never"; its type stubs do not, hence no argument at all then.
+    options: dict[str, Any] = {} if expires is None else {"expires": expires}
+    task.apply_async(args, retry=False, producer=kept.producer, **options)
 
 
 # --- The same bytes, straight onto the Redis list ----------------------------------------------------------------

@@ -7,7 +7,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -100,7 +100,8 @@ def test_anything_but_a_plain_redis_queue_goes_through_celery(change: dict[str, 
 def _kill_other_clients_of_this_database(client: redis.Redis) -> int:
     """What a broker restart does to the kept connection (only this test run's Redis database is touched)."""
     own, db = client.client_id(), client.connection_pool.connection_kwargs.get("db", 0)
-    others = [c["id"] for c in client.client_list() if int(c["db"]) == db and int(c["id"]) != own]
+    clients = cast(list[dict[str, str]], client.client_list())
+    others = [c["id"] for c in clients if int(c["db"]) == db and int(c["id"]) != own]
     for client_id in others:
         client.client_kill_filter(_id=client_id)
     return len(others)
