@@ -16,7 +16,7 @@ Two ways to publish, one message: `_celery_publish` is Celery's `apply_async`; `
 bytes kombu's Redis transport would (Celery still builds the message, `celery_message`), without the per-message
 Redis client and bookkeeping that cost the Stripe webhook about a third of its time beyond a trivial view. It is
 used only where it provably applies (`redis_queue`: a Redis broker, default routing);
-tests/checkout/test_enqueue.py holds the two equal.
+tests/drip/test_broker.py holds the two equal.
 """
 
 import base64
@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -67,13 +68,16 @@ def task_publish(task: Task, *args: Any, expires: float | None = None) -> bool:
         return False
     with _lock:
         try:
-            reused = _kept is not None and _kept.pid == os.getpid()
+            queue = redis_queue(task)
+            reused = _kept is not None and _kept.pid == os.getpid() and _kept.queue == queue
             try:
-                _publish(task, args, expires=expires, fresh=False)
+                _publish(task, args, queue=queue, expires=expires, fresh=False)
             except Exception:
                 if not reused:
                     raise
-                _publish(task, args, expires=expires, fresh=True)
+                # The kept connection may have died with a broker restart: one more try on a new one, so a
+                # healthy broker never misses a publish.
+                _publish(task, args, queue=queue, expires=expires, fresh=True)
         except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
             publisher_reset()
             _suspended_until = time.monotonic() + PUBLISH_BACKOFF_SECONDS
@@ -96,15 +100,14 @@ def publisher_reset() -> None:
         _kept = None
 
 
-def _publish(task: Task, args: tuple[Any, ...], *, expires: float | None, fresh: bool) -> None:
-    queue = redis_queue(task)
+def _publish(task: Task, args: tuple[Any, ...], *, queue: str, expires: float | None, fresh: bool) -> None:
     if queue:
         _redis_publish(task, args, expires=expires, fresh=fresh, queue=queue)
     else:
         _celery_publish(task, args, expires=expires, fresh=fresh)
 
 
-def _kept_connection(*, queue: str, make: Any, fresh: bool) -> _Kept:
+def _kept_connection(*, queue: str, make: Callable[[], tuple[Any, Any]], fresh: bool) -> _Kept:
     global _kept
     if fresh or _kept is None or _kept.pid != os.getpid() or _kept.queue != queue:
         publisher_reset()
