@@ -12,32 +12,24 @@ several times while the broker is down pays the timeout once.
 This module lives in `emails` because that is the lowest layer that publishes tasks: `emails` kicks its dispatcher
 and `funnel` may import `emails` (never the other way round); `leads` holds lead state and knows no broker.
 
-Two ways to publish, one message: `_celery_publish` is Celery's `apply_async`; `_redis_publish` pushes the very
-bytes kombu's Redis transport would (Celery still builds the message, `celery_message`), without the per-message
-Redis client and bookkeeping that cost the Stripe webhook about a third of its time beyond a trivial view. It is
-used only where it provably applies (`redis_queue`: a Redis broker, default routing);
-tests/drip/test_broker.py holds the two equal.
+Celery's own publish, through the kept producer, is the only way. A second way that pushed kombu's envelope
+straight onto the Redis list was taken out: it made one publish about 2 ms cheaper on a loaded machine, but
+`bench/bench_web.py` (the webhook's and the signup's requests per second against a trivial view, and the same
+served alternately by two servers, one per way) showed no difference, and its copy of kombu's message format
+would have had to follow every Celery upgrade.
 """
 
-import base64
 import contextlib
-import json
 import logging
 import os
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import redis
 from celery import Task
 from django.db import transaction
-from kombu.serialization import dumps
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +41,8 @@ PUBLISH_BACKOFF_SECONDS = 10.0
 @dataclass(frozen=True)
 class _Kept:
     pid: int  # a forked child must not share its parent's socket
-    queue: str  # the Redis list pushed to directly, "" for Celery's own publish
-    connection: Any  # kombu Connection or redis.Redis: both close()
-    producer: Any  # kombu Producer; None for the direct push
+    connection: Any  # kombu Connection
+    producer: Any  # kombu Producer on it
 
 
 # The lock serialises threads (gthread workers) on the one kept connection.
@@ -68,16 +59,15 @@ def task_publish(task: Task, *args: Any, expires: float | None = None) -> bool:
         return False
     with _lock:
         try:
-            queue = redis_queue(task)
-            reused = _kept is not None and _kept.pid == os.getpid() and _kept.queue == queue
+            reused = _kept is not None and _kept.pid == os.getpid()
             try:
-                _publish(task, args, queue=queue, expires=expires, fresh=False)
+                _publish(task, args, expires=expires, fresh=False)
             except Exception:
                 if not reused:
                     raise
                 # The kept connection may have died with a broker restart: one more try on a new one, so a
                 # healthy broker never misses a publish.
-                _publish(task, args, queue=queue, expires=expires, fresh=True)
+                _publish(task, args, expires=expires, fresh=True)
         except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
             publisher_reset()
             _suspended_until = time.monotonic() + PUBLISH_BACKOFF_SECONDS
@@ -100,22 +90,15 @@ def publisher_reset() -> None:
         _kept = None
 
 
-def _publish(task: Task, args: tuple[Any, ...], *, queue: str, expires: float | None, fresh: bool) -> None:
-    if queue:
-        _redis_publish(task, args, expires=expires, fresh=fresh, queue=queue)
-    else:
-        _celery_publish(task, args, expires=expires, fresh=fresh)
-
-
-def _kept_connection(*, queue: str, make: Callable[[], tuple[Any, Any]], fresh: bool) -> _Kept:
+def _publish(task: Task, args: tuple[Any, ...], *, expires: float | None, fresh: bool) -> None:
     global _kept
-    if fresh or _kept is None or _kept.pid != os.getpid() or _kept.queue != queue:
+    if fresh or _kept is None or _kept.pid != os.getpid():
         publisher_reset()
-        _kept = _Kept(os.getpid(), queue, *make())
-    return _kept
+        _kept = _Kept(os.getpid(), *_kombu_connection(task))
+    # Celery takes expires=None as "never"; its type stubs do not, hence no argument at all then.
+    options: dict[str, Any] = {} if expires is None else {"expires": expires}
+    task.apply_async(args, retry=False, producer=_kept.producer, **options)
 
-
-# --- Celery's way ------------------------------------------------------------------------------------------------
 
 def _kombu_connection(task: Task) -> tuple[Any, Any]:
     conn = task.app.connection_for_write()
@@ -123,53 +106,3 @@ def _kombu_connection(task: Task) -> tuple[Any, Any]:
                               "socket_timeout": PUBLISH_TIMEOUT_SECONDS, "max_retries": 0}
     conn.connect_timeout = PUBLISH_TIMEOUT_SECONDS
     return conn, conn.Producer()
-
-
-def _celery_publish(task: Task, args: tuple[Any, ...], *, expires: float | None, fresh: bool) -> None:
-    kept = _kept_connection(queue="", make=partial(_kombu_connection, task), fresh=fresh)
-    # Celery takes expires=None as "never"; its type stubs do not, hence no argument at all then.
-    options: dict[str, Any] = {} if expires is None else {"expires": expires}
-    task.apply_async(args, retry=False, producer=kept.producer, **options)
-
-
-# --- The same bytes, straight onto the Redis list ----------------------------------------------------------------
-
-def redis_queue(task: Task) -> str:
-    """The Redis list apply_async would push `task` onto, or "" when that is not simply the default queue's name
-    (another broker, task routes, a key prefix): then only Celery's own publish is right."""
-    conf = task.app.conf
-    if not str(conf.broker_url or "").startswith(("redis://", "rediss://")) or conf.task_routes \
-            or (conf.broker_transport_options or {}).get("global_keyprefix"):
-        return ""
-    queue = task.app.amqp.default_queue
-    return str(queue.name) if queue.exchange.type == "direct" else ""
-
-
-def celery_message(task: Task, args: tuple[Any, ...], *, queue: str, expires: float | None = None) -> bytes:
-    """What kombu's Redis transport pushes for `task.apply_async(args, expires=expires)`: Celery's protocol-2
-    message (built by Celery), in kombu's envelope, for the default exchange and priority 0."""
-    task_id = str(uuid.uuid4())
-    message = task.app.amqp.create_task_message(task_id, task.name, args, {}, expires=expires, root_id=task_id,
-                                                reply_to=task.app.thread_oid, ignore_result=task.ignore_result)
-    content_type, encoding, body = dumps(message.body, serializer=task.app.conf.task_serializer)
-    raw = body.encode(encoding) if isinstance(body, str) else body
-    # kombu's Producer.publish states a message's time to live in milliseconds, as text.
-    expiration = {} if expires is None else {"expiration": str(int(expires * 1000))}
-    return json.dumps({
-        "body": base64.b64encode(raw).decode("ascii"), "content-encoding": encoding, "content-type": content_type,
-        "headers": message.headers,
-        "properties": {**message.properties, **expiration, "delivery_mode": 2, "priority": 0,
-                       "body_encoding": "base64", "delivery_info": {"exchange": "", "routing_key": queue},
-                       "delivery_tag": str(uuid.uuid4())},
-    }).encode()
-
-
-def _redis_client(task: Task) -> tuple[Any, None]:
-    client = redis.Redis.from_url(str(task.app.conf.broker_url), socket_timeout=PUBLISH_TIMEOUT_SECONDS,
-                                  socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
-    return client, None
-
-
-def _redis_publish(task: Task, args: tuple[Any, ...], *, expires: float | None, fresh: bool, queue: str) -> None:
-    kept = _kept_connection(queue=queue, make=partial(_redis_client, task), fresh=fresh)
-    kept.connection.lpush(queue, celery_message(task, args, queue=queue, expires=expires))

@@ -1,5 +1,5 @@
-"""Publishing from a request (emails.broker): the two ways to queue a task give the same message, a broker restart
-costs no publish, and a dead broker holds no request."""
+"""Publishing from a request (emails.broker): a kick expires, a broker restart costs no publish, and a dead broker
+holds no request."""
 
 import base64
 import json
@@ -19,8 +19,6 @@ from emails.tasks import dispatch_due
 from funnel.tasks import process_stripe_event
 
 pytestmark = pytest.mark.redis
-
-ROUTED_TO_CELERY = {"funnel.tasks.*": {"queue": "celery"}, "emails.tasks.*": {"queue": "celery"}}
 
 
 @pytest.fixture(autouse=True)
@@ -49,52 +47,17 @@ def _newest(client: redis.Redis, queue: str) -> dict[str, Any]:
     return message
 
 
-def _without_identity(message: dict[str, Any]) -> dict[str, Any]:
-    """Everything but what is unique to each message."""
-    headers = {k: v for k, v in message["headers"].items() if k not in ("id", "root_id")}
-    properties = {k: v for k, v in message["properties"].items() if k not in ("correlation_id", "delivery_tag")}
-    return {**message, "headers": headers, "properties": properties}
+def test_a_kick_expires_a_minute_after_it_was_queued(client: redis.Redis, held_clock: datetime) -> None:
+    assert broker.task_publish(dispatch_due, expires=60)
+    message = _newest(client, "celery")
+    assert message["headers"]["task"] == "emails.tasks.dispatch_due"
+    assert datetime.fromisoformat(message["headers"]["expires"]) - held_clock == timedelta(seconds=60)
 
 
-def test_the_direct_redis_message_is_the_message_celery_publishes_but_its_ids(client: redis.Redis) -> None:
-    queue = broker.redis_queue(process_stripe_event)
-    assert queue == "celery"
-
-    broker._celery_publish(process_stripe_event, ("evt_same",), expires=None, fresh=True)
-    by_celery = _newest(client, queue)
-    broker._redis_publish(process_stripe_event, ("evt_same",), expires=None, fresh=True, queue=queue)
-    direct = _newest(client, queue)
-
-    assert _without_identity(direct) == _without_identity(by_celery)
-    assert direct["headers"]["id"] == direct["headers"]["root_id"] == direct["properties"]["correlation_id"]
-    assert direct["headers"]["id"] != by_celery["headers"]["id"]
-    assert direct["body"][0] == ["evt_same"]
-    assert direct["headers"]["expires"] is None
-
-
-def test_a_kick_that_expires_is_the_same_message_both_ways(client: redis.Redis, held_clock: datetime) -> None:
-    queue = broker.redis_queue(dispatch_due)
-
-    broker._celery_publish(dispatch_due, (), expires=60, fresh=True)
-    by_celery = _newest(client, queue)
-    broker._redis_publish(dispatch_due, (), expires=60, fresh=True, queue=queue)
-    direct = _newest(client, queue)
-
-    assert _without_identity(direct) == _without_identity(by_celery)
-    assert datetime.fromisoformat(direct["headers"]["expires"]) - held_clock == timedelta(seconds=60)
-    assert direct["properties"]["expiration"] == "60000"
-
-
-@pytest.mark.parametrize("change", [{"task_routes": {"funnel.tasks.*": {"queue": "money"}}},
-                                    {"broker_url": "filesystem://"},
-                                    {"broker_transport_options": {"global_keyprefix": "funnel:"}}])
-def test_anything_but_a_plain_redis_queue_goes_through_celery(change: dict[str, Any]) -> None:
-    saved = {key: app.conf[key] for key in change}
-    app.conf.update(change)
-    try:
-        assert broker.redis_queue(process_stripe_event) == ""
-    finally:
-        app.conf.update(saved)
+def test_a_stripe_event_is_queued_without_an_expiry(client: redis.Redis) -> None:
+    assert broker.task_publish(process_stripe_event, "evt_1")
+    message = _newest(client, "celery")
+    assert message["body"][0] == ["evt_1"] and message["headers"]["expires"] is None
 
 
 def _kill_other_clients_of_this_database(client: redis.Redis) -> int:
@@ -107,16 +70,10 @@ def _kill_other_clients_of_this_database(client: redis.Redis) -> int:
     return len(others)
 
 
-@pytest.mark.parametrize("path", ["celery", "direct"])
-def test_a_publish_after_a_broker_restart_gets_through(path: str, client: redis.Redis) -> None:
-    if path == "celery":
-        app.conf.task_routes = ROUTED_TO_CELERY
-    try:
-        assert broker.task_publish(process_stripe_event, "evt_before")
-        assert _kill_other_clients_of_this_database(client) >= 1
-        assert broker.task_publish(process_stripe_event, "evt_after")
-    finally:
-        app.conf.task_routes = None
+def test_a_publish_after_a_broker_restart_gets_through(client: redis.Redis) -> None:
+    assert broker.task_publish(process_stripe_event, "evt_before")
+    assert _kill_other_clients_of_this_database(client) >= 1
+    assert broker.task_publish(process_stripe_event, "evt_after")
     assert [_newest(client, "celery")["body"][0] for _ in range(2)] == [["evt_after"], ["evt_before"]]
 
 
@@ -126,16 +83,13 @@ def _dead_port() -> int:
         return int(s.getsockname()[1])  # closed again: connections are refused
 
 
-@pytest.mark.parametrize("path", ["celery", "direct"])
-def test_a_refused_broker_costs_one_short_try_then_nothing_for_a_while(path: str) -> None:
+def test_a_refused_broker_costs_one_short_try_then_nothing_for_a_while() -> None:
     saved = app.conf.broker_url
     app.conf.update(broker_url=f"redis://127.0.0.1:{_dead_port()}/0")
-    if path == "celery":
-        app.conf.task_routes = ROUTED_TO_CELERY
     try:
         started = time.monotonic()
         assert broker.task_publish(process_stripe_event, "evt_lost") is False
         assert broker.task_publish(dispatch_due, expires=60) is False  # backing off, whichever task: no try
         assert time.monotonic() - started < 2.0
     finally:
-        app.conf.update(broker_url=saved, task_routes=None)
+        app.conf.update(broker_url=saved)
