@@ -12,11 +12,9 @@ several times while the broker is down pays the timeout once.
 This module lives in `emails` because that is the lowest layer that publishes tasks: `emails` kicks its dispatcher
 and `funnel` may import `emails` (never the other way round); `leads` holds lead state and knows no broker.
 
-Celery's own publish, through the kept producer, is the only way. A second way that pushed kombu's envelope
-straight onto the Redis list was taken out: it made one publish about 2 ms cheaper on a loaded machine, but
-`bench/bench_web.py` (the webhook's and the signup's requests per second against a trivial view, and the same
-served alternately by two servers, one per way) showed no difference, and its copy of kombu's message format
-would have had to follow every Celery upgrade.
+Celery's own publish, through the kept producer, is the only way: a direct push of kombu's envelope onto the Redis
+list made one publish about 2 ms cheaper on a loaded machine, but showed no difference in `bench/bench_web.py`'s
+webhook and signup throughput, and would have had to follow kombu's message format through every upgrade.
 """
 
 import contextlib
