@@ -14,7 +14,7 @@ from django.conf import settings
 
 from emails.first_reminder import first_reminder_words
 from emails.links import ClickLinks, preferences_url, signin_hint_url, unsubscribe_url
-from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, ScheduledEmail
 from leads.models import Lead
 
 ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
@@ -22,7 +22,6 @@ ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
 # (provider, steps or None for every step), in registration order: later providers may override earlier keys.
 _providers: list[tuple[ContextProvider, frozenset[str] | None]] = []
 
-REMINDER_STEPS = frozenset(step for step in SEQUENCE_STEPS if step.startswith("day-"))
 WELCOME_STEP = SEQUENCE_STEPS[0]
 
 

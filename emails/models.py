@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads.models import Lead
 
 SEQUENCE_STEPS = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
+REMINDER_STEPS = SEQUENCE_STEPS[1:]  # the seven daily reminders that follow the welcome
 
 
 class ScheduledEmail(models.Model):

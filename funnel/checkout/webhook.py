@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from funnel.checkout.enqueue import task_publish_on_commit
+from emails.broker import task_publish_on_commit
 from funnel.checkout.events import stripe_event_record
 from funnel.checkout.signatures import BadSignature, signature_verify
 from funnel.tasks import process_stripe_event
