@@ -150,6 +150,12 @@ DRIP_KICK_ON_QUEUE = env.bool("DRIP_KICK_ON_QUEUE", default=True)
 # in a row, with no delivery between them, within this many days (emails/bounces.py).
 DRIP_SOFT_BOUNCE_LIMIT = env.int("DRIP_SOFT_BOUNCE_LIMIT", default=3)
 DRIP_SOFT_BOUNCE_WINDOW_DAYS = env.int("DRIP_SOFT_BOUNCE_WINDOW_DAYS", default=14)
+# --- The ESP boundary (emails/esp_send.py, emails/esp_throttle.py, emails/esp_lookup.py).
+# Messages in flight at once per worker for a backend with no batch endpoint (Postmark takes batches of 500).
+ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=8)
+# What the ESP account allows, shared by every worker through Redis (empty: no limit).
+ESP_MAX_MESSAGES_PER_SECOND = env.int("ESP_MAX_MESSAGES_PER_SECOND", default=None) or None
+ESP_MAX_REQUESTS_PER_SECOND = env.int("ESP_MAX_REQUESTS_PER_SECOND", default=None) or None
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 
 CELERY_BEAT_SCHEDULE = {

@@ -30,7 +30,9 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Value, When
 from django.utils import timezone
 
+from emails import esp_throttle
 from emails.content.current import copy_batch, copy_for_row
+from emails.esp_send import INACTIVE, NOT_TRIED, REFUSED, SENT, Answer, answered, retry_after_seconds, sender_for
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
 from emails.rendering import build_message, render_chosen
@@ -38,6 +40,7 @@ from emails.schedule import mornings_from
 from emails.suppression import transactional_stopped_by
 from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
+from leads.services import lead_suppress
 
 logger = logging.getLogger(__name__)
 
@@ -266,11 +269,12 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
 
 
 def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
-    """Send `ready` in chunks over one connection; each chunk's outcomes are written before the next is handed."""
+    """Send `ready` in chunks (emails/esp_send.py: Postmark batches, or several messages in flight); each chunk's
+    outcomes are written before the next is handed over."""
     done = Outcomes()
-    backend = get_connection()
+    sender = sender_for(get_connection())
     try:
-        backend.open()
+        sender.open()
     except Exception as exc:  # noqa: BLE001 - nothing left us: every row may be retried
         for row, _ in ready:
             _record_error(row, exc, done, default=TRANSIENT)
@@ -279,7 +283,10 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
     try:
         i = 0
         while i < len(ready):
-            part = ready[i:i + _next_chunk()]
+            part = ready[i:i + _chunk_size(sender.batch_limit)]
+            # Our turn under the shared rate limit comes before the hand-off mark: a worker killed while it waits
+            # leaves rows that were never handed over.
+            esp_throttle.wait_for_turn(messages=len(part), requests=-(-len(part) // sender.batch_limit))
             waiting = [row.pk for row, _ in ready[i:]]
             started = time.monotonic()
             # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
@@ -288,29 +295,77 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
                 logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(waiting))
                 return done
+            answers = sender.send([message for _, message in part])
             chunk = Outcomes()
-            connection_failed = False
-            for n, (row, message) in enumerate(part):
-                if not _send_one(backend, row, message, chunk):
-                    # The connection itself failed: the rest would fail the same way (each after a timeout), and
-                    # we know none of them left us, so they simply wait for the next attempt.
-                    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(1))
-                    chunk.moved.update({later.pk: retry_at for later, _ in ready[i + n + 1:]})
-                    connection_failed = True
-                    break
-            if not connection_failed:
+            stop = _record_answers([row for row, _ in part], answers, chunk)
+            if not stop:
                 _learn_speed(len(part), time.monotonic() - started)  # the backend's speed, not our bookkeeping
+            else:
+                # The connection failed, or the ESP asked every worker to slow down: the rest wait too.
+                retry_at = timezone.now() + timedelta(seconds=stop)
+                chunk.moved.update({later.pk: retry_at for later, _ in ready[i + len(part):]})
             outcomes_write(chunk, claim, timezone.now())
             done.merge(chunk)
-            if connection_failed:
+            if stop:
                 return done
             i += len(part)
     finally:
-        try:
-            backend.close()
-        except Exception:  # noqa: BLE001 - the messages are already accepted or recorded
-            logger.warning("closing the email backend failed", exc_info=True)
+        sender.close()
     return done
+
+
+def _chunk_size(batch_limit: int) -> int:
+    """Messages per hand-off: sized by time (_next_chunk), whole ESP requests when it takes batches, and never more
+    than one second's allowance under the shared rate limit."""
+    size = _next_chunk()
+    if batch_limit > 1:
+        size = max(batch_limit, size // batch_limit * batch_limit)
+    for cap in (esp_throttle.messages_per_request_cap(), esp_throttle.requests_cap() if batch_limit == 1 else None):
+        if cap:
+            size = min(size, cap)
+    return max(1, size)
+
+
+def _record_answers(rows: list[ScheduledEmail], answers: list[Answer], outcomes: Outcomes) -> float:
+    """Turn the ESP's answers into outcomes. Returns 0, or the seconds the remaining rows must wait: a connection
+    failure (the next attempt's backoff) or a 429 (its Retry-After, which every worker honours)."""
+    wait = 0.0
+    inactive: list[int] = []
+    for row, answer in zip(rows, answers, strict=True):
+        if answer.kind == SENT:
+            outcomes.sent[row.pk] = answer.detail
+        elif answer.kind == INACTIVE:
+            # Postmark holds the address inactive (a hard bounce or a complaint it saw): no more mail to it.
+            outcomes.skipped[row.pk] = Lead.Suppression.HARD_BOUNCE
+            inactive.append(row.lead_id)
+        elif answer.kind == REFUSED:
+            outcomes.failed[row.pk] = answer.detail
+        elif answer.kind == NOT_TRIED:
+            outcomes.moved[row.pk] = timezone.now() + timedelta(seconds=backoff_seconds(1))
+            wait = wait or backoff_seconds(1)
+        elif _is_429(answer.error):
+            # Too many requests: every worker pauses. With a Retry-After the ESP said when: the row waits exactly
+            # that long, no attempt counted; without one, it is a transient error like any other.
+            retry_after = retry_after_seconds(answer.error)  # type: ignore[arg-type]
+            paused = esp_throttle.pause_all(retry_after)
+            if retry_after is not None:
+                outcomes.moved[row.pk] = timezone.now() + timedelta(seconds=paused)
+            else:
+                _record_error(row, answer.error, outcomes)  # type: ignore[arg-type]
+            wait = max(wait, paused)
+        else:
+            assert answer.error is not None
+            kind = _record_error(row, answer.error, outcomes)
+            if kind != PERMANENT and not answered(answer.error):
+                wait = wait or backoff_seconds(1)
+    for lead in Lead.objects.filter(pk__in=inactive):
+        lead_suppress(lead=lead, reason=Lead.Suppression.HARD_BOUNCE,
+                      note="the ESP refused the address as inactive (hard bounce or spam complaint)")
+    return wait
+
+
+def _is_429(exc: BaseException | None) -> bool:
+    return isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) == 429
 
 
 def mark_handed(claim: str, waiting: list[int], part: list[ScheduledEmail], mark: datetime) -> int:
@@ -364,28 +419,6 @@ def _copy_choices(rows: list[ScheduledEmail]) -> dict[str, Case]:
             whens = [When(pk__in=pks, then=Value(value)) for value, pks in by_value.items()]
             choices[column] = Case(*whens, default=F(column), output_field=field)
     return choices
-
-
-def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> bool:
-    """Send one message and record its outcome. False when the connection itself failed (not the message)."""
-    try:
-        if backend.send_messages([message]) != 1:
-            raise smtplib.SMTPException("the backend reported the message as not sent")
-    except Exception as exc:  # noqa: BLE001 - classified below, per message
-        kind = _record_error(row, exc, outcomes)
-        answered = isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) is not None
-        return kind == PERMANENT or answered or isinstance(exc, smtplib.SMTPResponseException)
-    status = getattr(message, "anymail_status", None)
-    if status is not None and status.status and status.status <= {"rejected", "invalid"}:
-        # Accepted by the API but refused for every recipient (e.g. an address the ESP knows bounced).
-        outcomes.failed[row.pk] = f"ESP refused the recipient: {', '.join(sorted(status.status))}"
-        return True
-    esp_id = getattr(status, "message_id", None) if status else None
-    # Anymail gives a set of ids when recipients differ; we send to one address, so one id (or our Message-ID).
-    if not isinstance(esp_id, str) or not esp_id:
-        esp_id = message.extra_headers.get("Message-ID", "")
-    outcomes.sent[row.pk] = esp_id[:255]
-    return True
 
 
 def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, default: str | None = None) -> str:

@@ -18,27 +18,40 @@ class FakePostmark:
         # for it like `script` (an error status, or "hang").
         self.activated: list[tuple[str, str]] = []
         self.activate_script: deque[tuple[int, dict[str, Any]] | str] = deque()
+        # Addresses Postmark holds inactive (a hard bounce or a complaint): refused with ErrorCode 406, per message.
+        self.inactive: set[str] = set()
+        self.delay = 0.0  # seconds each API request takes, as a round trip over the internet would
+        self.requests = 0
+        self.lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Postmark's API
+
             def log_message(self, *args: Any) -> None:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.received.append(body)
-                answer = fake.script.popleft() if fake.script else (200, {})
+                batch = self.path.rstrip("/").endswith("/email/batch")
+                messages = body if batch else [body]
+                with fake.lock:
+                    fake.requests += 1
+                    fake.received.extend(messages)
+                    answer = fake.script.popleft() if fake.script else (200, {})
+                if fake.delay:
+                    time.sleep(fake.delay)
                 if answer == "hang":
                     time.sleep(2)  # longer than the client's timeout: the request went out, no answer came
                     answer = (200, {})
                 status, extra = answer  # type: ignore[misc]
-                if status == 200:
-                    payload = {"To": body["To"], "SubmittedAt": "2026-03-05T14:00:00Z",
-                               "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK", **extra}
-                    fake.accepted.append({**body, "MessageID": payload["MessageID"]})
-                else:
-                    payload = {"ErrorCode": extra.get("ErrorCode", 0), "Message": extra.get("Message", "error")}
-                self._answer(status, payload)
+                if status != 200:
+                    headers = {"Retry-After": str(extra["RetryAfter"])} if "RetryAfter" in extra else {}
+                    self._answer(status, {"ErrorCode": extra.get("ErrorCode", 0),
+                                          "Message": extra.get("Message", "error")}, headers)
+                    return
+                results = [fake.take(message, extra) for message in messages]
+                self._answer(200, results if batch else results[0])
 
             def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
                 # PUT /bounces/{bounceid}/activate: Postmark answers {"Message": "OK", "Bounce": {...}} with the
@@ -65,11 +78,13 @@ class FakePostmark:
                     "BouncedAt": "2026-03-05T14:00:00Z", "DumpAvailable": False, "Inactive": False,
                     "CanActivate": True, "Subject": "Your receipt", **extra}})
 
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
+            def _answer(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -80,6 +95,18 @@ class FakePostmark:
         self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def take(self, message: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """Postmark's answer for one message of a request that was let through."""
+        if message["To"].lower() in self.inactive:
+            return {"ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been marked as "
+                    f"inactive. Found inactive addresses: {message['To'].lower()}. Inactive recipients are ones "
+                    "that have generated a hard bounce, a spam complaint, or a manual suppression."}
+        result = {"To": message["To"], "SubmittedAt": "2026-03-05T14:00:00Z", "MessageID": str(uuid.uuid4()),
+                  "ErrorCode": 0, "Message": "OK", **extra}
+        with self.lock:
+            self.accepted.append({**message, "MessageID": result["MessageID"]})
+        return result
 
     def __enter__(self) -> "FakePostmark":
         self.thread.start()
