@@ -14,14 +14,12 @@ Context providers registered by other areas may add their own queries (e.g. a bu
 
 import logging
 import os
-import smtplib
 import socket
 import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.mail import get_connection
@@ -32,7 +30,20 @@ from django.utils import timezone
 
 from emails import esp_throttle
 from emails.content.current import copy_batch, copy_for_row
-from emails.esp_send import INACTIVE, NOT_TRIED, REFUSED, SENT, Answer, answered, retry_after_seconds, sender_for
+from emails.esp_send import (
+    AMBIGUOUS,
+    INACTIVE,
+    NOT_TRIED,
+    PERMANENT,
+    REFUSED,
+    SENT,
+    TRANSIENT,
+    Answer,
+    answered,
+    classify_error,
+    retry_after_seconds,
+    sender_for,
+)
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
 from emails.rendering import build_message, render_chosen
@@ -91,50 +102,6 @@ def skip_reason_for(lead: Lead, row: ScheduledEmail) -> str:
 def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
     return (row.stream == ScheduledEmail.Stream.MARKETING and row.step in SEQUENCE_STEPS
             and lead.paused_until is not None and lead.paused_until > now)
-
-
-# --- Classifying backend errors -------------------------------------------------------------------------------
-
-TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
-
-
-def classify_error(exc: BaseException) -> str:
-    """transient: nothing was accepted, try again later; permanent: the ESP refused it; ambiguous: it may
-    have been accepted (a read timeout after the request went out), so it must not be resent blindly."""
-    status = getattr(exc, "status_code", None) if isinstance(exc, AnymailAPIError) else None
-    if status is not None:
-        # The ESP answered: it did not take the message.
-        return TRANSIENT if status >= 500 or status in (408, 429) else PERMANENT
-    # Anymail's requests errors are also the original requests exception: tell "never connected" apart.
-    if isinstance(exc, requests.ConnectTimeout):
-        return TRANSIENT
-    if isinstance(exc, requests.ConnectionError) and _refused_before_sending(exc):
-        return TRANSIENT
-    if isinstance(exc, requests.RequestException):
-        return AMBIGUOUS
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return TRANSIENT if 400 <= exc.smtp_code < 500 else PERMANENT
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return TRANSIENT if codes and all(400 <= c < 500 for c in codes) else PERMANENT
-    if isinstance(exc, ConnectionRefusedError | smtplib.SMTPConnectError):
-        return TRANSIENT
-    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | OSError):
-        return AMBIGUOUS
-    return PERMANENT
-
-
-def _refused_before_sending(exc: BaseException) -> bool:
-    """True when no connection was ever made (refused, DNS, connect timeout): the ESP cannot have the message."""
-    import urllib3.exceptions as u3
-
-    seen: BaseException | None = exc
-    while seen is not None:  # anymail wraps the requests error; urllib3's reason is further down
-        reason = getattr(seen.args[0], "reason", None) if seen.args else None
-        if isinstance(reason, u3.NewConnectionError | u3.ConnectTimeoutError | u3.NameResolutionError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 # --- Claiming and recovering ----------------------------------------------------------------------------------

@@ -76,6 +76,11 @@ def in_flight_for(backend: Any) -> int:
     return max(1, settings.ESP_CONCURRENCY) if waits_on_network else 1
 
 
+def connection_failed(exc: BaseException) -> bool:
+    """The connection itself failed (not this message): the messages after it would fail the same way."""
+    return classify_error(exc) != PERMANENT and not answered(exc)
+
+
 def answered(exc: BaseException) -> bool:
     """The ESP answered (an HTTP status or an SMTP reply): the connection itself works."""
     if isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) is not None:
@@ -111,6 +116,50 @@ def answer_for_sent_message(message: Any) -> Answer:
     if not isinstance(esp_id, str) or not esp_id:
         esp_id = message.extra_headers.get("Message-ID", "")
     return Answer(SENT, esp_id[:255])
+
+
+# --- Classifying backend errors -------------------------------------------------------------------------------
+
+TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
+
+
+def classify_error(exc: BaseException) -> str:
+    """transient: nothing was accepted, try again later; permanent: the ESP refused it; ambiguous: it may
+    have been accepted (a read timeout after the request went out), so it must not be resent blindly."""
+    status = getattr(exc, "status_code", None) if isinstance(exc, AnymailAPIError) else None
+    if status is not None:
+        # The ESP answered: it did not take the message.
+        return TRANSIENT if status >= 500 or status in (408, 429) else PERMANENT
+    # Anymail's requests errors are also the original requests exception: tell "never connected" apart.
+    if isinstance(exc, requests.ConnectTimeout):
+        return TRANSIENT
+    if isinstance(exc, requests.ConnectionError) and _refused_before_sending(exc):
+        return TRANSIENT
+    if isinstance(exc, requests.RequestException):
+        return AMBIGUOUS
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return TRANSIENT if 400 <= exc.smtp_code < 500 else PERMANENT
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return TRANSIENT if codes and all(400 <= c < 500 for c in codes) else PERMANENT
+    if isinstance(exc, ConnectionRefusedError | smtplib.SMTPConnectError):
+        return TRANSIENT
+    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | OSError):
+        return AMBIGUOUS
+    return PERMANENT
+
+
+def _refused_before_sending(exc: BaseException) -> bool:
+    """True when no connection was ever made (refused, DNS, connect timeout): the ESP cannot have the message."""
+    import urllib3.exceptions as u3
+
+    seen: BaseException | None = exc
+    while seen is not None:  # anymail wraps the requests error; urllib3's reason is further down
+        reason = getattr(seen.args[0], "reason", None) if seen.args else None
+        if isinstance(reason, u3.NewConnectionError | u3.ConnectTimeoutError | u3.NameResolutionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 # --- Any backend: several messages in flight ------------------------------------------------------------------
@@ -163,7 +212,7 @@ class PooledSender:
                     broken.set()
                     return
                 answers[n] = self._send_one(backend, messages[n])
-                if answers[n].kind == ERROR and not answered(answers[n].error):  # type: ignore[arg-type]
+                if answers[n].kind == ERROR and connection_failed(answers[n].error):  # type: ignore[arg-type]
                     broken.set()
 
         slots = min(self.in_flight, len(messages))
@@ -219,7 +268,8 @@ class PostmarkBatchSender:
         batches = iter(_batched(list(messages), self.batch_limit))
         for batch in batches:
             answers += self._send_batch(batch)
-            if any(a.kind == ERROR and not answered(a.error) for a in answers[-len(batch):]):  # type: ignore[arg-type]
+            if any(a.kind == ERROR and connection_failed(a.error)  # type: ignore[arg-type]
+                   for a in answers[-len(batch):]):
                 # The connection failed: the later batches never left us.
                 answers += [Answer(NOT_TRIED) for rest in batches for _ in rest]
         return answers

@@ -20,6 +20,8 @@ class FakePostmark:
         self.activate_script: deque[tuple[int, dict[str, Any]] | str] = deque()
         # Addresses Postmark holds inactive (a hard bounce or a complaint): refused with ErrorCode 406, per message.
         self.inactive: set[str] = set()
+        # Addresses whose message Postmark refuses as invalid (ErrorCode 300), with its words.
+        self.invalid: dict[str, str] = {}
         self.delay = 0.0  # seconds each API request takes, as a round trip over the internet would
         self.requests = 0
         self.lock = threading.Lock()
@@ -102,6 +104,8 @@ class FakePostmark:
             return {"ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been marked as "
                     f"inactive. Found inactive addresses: {message['To'].lower()}. Inactive recipients are ones "
                     "that have generated a hard bounce, a spam complaint, or a manual suppression."}
+        if message["To"].lower() in self.invalid:
+            return {"ErrorCode": 300, "Message": self.invalid[message["To"].lower()]}
         result = {"To": message["To"], "SubmittedAt": "2026-03-05T14:00:00Z", "MessageID": str(uuid.uuid4()),
                   "ErrorCode": 0, "Message": "OK", **extra}
         with self.lock:
