@@ -156,6 +156,10 @@ ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=8)
 # What the ESP account allows, shared by every worker through Redis (empty: no limit).
 ESP_MAX_MESSAGES_PER_SECOND = env.int("ESP_MAX_MESSAGES_PER_SECOND", default=None) or None
 ESP_MAX_REQUESTS_PER_SECOND = env.int("ESP_MAX_REQUESTS_PER_SECOND", default=None) or None
+# An `unknown` row the ESP has no record of this long after the hand-off (its search index has caught up) is sent
+# again, once; beat asks the ESP this often (emails/esp_lookup.py; Postmark only).
+ESP_LOOKUP_AFTER_SECONDS = env.int("ESP_LOOKUP_AFTER_SECONDS", default=600)
+ESP_LOOKUP_EVERY_SECONDS = env.float("ESP_LOOKUP_EVERY_SECONDS", default=60.0)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 
 CELERY_BEAT_SCHEDULE = {
@@ -163,6 +167,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emails.tasks.dispatch_due",
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
         "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
+    },
+    # Rows left `unknown` are settled by asking the ESP (emails/esp_lookup.py): one query when there are none.
+    "settle-unknown-emails": {
+        "task": "emails.tasks.unknown_rows_settle",
+        "schedule": ESP_LOOKUP_EVERY_SECONDS,
+        "options": {"expires": max(ESP_LOOKUP_EVERY_SECONDS - 1, 5)},
     },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",

@@ -7,6 +7,7 @@ import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 class FakePostmark:
@@ -23,6 +24,11 @@ class FakePostmark:
         # Addresses whose message Postmark refuses as invalid (ErrorCode 300), with its words.
         self.invalid: dict[str, str] = {}
         self.delay = 0.0  # seconds each API request takes, as a round trip over the internet would
+        # Seconds before an accepted message shows in the Outbound Messages search (Postmark indexes with a delay).
+        self.index_delay = 0.0
+        self.indexed_at: dict[str, float] = {}  # MessageID -> time.monotonic() it becomes searchable
+        self.searches = 0
+        self.hang_seconds = 10.0
         self.requests = 0
         self.lock = threading.Lock()
         fake = self
@@ -46,6 +52,12 @@ class FakePostmark:
                 if answer == "hang":
                     time.sleep(2)  # longer than the client's timeout: the request went out, no answer came
                     answer = (200, {})
+                if answer == "take, then hang":
+                    # Postmark has every message; the answer comes only after the sender is long gone.
+                    for message in messages:
+                        fake.take(message, {})
+                    time.sleep(fake.hang_seconds)
+                    return
                 status, extra = answer  # type: ignore[misc]
                 if status != 200:
                     headers = {"Retry-After": str(extra["RetryAfter"])} if "RetryAfter" in extra else {}
@@ -54,6 +66,25 @@ class FakePostmark:
                     return
                 results = [fake.take(message, extra) for message in messages]
                 self._answer(200, results if batch else results[0])
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                # GET /messages/outbound?count=&offset=&recipient=&metadata_<key>=: Postmark's Outbound Messages
+                # search, answered in its shape ({"TotalCount", "Messages": [...]}, newest first).
+                url = urlsplit(self.path)
+                if url.path.rstrip("/") != "/messages/outbound":
+                    self._answer(404, {"ErrorCode": 0, "Message": "Not found"})
+                    return
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if "count" not in query or "offset" not in query:
+                    self._answer(422, {"ErrorCode": 1, "Message": "The 'count' and 'offset' parameters are required"})
+                    return
+                with fake.lock:
+                    fake.searches += 1
+                    found = [m for m in fake.accepted if fake.searchable(m, query)]
+                found.reverse()
+                offset, count = int(query["offset"]), int(query["count"])
+                self._answer(200, {"TotalCount": len(found),
+                                   "Messages": [fake.summary(m) for m in found[offset:offset + count]]})
 
             def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
                 # PUT /bounces/{bounceid}/activate: Postmark answers {"Message": "OK", "Bounce": {...}} with the
@@ -110,7 +141,28 @@ class FakePostmark:
                   "ErrorCode": 0, "Message": "OK", **extra}
         with self.lock:
             self.accepted.append({**message, "MessageID": result["MessageID"]})
+            self.indexed_at[result["MessageID"]] = time.monotonic() + self.index_delay
         return result
+
+    def searchable(self, message: dict[str, Any], query: dict[str, str]) -> bool:
+        if time.monotonic() < self.indexed_at.get(message["MessageID"], 0.0):
+            return False
+        if "recipient" in query and query["recipient"].lower() not in message["To"].lower():
+            return False
+        metadata = message.get("Metadata") or {}
+        return all(str(metadata.get(key.removeprefix("metadata_"))) == value
+                   for key, value in query.items() if key.startswith("metadata_"))
+
+    @staticmethod
+    def summary(message: dict[str, Any]) -> dict[str, Any]:
+        """One message as the Outbound Messages search lists it."""
+        return {"Tag": message.get("Tag", ""), "MessageID": message["MessageID"],
+                "MessageStream": message.get("MessageStream", "outbound"),
+                "To": [{"Email": message["To"], "Name": None}], "Cc": [], "Bcc": [], "Recipients": [message["To"]],
+                "ReceivedAt": "2026-03-05T09:00:00-05:00", "From": message.get("From", ""),
+                "Subject": message.get("Subject", ""), "Attachments": [], "Status": "Sent",
+                "TrackOpens": bool(message.get("TrackOpens", False)), "TrackLinks": message.get("TrackLinks", "None"),
+                "Metadata": message.get("Metadata") or {}, "Sandboxed": False}
 
     def __enter__(self) -> "FakePostmark":
         self.thread.start()
