@@ -29,6 +29,7 @@ class FakePostmark:
         self.indexed_at: dict[str, float] = {}  # MessageID -> time.monotonic() it becomes searchable
         self.searches = 0
         self.hang_seconds = 10.0
+        self.arrivals: list[float] = []  # time.monotonic() each accepted message arrived
         self.requests = 0
         self.lock = threading.Lock()
         fake = self
@@ -141,6 +142,7 @@ class FakePostmark:
                   "ErrorCode": 0, "Message": "OK", **extra}
         with self.lock:
             self.accepted.append({**message, "MessageID": result["MessageID"]})
+            self.arrivals.append(time.monotonic())
             self.indexed_at[result["MessageID"]] = time.monotonic() + self.index_delay
         return result
 
