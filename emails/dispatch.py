@@ -1,10 +1,14 @@
-"""The dispatcher: claim due rows, re-check each lead, render, send over one connection, record the outcome.
+"""The dispatcher: claim due rows, re-check each lead, render, hand them to the ESP, record the outcome.
 
 At most once. A claim is a lease (`status=sending`, `lease_until`, a unique `claimed_by`). Just before a chunk of
 messages goes to the backend its rows get `handed_at`. If the process dies, an expired lease tells us:
 - no `handed_at`: the message never left us, so the row goes back to `scheduled`;
 - `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
-  events (which carry our row id in the metadata), never resent blindly.
+  events (which carry our row id in the metadata), never resent blindly; with Postmark, also by asking its search
+  (emails/esp_lookup.py), which resends it once only when Postmark has no record of it.
+
+Chunks go to the ESP as batches, or several messages in flight (emails/esp_send.py), each after its turn under the
+shared rate limit (emails/esp_throttle.py). Transactional mail has its own lane (see ALL, MARKETING_LANE…).
 
 Queries per batch do not grow with the batch: one claim, one read of rows with their leads, and per chunk (chunks
 are sized by time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
@@ -25,7 +29,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Value, When
+from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from emails import esp_throttle
@@ -56,6 +60,10 @@ from leads.services import lead_suppress
 logger = logging.getLogger(__name__)
 
 Status = ScheduledEmail.Status
+# Lanes: transactional mail (confirmation, sign-in, receipt, privacy) has its own Celery queue and dispatcher, so
+# it never waits behind a marketing batch; the marketing lane takes a transactional row only once it has waited
+# DRIP_TRANSACTIONAL_FALLBACK_SECONDS (no transactional worker running). ALL: both, as one dispatcher (tests, tools).
+ALL, MARKETING_LANE, TRANSACTIONAL_LANE = "all", "marketing", "transactional"
 # Messages handed over per chunk aim to take about this long, so a crash leaves at most this much sending
 # `unknown`, while a fast backend still gets a whole batch in one chunk. The backend's speed is learnt per process
 # (a moving average); until it is known, the first chunk is small.
@@ -106,10 +114,10 @@ def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
 
 # --- Claiming and recovering ----------------------------------------------------------------------------------
 
-def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]:
-    """Claim up to `size` due rows for this process; returns the claim token and the rows with their leads."""
+def claim_batch(*, now: datetime, size: int, lane: str = ALL) -> tuple[str, list[ScheduledEmail]]:
+    """Claim up to `size` due rows of `lane` for this process; returns the claim token and the rows with leads."""
     claim = f"{_worker_name()}:{uuid.uuid4().hex[:12]}"
-    ids = claim_ids(claim, now=now, size=size)
+    ids = claim_ids(claim, now=now, size=size, lane=lane)
     if not ids:
         return claim, []
     # By primary key (the claim token narrows it to what we really got): index-driven at any table size.
@@ -118,17 +126,25 @@ def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]
     return claim, rows
 
 
-def claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
-    """Lease up to `size` due rows, earliest first, to `claim`; returns their ids."""
+def claim_ids(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
+    """Lease up to `size` due rows of `lane`, earliest first, to `claim`; returns their ids."""
     if db_connection.vendor == "postgresql":
-        return _claim_ids_postgresql(claim, now=now, size=size)
-    return _claim_ids(claim, now=now, size=size)
+        return _claim_ids_postgresql(claim, now=now, size=size, lane=lane)
+    return _claim_ids(claim, now=now, size=size, lane=lane)
 
 
-def _claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
+def _lane_fallback(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.DRIP_TRANSACTIONAL_FALLBACK_SECONDS)
+
+
+def _claim_ids(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
     """The plain version of _claim_ids_postgresql (a test compares the two)."""
     lease_until = now + timedelta(seconds=settings.DRIP_LEASE_SECONDS)
     due = ScheduledEmail.objects.filter(status=Status.SCHEDULED, send_at__lte=now).order_by("send_at", "pk")
+    if lane == TRANSACTIONAL_LANE:
+        due = due.filter(stream=ScheduledEmail.Stream.TRANSACTIONAL)
+    elif lane == MARKETING_LANE:
+        due = due.filter(Q(stream=ScheduledEmail.Stream.MARKETING) | Q(send_at__lte=_lane_fallback(now)))
     with transaction.atomic():
         if db_connection.features.has_select_for_update_skip_locked:
             # Concurrent dispatchers each lock different rows and never wait for each other.
@@ -145,21 +161,28 @@ def _claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
     return ids
 
 
-def _claim_ids_postgresql(claim: str, *, now: datetime, size: int) -> list[int]:
+def _claim_ids_postgresql(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
     """The hot path, once per batch: the same lock-then-lease as one statement, so no transaction of four round
     trips and no IN list of the batch's ids to compile and quote. MATERIALIZED: the locking SELECT runs once.
     The status is written into the SQL so the planner always matches the partial index `due_email_idx`."""
     table = ScheduledEmail._meta.db_table
+    lane_sql, lane_params = "", list[Any]()
+    if lane == TRANSACTIONAL_LANE:
+        lane_sql, lane_params = "AND stream = %s", [ScheduledEmail.Stream.TRANSACTIONAL.value]
+    elif lane == MARKETING_LANE:
+        lane_sql, lane_params = "AND (stream = %s OR send_at <= %s)", [ScheduledEmail.Stream.MARKETING.value,
+                                                                       _lane_fallback(now)]
     with db_connection.cursor() as cursor:
         cursor.execute(
             f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table} WHERE status = '{Status.SCHEDULED.value}' AND send_at <= %s
+                    SELECT id FROM {table} WHERE status = '{Status.SCHEDULED.value}' AND send_at <= %s {lane_sql}
                      ORDER BY send_at, id LIMIT %s FOR UPDATE SKIP LOCKED)
                 UPDATE {table} AS e
                    SET status = %s, claimed_by = %s, lease_until = %s, handed_at = NULL, updated_at = %s
                   FROM due WHERE e.id = due.id
-             RETURNING e.id""",  # noqa: S608 - our table and our constant
-            [now, size, Status.SENDING, claim, now + timedelta(seconds=settings.DRIP_LEASE_SECONDS), now])
+             RETURNING e.id""",  # noqa: S608 - our table and our constants
+            [now, *lane_params, size, Status.SENDING, claim, now + timedelta(seconds=settings.DRIP_LEASE_SECONDS),
+             now])
         return [pk for (pk,) in cursor.fetchall()]
 
 
@@ -202,7 +225,7 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
     return moves
 
 
-def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outcomes:
+def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: str = ALL) -> Outcomes:
     """Send a claimed batch, writing each outcome as soon as it is known (emails/outcomes.py). Returns them all."""
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
@@ -231,11 +254,11 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
         outcomes.moved.update(_paused_moves(paused, now))
     outcomes_write(outcomes, claim, timezone.now())
     if ready:
-        outcomes.merge(_hand_over(claim, ready))
+        outcomes.merge(_hand_over(claim, ready, lane=lane))
     return outcomes
 
 
-def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str = ALL) -> Outcomes:
     """Send `ready` in chunks (emails/esp_send.py: Postmark batches, or several messages in flight); each chunk's
     outcomes are written before the next is handed over."""
     done = Outcomes()
@@ -253,7 +276,8 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
             part = ready[i:i + _chunk_size(sender.batch_limit)]
             # Our turn under the shared rate limit comes before the hand-off mark: a worker killed while it waits
             # leaves rows that were never handed over.
-            esp_throttle.wait_for_turn(messages=len(part), requests=-(-len(part) // sender.batch_limit))
+            esp_throttle.wait_for_turn(messages=len(part), requests=-(-len(part) // sender.batch_limit),
+                                       transactional=lane == TRANSACTIONAL_LANE)
             waiting = [row.pk for row, _ in ready[i:]]
             started = time.monotonic()
             # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
@@ -405,24 +429,24 @@ def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, d
     return kind
 
 
-def dispatch_batch(*, now: datetime | None = None, size: int | None = None) -> Outcomes:
-    """Claim one batch, send it, record it. Returns what happened (empty when nothing was due)."""
+def dispatch_batch(*, now: datetime | None = None, size: int | None = None, lane: str = ALL) -> Outcomes:
+    """Claim one batch of `lane`, send it, record it. Returns what happened (empty when nothing was due)."""
     now = now or timezone.now()
-    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE)
+    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE, lane=lane)
     if not rows:
         return Outcomes()
-    outcomes = send_batch(claim, rows, now=now)
+    outcomes = send_batch(claim, rows, now=now, lane=lane)
     logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
     return outcomes
 
 
-def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0) -> int:
-    """Recover expired leases, then send due batches until none is due or the time budget is spent."""
+def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0, lane: str = ALL) -> int:
+    """Recover expired leases, then send due batches of `lane` until none is due or the time budget is spent."""
     recover_expired_leases(now=timezone.now())
     started = time.monotonic()
     handled = 0
     for _ in range(max_batches):
-        outcomes = dispatch_batch()
+        outcomes = dispatch_batch(lane=lane)
         n = sum(outcomes.counts().values())
         handled += n
         if n == 0 or time.monotonic() - started > max_seconds:

@@ -36,18 +36,15 @@ def _limiter() -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage)
 
 
-def _item(per_second: int | None) -> RateLimitItem | None:
-    return RateLimitItemPerSecond(per_second) if per_second else None
-
-
 def messages_per_request_cap() -> int | None:
-    """A request must fit in one second's allowance, or it would never get its turn."""
-    limits = [n for n in (settings.ESP_MAX_MESSAGES_PER_SECOND,) if n]
-    return min(limits) if limits else None
+    """A request must fit in one second's allowance (the marketing share of it), or it would never get its turn."""
+    limit = settings.ESP_MAX_MESSAGES_PER_SECOND
+    return max(1, int(limit * (1 - settings.ESP_TRANSACTIONAL_SHARE))) if limit else None
 
 
 def requests_cap() -> int | None:
-    return settings.ESP_MAX_REQUESTS_PER_SECOND or None
+    limit = settings.ESP_MAX_REQUESTS_PER_SECOND
+    return max(1, int(limit * (1 - settings.ESP_TRANSACTIONAL_SHARE))) if limit else None
 
 
 def pause_all(seconds: float | None) -> float:
@@ -71,9 +68,10 @@ def _paused_until() -> float:
         return 0.0
 
 
-def wait_for_turn(*, messages: int, requests: int) -> float:
+def wait_for_turn(*, messages: int, requests: int, transactional: bool = False) -> float:
     """Block until every worker together may send `messages` messages in `requests` requests now. Returns the
-    seconds waited."""
+    seconds waited. Marketing mail never takes the share of each limit kept for transactional mail
+    (ESP_TRANSACTIONAL_SHARE), so a sign-in link always finds room, however large the marketing send."""
     started = time.monotonic()
     honoured = 0.0
     # Each pause is slept once by the monotonic clock (a test may hold the wall clock still); a later, longer
@@ -83,22 +81,26 @@ def wait_for_turn(*, messages: int, requests: int) -> float:
         honoured = until
     for per_second, cost in ((settings.ESP_MAX_MESSAGES_PER_SECOND, messages),
                              (settings.ESP_MAX_REQUESTS_PER_SECOND, requests)):
-        item = _item(per_second)
-        if item is not None and cost > 0:
-            _acquire(item, min(cost, item.amount))
+        if not per_second or cost <= 0:
+            continue
+        if not transactional:
+            marketing = max(1, int(per_second * (1 - settings.ESP_TRANSACTIONAL_SHARE)))
+            _acquire(RateLimitItemPerSecond(marketing), min(cost, marketing), lane="marketing")
+        item = RateLimitItemPerSecond(per_second)
+        _acquire(item, min(cost, item.amount), lane="all")
     waited = time.monotonic() - started
     if waited > 0.01:
         _count_throttled(waited)
     return waited
 
 
-def _acquire(item: RateLimitItem, cost: int) -> None:
+def _acquire(item: RateLimitItem, cost: int, *, lane: str) -> None:
     limiter = _limiter()
     while True:
         try:
-            if limiter.hit(item, "send", cost=cost):
+            if limiter.hit(item, lane, cost=cost):
                 return
-            reset_at = limiter.get_window_stats(item, "send").reset_time
+            reset_at = limiter.get_window_stats(item, lane).reset_time
         except Exception:  # noqa: BLE001 - see the module docstring
             logger.warning("ESP rate limit storage failed: sending unthrottled", exc_info=True)
             return

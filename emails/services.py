@@ -21,7 +21,7 @@ from django.utils import timezone
 from emails.clicks import click_machine_reason
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
-from emails.tasks import dispatch_due
+from emails.tasks import dispatch_due, dispatch_transactional
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
 from leads.models import Lead
@@ -50,7 +50,7 @@ def _kick_connection_drop() -> None:
         _kick_producer = None
 
 
-def _kick_send(*, fresh: bool) -> None:
+def _kick_send(*, fresh: bool, task: Any) -> None:
     global _kick_producer
     if fresh or _kick_producer is None or _kick_producer[0] != os.getpid():
         _kick_connection_drop()
@@ -64,33 +64,36 @@ def _kick_send(*, fresh: bool) -> None:
         conn.connect_timeout = KICK_TIMEOUT_SECONDS
         _kick_producer = (os.getpid(), conn, conn.Producer())
     # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
-    dispatch_due.apply_async(retry=False, expires=60, producer=_kick_producer[2])
+    task.apply_async(retry=False, expires=60, producer=_kick_producer[2])
 
 
-def dispatcher_kick() -> None:
-    """Ask a worker to run the dispatcher now. Best effort: never raises, never blocks for long."""
+def dispatcher_kick(*, transactional: bool = False) -> None:
+    """Ask a worker to run the dispatcher (of the transactional lane, or the marketing one) now. Best effort: never
+    raises, never blocks for long."""
     global _kick_suspended_until
     if not settings.DRIP_KICK_ON_QUEUE or time.monotonic() < _kick_suspended_until:
         return
+    task = dispatch_transactional if transactional else dispatch_due
     with _kick_lock:
         try:
             reused = _kick_producer is not None and _kick_producer[0] == os.getpid()
             try:
-                _kick_send(fresh=False)
+                _kick_send(fresh=False, task=task)
             except Exception:
                 if not reused:
                     raise
                 # The kept connection may have died with a broker restart: one more try on a new one, so a
                 # healthy broker never misses a kick.
-                _kick_send(fresh=True)
+                _kick_send(fresh=True, task=task)
         except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
             _kick_connection_drop()
             _kick_suspended_until = time.monotonic() + KICK_BACKOFF_SECONDS
             logger.warning("dispatcher kick failed, beat will catch up: %s: %s", type(exc).__name__, exc)
 
 
-def _kick_on_commit() -> None:
-    transaction.on_commit(dispatcher_kick)
+def _kick_on_commit(*, stream: str = ScheduledEmail.Stream.MARKETING) -> None:
+    transactional = stream == ScheduledEmail.Stream.TRANSACTIONAL
+    transaction.on_commit(lambda: dispatcher_kick(transactional=transactional))
 
 
 @transaction.atomic
@@ -148,7 +151,7 @@ def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TR
                          send_at=timezone.now())
     # One statement for a new row (the common case); an existing one is read back.
     if insert_unless_conflict(row):
-        _kick_on_commit()
+        _kick_on_commit(stream=stream)
         return row
     existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
     if existing is None:
@@ -169,7 +172,7 @@ def email_queue_for_each(*, leads: QuerySet[Lead], step: str, key: str,
     row = ScheduledEmail(step=step, key=key, stream=stream, context={}, send_at=timezone.now())
     inserted = insert_for_each_unless_conflict(row, fk_column=ScheduledEmail._meta.get_field("lead").column,
                                                source=leads)
-    _kick_on_commit()  # also for none: a kick that finds nothing to send costs a worker one cheap query
+    _kick_on_commit(stream=stream)  # also for none: a kick that finds nothing to send costs a worker one query
     return inserted
 
 
@@ -188,8 +191,9 @@ def email_retry(*, row_ids: Iterable[int], now: datetime | None = None) -> int:
     count = ScheduledEmail.objects.filter(pk__in=[pk for pk in candidates if pk not in accepted]).update(
         status=ScheduledEmail.Status.SCHEDULED, send_at=now, attempts=0, lease_until=None, claimed_by="",
         handed_at=None, updated_at=now)
-    if count:
-        _kick_on_commit()
+    if count:  # an admin's retry, rare: both lanes look
+        _kick_on_commit(stream=ScheduledEmail.Stream.MARKETING)
+        _kick_on_commit(stream=ScheduledEmail.Stream.TRANSACTIONAL)
     return count
 
 

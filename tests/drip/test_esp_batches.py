@@ -39,7 +39,7 @@ def due_welcomes(n: int) -> list[ScheduledEmail]:
 def test_one_inactive_address_among_500_is_suppressed_and_the_other_499_are_sent(esp: FakePostmark) -> None:
     rows = due_welcomes(500)
     gone = rows[137]
-    esp.inactive.add(gone.lead.email)
+    esp.inactive.add(str(gone.lead.email))
 
     dispatch_batch(size=500)
 
@@ -55,7 +55,7 @@ def test_one_inactive_address_among_500_is_suppressed_and_the_other_499_are_sent
 
 def test_an_invalid_message_fails_alone_with_postmarks_reason(esp: FakePostmark) -> None:
     rows = due_welcomes(3)
-    esp.invalid[rows[1].lead.email] = "Invalid 'To' address: 'batch1@example.com'."
+    esp.invalid[str(rows[1].lead.email)] = "Invalid 'To' address: 'batch1@example.com'."
 
     dispatch_batch()
 
