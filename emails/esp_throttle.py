@@ -12,10 +12,12 @@ same Redis, so little runs then anyway, and stopping all mail for a counter woul
 
 import logging
 import time
+from datetime import date
 from functools import cache
 
 from django.conf import settings
 from django.core.cache import cache as shared_cache
+from django.utils import timezone
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -23,7 +25,6 @@ from limits.strategies import MovingWindowRateLimiter
 logger = logging.getLogger(__name__)
 
 PAUSE_KEY = "esp:paused-until"
-THROTTLED_KEY = "esp:throttled-ms"  # milliseconds spent waiting for a turn, every worker together (the dashboard)
 DEFAULT_PAUSE_SECONDS = 2.0  # after a 429 with no Retry-After
 MAX_PAUSE_SECONDS = 300.0
 MAX_WAIT_STEP = 0.5
@@ -107,9 +108,22 @@ def _acquire(item: RateLimitItem, cost: int, *, lane: str) -> None:
         time.sleep(min(max(reset_at - time.time(), 0.005), MAX_WAIT_STEP))
 
 
+def _throttled_key(day: date) -> str:
+    return f"esp:throttled-ms:{day.isoformat()}"  # milliseconds every worker together waited for a turn that day
+
+
 def _count_throttled(seconds: float) -> None:
+    key = _throttled_key(timezone.now().date())
     try:
-        shared_cache.add(THROTTLED_KEY, 0, timeout=None)
-        shared_cache.incr(THROTTLED_KEY, int(seconds * 1000))
+        shared_cache.add(key, 0, timeout=2 * 86400)
+        shared_cache.incr(key, int(seconds * 1000))
     except Exception:  # noqa: BLE001 - a figure for the dashboard, never a reason to fail a send
         logger.debug("could not count throttled time", exc_info=True)
+
+
+def throttled_seconds_on(day: date) -> float:
+    """Seconds every worker together spent waiting for the ESP's rate limit or pause on `day` (UTC)."""
+    try:
+        return float(shared_cache.get(_throttled_key(day)) or 0) / 1000
+    except Exception:  # noqa: BLE001 - the cache is down: no figure
+        return 0.0
