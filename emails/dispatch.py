@@ -21,6 +21,7 @@ import os
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,7 @@ from emails.esp_send import (
     SENT,
     TRANSIENT,
     Answer,
+    Sender,
     answered,
     classify_error,
     retry_after_seconds,
@@ -225,7 +227,38 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
     return moves
 
 
-def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: str = ALL) -> Outcomes:
+class Overlap:
+    """Render the next batch while this one's last request is in flight (dispatch_due). At most one request waits
+    here at a time; its outcomes are written before the next batch is handed over, and by finish() at the end. Only
+    the ESP's answer is awaited on the other thread: every database write stays on the dispatcher's own."""
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esp-request")
+        self.pending: tuple[str, list[ScheduledEmail], Any, Sender] | None = None  # claim, rows, future, sender
+
+    def start(self, claim: str, rows: list[ScheduledEmail], messages: list[Any], sender: Sender) -> None:
+        self.pending = (claim, rows, self.executor.submit(sender.send, messages), sender)
+
+    def finish(self) -> Outcomes:
+        if self.pending is None:
+            return Outcomes()
+        claim, rows, future, sender = self.pending
+        self.pending = None
+        try:
+            answers = future.result()
+        finally:
+            sender.close()
+        chunk = Outcomes()
+        _record_answers(rows, answers, chunk)
+        outcomes_write(chunk, claim, timezone.now())
+        return chunk
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: str = ALL,
+               overlap: Overlap | None = None) -> Outcomes:
     """Send a claimed batch, writing each outcome as soon as it is known (emails/outcomes.py). Returns them all."""
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
@@ -254,14 +287,18 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: s
         outcomes.moved.update(_paused_moves(paused, now))
     outcomes_write(outcomes, claim, timezone.now())
     if ready:
-        outcomes.merge(_hand_over(claim, ready, lane=lane))
+        outcomes.merge(_hand_over(claim, ready, lane=lane, overlap=overlap))
     return outcomes
 
 
-def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str = ALL) -> Outcomes:
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str = ALL,
+               overlap: Overlap | None = None) -> Outcomes:
     """Send `ready` in chunks (emails/esp_send.py: Postmark batches, or several messages in flight); each chunk's
-    outcomes are written before the next is handed over."""
+    outcomes are written before the next is handed over. With `overlap`, the last chunk's request is left in
+    flight there (its outcomes are not in the result)."""
     done = Outcomes()
+    if overlap is not None:
+        done.merge(overlap.finish())  # the previous batch's last request: answered and written first
     sender = sender_for(get_connection())
     try:
         sender.open()
@@ -286,6 +323,9 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
                 logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(waiting))
                 return done
+            if overlap is not None and sender.overlaps and i + len(part) == len(ready):
+                overlap.start(claim, [row for row, _ in part], [message for _, message in part], sender)
+                return done  # the sender is closed by overlap.finish()
             answers = sender.send([message for _, message in part])
             chunk = Outcomes()
             stop = _record_answers([row for row, _ in part], answers, chunk)
@@ -301,7 +341,8 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str
                 return done
             i += len(part)
     finally:
-        sender.close()
+        if overlap is None or overlap.pending is None or overlap.pending[3] is not sender:
+            sender.close()
     return done
 
 
@@ -429,13 +470,15 @@ def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, d
     return kind
 
 
-def dispatch_batch(*, now: datetime | None = None, size: int | None = None, lane: str = ALL) -> Outcomes:
-    """Claim one batch of `lane`, send it, record it. Returns what happened (empty when nothing was due)."""
+def dispatch_batch(*, now: datetime | None = None, size: int | None = None, lane: str = ALL,
+                   overlap: Overlap | None = None) -> Outcomes:
+    """Claim one batch of `lane`, send it, record it. Returns what happened (empty when nothing was due). With
+    `overlap`, the batch's last request may still be in flight (see Overlap)."""
     now = now or timezone.now()
     claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE, lane=lane)
     if not rows:
         return Outcomes()
-    outcomes = send_batch(claim, rows, now=now, lane=lane)
+    outcomes = send_batch(claim, rows, now=now, lane=lane, overlap=overlap)
     logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
     return outcomes
 
@@ -445,11 +488,20 @@ def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0, lane: str 
     recover_expired_leases(now=timezone.now())
     started = time.monotonic()
     handled = 0
-    for _ in range(max_batches):
-        outcomes = dispatch_batch(lane=lane)
-        n = sum(outcomes.counts().values())
-        handled += n
-        if n == 0 or time.monotonic() - started > max_seconds:
-            break
+    overlap = Overlap()
+    try:
+        for _ in range(max_batches):
+            before = overlap.pending
+            outcomes = dispatch_batch(lane=lane, overlap=overlap)
+            n = sum(outcomes.counts().values())
+            handled += n
+            left_in_flight = overlap.pending is not None and overlap.pending is not before
+            if (n == 0 and not left_in_flight) or time.monotonic() - started > max_seconds:
+                break
+    finally:
+        try:
+            handled += sum(overlap.finish().counts().values())
+        finally:
+            overlap.close()
     return handled
 

@@ -55,6 +55,7 @@ class Answer:
 
 class Sender(Protocol):
     batch_limit: int  # messages per ESP request
+    overlaps: bool  # waits on the network: worth rendering the next batch while a request is in flight
 
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -170,6 +171,7 @@ class PooledSender:
     def __init__(self, backend: Any, *, in_flight: int) -> None:
         self.first = backend
         self.in_flight = in_flight
+        self.overlaps = in_flight > 1
         self.backends: list[Any] = []
         self.opening = threading.Lock()
 
@@ -250,6 +252,7 @@ class _BatchRequest:
 
 class PostmarkBatchSender:
     batch_limit = POSTMARK_BATCH_LIMIT
+    overlaps = True
 
     def __init__(self, backend: PostmarkBackend) -> None:
         self.backend = backend
