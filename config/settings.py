@@ -131,8 +131,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Transactional mail's own lane: a queue no marketing batch ever sits in (bin/worker consumes it).
-CELERY_TASK_ROUTES = {"emails.tasks.dispatch_transactional": {"queue": "transactional"}}
 
 # --- The drip.
 DRIP_SEND_HOUR = env.int("DRIP_SEND_HOUR", default=8)
@@ -175,10 +173,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
         "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
     },
+    # Transactional mail's own lane: a queue no marketing batch ever sits in (bin/worker consumes it). Named per
+    # publish, here and in emails/services.py, not by CELERY_TASK_ROUTES: routes would turn off the direct publish
+    # of funnel/checkout/enqueue.py.
     "dispatch-transactional-emails": {
         "task": "emails.tasks.dispatch_transactional",
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
-        "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
+        "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10), "queue": "transactional"},
     },
     # Rows left `unknown` are settled by asking the ESP (emails/esp_lookup.py): one query when there are none.
     "settle-unknown-emails": {

@@ -303,9 +303,11 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str
     try:
         sender.open()
     except Exception as exc:  # noqa: BLE001 - nothing left us: every row may be retried
+        unsent = Outcomes()
         for row, _ in ready:
-            _record_error(row, exc, done, default=TRANSIENT)
-        outcomes_write(done, claim, timezone.now())
+            _record_error(row, exc, unsent, default=TRANSIENT)
+        outcomes_write(unsent, claim, timezone.now())
+        done.merge(unsent)
         return done
     try:
         i = 0

@@ -21,7 +21,7 @@ from django.utils import timezone
 from emails.clicks import click_machine_reason
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
-from emails.tasks import dispatch_due, dispatch_transactional
+from emails.tasks import TRANSACTIONAL_QUEUE, dispatch_due, dispatch_transactional
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
 from leads.models import Lead
@@ -64,7 +64,8 @@ def _kick_send(*, fresh: bool, task: Any) -> None:
         conn.connect_timeout = KICK_TIMEOUT_SECONDS
         _kick_producer = (os.getpid(), conn, conn.Producer())
     # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
-    task.apply_async(retry=False, expires=60, producer=_kick_producer[2])
+    lane = {"queue": TRANSACTIONAL_QUEUE} if task is dispatch_transactional else {}  # else the default queue
+    task.apply_async(retry=False, expires=60, producer=_kick_producer[2], **lane)
 
 
 def dispatcher_kick(*, transactional: bool = False) -> None:

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from emails import dispatch, esp_lookup
 
+TRANSACTIONAL_QUEUE = "transactional"  # named per publish (the kick, beat's entry), see config/settings.py
 # A transactional run is short: its lane exists so a sign-in link never waits, and a long run would make the next
 # kick wait behind it.
 TRANSACTIONAL_BUDGET_SECONDS = 5.0
@@ -20,7 +21,7 @@ def dispatch_due() -> int:
 @shared_task(name="emails.tasks.dispatch_transactional", ignore_result=True)
 def dispatch_transactional() -> int:
     """Claim and send due transactional rows (confirmation, sign-in, receipt, privacy mail), on their own queue
-    (`transactional`, CELERY_TASK_ROUTES). Fired by beat and kicked when such an email is queued."""
+    (TRANSACTIONAL_QUEUE). Fired by beat and kicked when such an email is queued."""
     return dispatch.dispatch_due(lane=dispatch.TRANSACTIONAL_LANE, max_seconds=TRANSACTIONAL_BUDGET_SECONDS)
 
 
