@@ -17,7 +17,7 @@ from emails.broker import task_publish
 from emails.clicks import click_machine_reason
 from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
-from emails.tasks import dispatch_due
+from emails.tasks import dispatch_due, dispatch_transactional
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
 from leads.models import Lead
@@ -26,14 +26,16 @@ from leads.models import Lead
 KICK_EXPIRES_SECONDS = 60
 
 
-def dispatcher_kick() -> None:
-    """Ask a worker to run the dispatcher now. Best effort: never raises, never blocks for long."""
+def dispatcher_kick(*, transactional: bool = False) -> None:
+    """Ask a worker to run the dispatcher (of the transactional lane, or the marketing one) now. Best effort: never
+    raises, never blocks for long. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
     if settings.DRIP_KICK_ON_QUEUE:
-        task_publish(dispatch_due, expires=KICK_EXPIRES_SECONDS)
+        task_publish(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
 
 
-def _kick_on_commit() -> None:
-    transaction.on_commit(dispatcher_kick)
+def _kick_on_commit(*, stream: str = ScheduledEmail.Stream.MARKETING) -> None:
+    transactional = stream == ScheduledEmail.Stream.TRANSACTIONAL
+    transaction.on_commit(lambda: dispatcher_kick(transactional=transactional))
 
 
 @transaction.atomic
@@ -91,7 +93,7 @@ def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TR
                          send_at=timezone.now())
     # One statement for a new row (the common case); an existing one is read back.
     if insert_unless_conflict(row):
-        _kick_on_commit()
+        _kick_on_commit(stream=stream)
         return row
     existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
     if existing is None:
@@ -112,7 +114,7 @@ def email_queue_for_each(*, leads: QuerySet[Lead], step: str, key: str,
     row = ScheduledEmail(step=step, key=key, stream=stream, context={}, send_at=timezone.now())
     inserted = insert_for_each_unless_conflict(row, fk_column=ScheduledEmail._meta.get_field("lead").column,
                                                source=leads)
-    _kick_on_commit()  # also for none: a kick that finds nothing to send costs a worker one cheap query
+    _kick_on_commit(stream=stream)  # also for none: a kick that finds nothing to send costs a worker one query
     return inserted
 
 
@@ -131,8 +133,9 @@ def email_retry(*, row_ids: Iterable[int], now: datetime | None = None) -> int:
     count = ScheduledEmail.objects.filter(pk__in=[pk for pk in candidates if pk not in accepted]).update(
         status=ScheduledEmail.Status.SCHEDULED, send_at=now, attempts=0, lease_until=None, claimed_by="",
         handed_at=None, updated_at=now)
-    if count:
-        _kick_on_commit()
+    if count:  # an admin's retry, rare: both lanes look
+        _kick_on_commit(stream=ScheduledEmail.Stream.MARKETING)
+        _kick_on_commit(stream=ScheduledEmail.Stream.TRANSACTIONAL)
     return count
 
 

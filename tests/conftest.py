@@ -154,7 +154,7 @@ def stop_process_group(proc: "subprocess.Popen[bytes] | None", timeout: float = 
 class WorkerProcess:
     """A real `celery worker` child process on the test's database and broker."""
 
-    def __init__(self, env: dict[str, str], queues: str = "celery", concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], queues: str = "celery,transactional", concurrency: int = 1) -> None:
         self.env = env
         self.queues = queues
         self.concurrency = concurrency
