@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_web             (sizes x BENCH_SCALE; BENCH_RUNS runs)
 
-The server is `gunicorn config.wsgi` (sync workers, 2 x cores + 1, as gunicorn's docs advise) with the
+The server is what the image ships: `bin/web` (gunicorn, its gthread workers and threads, access log on) with the
 production middleware and a real Redis cache and broker (every signup kicks the dispatcher, as in production).
 The rate limit is raised for the run (SIGNUP_RATE_LIMIT), since every request comes from 127.0.0.1.
 
@@ -51,14 +51,16 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
-        workers = 2 * (os.cpu_count() or 1) + 1
+        # bin/web's own defaults for its processes and threads, unless the environment sets them, as in production.
+        self.workers = int(env.get("WEB_CONCURRENCY", "3"))
+        self.threads = int(env.get("WEB_THREADS", "4"))
         self.log = open(os.path.join(env["VAR_DIR"], "gunicorn.log"), "wb")  # noqa: SIM115 - closed in stop()
         self.port = port
-        self.workers = workers
         self.proc = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "config.wsgi:application",
-             "--bind", f"{HOST}:{port}", "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
-            cwd=common.ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [os.path.join(common.ROOT, "bin", "web")],
+            cwd=common.ROOT, env={**env, "BIND": f"{HOST}:{port}",
+                                  "PATH": f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"},
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self) -> None:
         def up() -> bool:
@@ -276,7 +278,8 @@ def main() -> None:
         return common.median([r[key][field] for r in runs])
 
     common.emit({
-        "bench": "web", "workers": server.workers, "concurrency": CONCURRENCY, "fixed_rate": FIXED_RATE,
+        "bench": "web", "workers": server.workers, "threads": server.threads, "concurrency": CONCURRENCY,
+        "fixed_rate": FIXED_RATE,
         "closed_total": closed_total, "fixed_total": fixed_total, "signups_committed": signed_up,
         "signup_rps": med("signup_max", "rps"), "trivial_rps": med("trivial_max", "rps"),
         "signup_vs_trivial": common.median([r["signup_max"]["rps"] / r["trivial_max"]["rps"] for r in runs]),

@@ -83,7 +83,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
                     f"{_n(c['enrol_floor_rows_per_s'])} rows/s | time {c['enrol_vs_floor']:.2f}x the floor | |")
     w = results.get("web")
     if w:
-        rows.append(f"| Signup form POST (CSRF) under gunicorn ({w['workers']} sync workers), {w['concurrency']} "
+        server = f"bin/web: {w['workers']} gthread workers x {w.get('threads', 1)} threads"
+        rows.append(f"| Signup form POST (CSRF) under gunicorn ({server}), {w['concurrency']} "
                     f"clients | **{_n(w['signup_rps'])} signups/s** | trivial view GET /thanks/: "
                     f"{_n(w['trivial_rps'])}/s | {w['signup_vs_trivial']:.2f}x | 300/s |")
         rows.append(f"| Signup latency at a fixed {w['fixed_rate']:.0f}/s offered | **p50 {w['signup_p50_ms']:.0f} ms, "
