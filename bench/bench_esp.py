@@ -5,7 +5,8 @@ fake Postmark (tests/drip/fake_esp.py, real HTTP, keep-alive) answering each req
 
 Each figure: N welcome/day-n rows due now, one `celery worker --concurrency=1` running the real dispatcher task
 (kicked once, then every 5 s as beat does), timed until every row is `sent`. In the same run: a backend that
-discards (after building the MIME bytes), the pace of our own CPU work; then three ways through the fake Postmark:
+discards after building the MIME bytes (bench_send's figure: our own work, no ESP; the Postmark path builds JSON
+instead of MIME, which costs less); then three ways through the fake Postmark:
 - one request per email, one after another: what the dispatcher did before (anymail's backend, subclassed only so
   the dispatcher does not recognise it as Postmark's, with ESP_CONCURRENCY=1);
 - the same backend with ESP_CONCURRENCY=8 requests in flight: what any ESP without a batch endpoint now gets;
@@ -27,7 +28,7 @@ def ways(n: int) -> list[tuple[str, int, dict[str, str]]]:
     """(label, rows, worker environment) for each way of sending."""
     one_by_one = "bench.backends.PostmarkOneByOne"
     return [
-        ("no ESP: discarding backend (the CPU's pace)", n, {"EMAIL_BACKEND": "bench.backends.DiscardBackend"}),
+        ("no ESP: discarding backend (builds MIME)", n, {"EMAIL_BACKEND": "bench.backends.DiscardBackend"}),
         ("one request per email (before)", max(50, n // 25), {"EMAIL_BACKEND": one_by_one, "ESP_CONCURRENCY": "1"}),
         ("8 requests in flight", max(100, n // 5), {"EMAIL_BACKEND": one_by_one, "ESP_CONCURRENCY": "8"}),
         ("Postmark /email/batch", n, {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend"}),
