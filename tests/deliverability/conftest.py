@@ -19,3 +19,8 @@ def local_dns(_dns_server: LocalDns, settings: Any) -> LocalDns:
     settings.DNS_NAMESERVER = _dns_server.address
     settings.DNS_TIMEOUT_SECONDS = 2.0
     return _dns_server
+
+
+# The drip engine's fixtures (leads, the clock, a transactional step of our own), for the rates tests that send
+# through the real dispatcher.
+from tests.drip.conftest import _drip_settings, clock, make_lead, transactional_template  # noqa: E402,F401
