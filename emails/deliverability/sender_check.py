@@ -213,18 +213,22 @@ def _organisational(domain: str) -> str:
     return ".".join(domain.split(".")[-2:])
 
 
-def _dmarc_record(dns: DnsReader, host: str) -> str:
-    records = [t for t in dns.txt(host) if t.strip().lower().replace(" ", "").startswith("v=dmarc1")]
-    return records[0] if len(records) == 1 else ""
+def _dmarc_records(dns: DnsReader, host: str) -> list[str]:
+    return [t for t in dns.txt(host) if t.strip().lower().replace(" ", "").startswith("v=dmarc1")]
 
 
 def _dmarc(dns: DnsReader, domain: str, tags: dict[str, str]) -> Line:
     host = f"_dmarc.{domain}"
     fix = f'TXT {host} "v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}"'
-    record, policy_tag = _dmarc_record(dns, host), "p"
+    records, policy_tag = _dmarc_records(dns, host), "p"
     parent = _organisational(domain)
-    if not record and parent != domain:
-        record, policy_tag = _dmarc_record(dns, f"_dmarc.{parent}"), "sp"
+    if not records and parent != domain:
+        records, policy_tag = _dmarc_records(dns, f"_dmarc.{parent}"), "sp"
+    if len(records) > 1:
+        return Line(domain, "DMARC", host, Outcome.FAIL,
+                    f"{len(records)} DMARC records (receivers then apply none): " + " | ".join(records),
+                    f"one {fix}")
+    record = records[0] if records else ""
     if not record:
         return Line(domain, "DMARC", host, Outcome.FAIL,
                     "no DMARC record (Gmail, Yahoo and Outlook.com require one from bulk senders; p=none is "

@@ -227,7 +227,7 @@ def rates_table(figures: selectors.Deliverability) -> Table:
     return Table(slug="rates", title="Rates per stream and mailbox provider",
                  columns=[Column("Stream", TEXT), Column("Provider", TEXT), *RATE_COLUMNS],
                  rows=[[row.stream.capitalize(), row.provider_label, *_rates(row)] for row in figures.rows
-                       if row.sent or not row.provider],
+                       if not row.provider or any(getattr(row, name) for name in selectors.COUNT_COLUMNS)],
                  note=RATES_NOTE)
 
 

@@ -64,6 +64,7 @@ PAGES: list[tuple[str, str, str | Callable[[Any, str], None]]] = [
     ("session-checklist", "buyer", reverse("app-session") + "?area=low-back"),
     ("session-order-dialog", "buyer", _order_dialog),
     ("dashboard", "staff", "/admin/dashboard/"),
+    ("sender-check", "staff", "/admin/sender-check/"),
 ]
 
 

@@ -127,6 +127,13 @@ def test_spf_through_nested_includes_passes_and_two_spf_records_fail(local_dns: 
     assert spf.outcome == Outcome.FAIL and "2 SPF records" in spf.detail
 
 
+def test_two_dmarc_records_fail(local_dns: LocalDns) -> None:
+    local_dns.zone(zone(dmarc='_dmarc.painreset.example. 300 IN TXT "v=DMARC1; p=reject"\n'
+                              '_dmarc.painreset.example. 300 IN TXT "v=DMARC1; p=none"'))
+    dmarc = lines()["DMARC"]
+    assert dmarc.outcome == Outcome.FAIL and "2 DMARC records" in dmarc.detail
+
+
 def test_dkim_through_a_cname_and_a_revoked_key(local_dns: LocalDns) -> None:
     local_dns.zone(zone(dkim=f"{SELECTOR}._domainkey.painreset.example. 300 IN CNAME keys.esp.example.\n"
                              'keys.esp.example. 300 IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSq"'))

@@ -46,6 +46,7 @@ from funnel.dashboard.selectors.common import (
 )
 from funnel.dashboard.selectors.days import OPEN_DAYS, Range, day_range, day_ranges, in_ranges, rolled_days, split_days
 from funnel.dashboard.selectors.deliverability import (
+    COUNT_COLUMNS,
     Counts,
     Deliverability,
     RateRow,
@@ -77,7 +78,8 @@ from funnel.dashboard.selectors.sources import SOURCE_SORT_KEYS, SourceRow, sort
 
 __all__ = [
     "ArmRow", "ExperimentReport", "experiment_report", "recent_experiments",
-    "Counts", "Deliverability", "RateRow", "chart_start", "deliverability_counts", "deliverability_rates",
+    "COUNT_COLUMNS", "Counts", "Deliverability", "RateRow", "chart_start", "deliverability_counts",
+    "deliverability_rates",
     "COHORT_DAYS", "EMAIL_EVENT_COLUMNS", "FUNNEL_STEPS", "OPEN_DAYS", "PAID_STATUSES", "ROLLED_EMAIL_COLUMNS",
     "SOURCE_SORT_KEYS", "UTM_FIELDS", "CohortRow", "DashboardFilters", "DayPoint", "EmailRow", "FunnelStep",
     "FunnelSummary", "Range", "SourceRow", "cohorts", "conversion_by_day", "day_range", "day_ranges", "email_counts",
