@@ -45,7 +45,7 @@ def _key(filters: DashboardFilters) -> str:
 def compute(filters: DashboardFilters) -> Figures:
     with selectors.reporting_session():
         # Which days the daily rollup already sums up, looked up once for every figure that uses it.
-        rolled = selectors.rolled_days(min(filters.previous().start, selectors.chart_start(filters.end)), filters.end)
+        rolled = selectors.rolled_days(filters.previous().start, filters.end)
         summary, sources = selectors.funnel_and_sources(filters, rolled=rolled)
         return Figures(
             filters=filters,
@@ -56,7 +56,7 @@ def compute(filters: DashboardFilters) -> Figures:
             sources=sources,
             cohorts=selectors.cohorts(filters),
             choices=selectors.utm_choices(),
-            deliverability=selectors.deliverability_rates(filters.start, filters.end, rolled=rolled),
+            deliverability=selectors.deliverability_rates(filters.start, filters.end),
         )
 
 

@@ -173,6 +173,23 @@ def test_a_late_complaint_counts_on_its_own_day_and_rebuilds_it(a_day_of_mail: A
     assert gmail.complaints == 2
 
 
+def test_today_is_read_from_a_recent_build_and_counted_live_when_the_build_is_old(
+        a_day_of_mail: Any, settings: Any, esp: FakePostmark, make_lead: Any) -> None:
+    rollup_refresh()
+    sent = next(s for s in esp.accepted if address(s) == "fay@acme-widgets.co")
+    report(settings, sent, "complained", a_day_of_mail.now)
+
+    def microsoft_complaints() -> int:
+        return next(r.complaints for r in selectors.deliverability_rates(DAY, DAY).rows
+                    if r.stream == "marketing" and r.provider == "microsoft")
+
+    assert microsoft_complaints() == 0  # the build of 5 minutes ago: beat's next refresh brings the complaint
+    a_day_of_mail.advance(timedelta(minutes=11))  # beat stopped: the build is too old to stand for today
+    assert microsoft_complaints() == 1
+    rollup_refresh()
+    assert microsoft_complaints() == 1
+
+
 def test_the_dashboard_panel_shows_the_rates_against_the_limits(a_day_of_mail: Any, admin_client: Any) -> None:
     rollup_refresh()
     page = admin_client.get(f"/admin/dashboard/?start={DAY}&end={DAY}&fresh=1").content.decode()

@@ -50,7 +50,6 @@ from funnel.dashboard.selectors.deliverability import (
     Counts,
     Deliverability,
     RateRow,
-    chart_start,
     deliverability_counts,
     deliverability_rates,
 )
@@ -78,7 +77,7 @@ from funnel.dashboard.selectors.sources import SOURCE_SORT_KEYS, SourceRow, sort
 
 __all__ = [
     "ArmRow", "ExperimentReport", "experiment_report", "recent_experiments",
-    "COUNT_COLUMNS", "Counts", "Deliverability", "RateRow", "chart_start", "deliverability_counts",
+    "COUNT_COLUMNS", "Counts", "Deliverability", "RateRow", "deliverability_counts",
     "deliverability_rates",
     "COHORT_DAYS", "EMAIL_EVENT_COLUMNS", "FUNNEL_STEPS", "OPEN_DAYS", "PAID_STATUSES", "ROLLED_EMAIL_COLUMNS",
     "SOURCE_SORT_KEYS", "UTM_FIELDS", "CohortRow", "DashboardFilters", "DayPoint", "EmailRow", "FunnelStep",

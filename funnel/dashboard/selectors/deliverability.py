@@ -9,32 +9,38 @@ Definitions (shown on the page):
 - Provider: by the recipient's domain, and for custom domains by their MX host (emails/deliverability/providers.py).
 - Thresholds (emails/deliverability/thresholds.py): complaints 0.1 % warn, 0.3 % stop; hard bounces 2 % warn.
 
-Closed days come from the daily rollup and only the others (today, yesterday, a day not built yet) are counted
-live, with the same function (deliverability_counts), so the panel reads a few hundred rollup rows, not the mail.
+Every day comes from the daily rollup, today and yesterday included while their build is recent: beat's refresh
+rebuilds them every 5 minutes (dashboard/services.py), so they are at most that old, like the dashboard's own cache.
+Only a day without a recent build (beat down, a fresh `make run`) is counted live, by the same function
+(deliverability_counts). So the panel reads a few hundred rollup rows, never the mail and events of its days: rates
+need no up-to-the-minute precision, and counting two busy days of events costs more than the rest of the page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Func, Q, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
+from django.utils import timezone
 
 from emails.deliverability import thresholds
 from emails.deliverability.models import MailboxProvider
 from emails.deliverability.providers import providers_for
 from emails.models import EmailEvent, ScheduledEmail
-from funnel.dashboard.selectors.common import rate
-from funnel.dashboard.selectors.days import Range, in_ranges, split_days
-from funnel.models import DeliverabilityDayCount
+from funnel.dashboard.selectors.common import nested_loop_joins, rate
+from funnel.dashboard.selectors.days import OPEN_DAYS, Range, in_ranges, split_days
+from funnel.models import DeliverabilityDayCount, RollupDay
 from leads.models import Lead
 
 COUNT_COLUMNS = ("sent", "delivered", "hard_bounces", "soft_bounces", "complaints", "unsubscribes")
 STREAMS: tuple[str, ...] = (ScheduledEmail.Stream.MARKETING.value, ScheduledEmail.Stream.TRANSACTIONAL.value)
 PROVIDERS = [choice.value for choice in MailboxProvider]
 CHART_DAYS = 30
+# An open day's rollup is read while built this recently: two of beat's 5-minute refreshes (config/settings.py).
+OPEN_DAY_FRESH_FOR = timedelta(minutes=10)
 
 
 @dataclass
@@ -124,7 +130,7 @@ def deliverability_counts(ranges: list[Range], *, resolve_providers: bool) -> li
 
     email = "scheduled_email_id"
     ours = Q(scheduled_email__lead__unsubscribed_at__isnull=False)  # counted below, from our own records
-    events = (EmailEvent.objects.filter(in_ranges("occurred_at", ranges), scheduled_email__isnull=False)
+    events_by_kind = (EmailEvent.objects.filter(in_ranges("occurred_at", ranges), scheduled_email__isnull=False)
               .annotate(d=TruncDate("occurred_at", tzinfo=UTC), stream=F("scheduled_email__stream"),
                         domain=_recipient_domain("scheduled_email__lead__email"))
               .values("d", "stream", "domain")
@@ -135,6 +141,8 @@ def deliverability_counts(ranges: list[Range], *, resolve_providers: bool) -> li
                         unsubscribes=Count("scheduled_email__lead_id", distinct=True,
                                            filter=Q(event_type="unsubscribed") & ~ours))
               .order_by())
+    with nested_loop_joins():  # each event finds its email and lead by primary key, never hashing the tables
+        events = list(events_by_kind)
     for item in events:
         counts(item["d"], item["stream"], item["domain"]).add({**item, "sent": 0})
 
@@ -157,13 +165,19 @@ def chart_start(end: date) -> date:
     return end - timedelta(days=CHART_DAYS - 1)
 
 
-def deliverability_rates(start: date, end: date, *, rolled: set[date] | None = None) -> Deliverability:
-    """The panel's figures: the period [start, end] per stream and provider, and the CHART_DAYS days to `end`.
+def _built_days(first: date, end: date, *, now: datetime) -> set[date]:
+    """Days of [first, end] the panel reads from the rollup: closed days once built, open days while fresh."""
+    last_closed = now.date() - timedelta(days=OPEN_DAYS)
+    built = RollupDay.objects.filter(day__gte=first, day__lte=end).values_list("day", "built_at")
+    return {day for day, built_at in built if day <= last_closed or built_at >= now - OPEN_DAY_FRESH_FOR}
 
-    `rolled`: rolled_days() of a range covering both, when the caller has it. Two queries, plus three for the days
-    counted live."""
+
+def deliverability_rates(start: date, end: date, *, now: datetime | None = None) -> Deliverability:
+    """The panel's figures: the period [start, end] per stream and provider, and the CHART_DAYS days to `end`.
+    Two queries, plus three when a day has no recent build."""
     first_chart_day = chart_start(end)
-    rolled_in, live = split_days(min(start, first_chart_day), end, rolled=rolled)
+    first = min(start, first_chart_day)
+    rolled_in, live = split_days(first, end, rolled=_built_days(first, end, now=now or timezone.now()))
     found: list[dict[str, Any]] = list(
         DeliverabilityDayCount.objects.filter(day__in=rolled_in).values("day", "stream", "provider", *COUNT_COLUMNS))
     if live:
