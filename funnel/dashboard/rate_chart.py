@@ -19,6 +19,7 @@ from funnel.dashboard.selectors.deliverability import DayRates
 _ids = count(1)
 STREAM_STYLES = {"marketing": ("", "circle", "#2f6690"), "transactional": ("6 4", "square", "#6b4c9a")}
 LIMIT_COLOURS = {"warn": "#b45309", "stop": "#b91c1c"}
+OFF_SCALE_FROM = 5  # times the highest limit
 
 
 def _pct(value: float | None) -> str:
@@ -41,8 +42,12 @@ def rate_chart(days: Sequence[DayRates], *, title: str, rate: Callable[[Counts],
     plot_w, plot_h = width - left - right, height - top - bottom
     series = {stream: [rate(day.streams[stream]) if day.streams[stream].sent or day.streams[stream].delivered
                        else None for day in days] for stream in STREAM_STYLES}
-    peak = max([v for values in series.values() for v in values if v is not None] + [v for v, *_ in limits])
-    y_max = _ceiling(peak * 1.15)
+    # The scale reaches a few times the highest limit, no further: a day far above it (one complaint among ten
+    # emails) would flatten the limits into the axis. Such a day is drawn at the top as a triangle, its value in
+    # its tooltip.
+    highest_limit = max(value for value, *_ in limits)
+    peak = max([v for values in series.values() for v in values if v is not None] + [highest_limit])
+    y_max = _ceiling(min(peak, highest_limit * OFF_SCALE_FROM) * 1.15)
 
     def x_at(index: int) -> float:
         return left + plot_w * index / max(len(days) - 1, 1)
@@ -69,10 +74,13 @@ def rate_chart(days: Sequence[DayRates], *, title: str, rate: Callable[[Counts],
     for index in range(0, len(days), max(1, len(days) // 6)):
         parts.append(f'<text x="{x_at(index):.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{INK}">'
                      f"{days[index].day:%b %d}</text>")
-    for value, label, kind in limits:
+    label_ys: list[float] = []
+    for value, label, kind in sorted(limits):
         y = y_at(value)
+        label_y = min([y + 4] + [taken - 13 for taken in label_ys])  # never on top of the label below it
+        label_ys.append(label_y)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{LIMIT_COLOURS[kind]}" '
-                     f'stroke-width="1.5" stroke-dasharray="2 3"/><text x="{left + plot_w + 6}" y="{y + 4:.1f}" '
+                     f'stroke-width="1.5" stroke-dasharray="2 3"/><text x="{left + plot_w + 6}" y="{label_y:.1f}" '
                      f'fill="{LIMIT_COLOURS[kind]}">{escape(label)} {_pct(value)}</text>')
     for row, (stream, values) in enumerate(series.items()):
         dash, marker, colour = STREAM_STYLES[stream]
@@ -83,15 +91,21 @@ def rate_chart(days: Sequence[DayRates], *, title: str, rate: Callable[[Counts],
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
         for x, y, day, value in points:
             tip = f"<title>{day:%Y-%m-%d} {stream}: {_pct(value)}</title>"
-            if marker == "circle":
+            if value > y_max:
+                parts.append(f'<polygon points="{x - 4:.1f},{y + 5:.1f} {x + 4:.1f},{y + 5:.1f} {x:.1f},{y - 3:.1f}" '
+                             f'fill="{colour}">{tip}</polygon>')
+            elif marker == "circle":
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">{tip}</circle>')
             else:
                 parts.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{colour}">{tip}</rect>')
-        ly, lx = height - bottom - 30 + row * 18, width - right + 14
+        ly, lx = top + 8 + row * 18, width - right + 14
         sample = (f'<circle cx="{lx + 14}" cy="{ly}" r="3" fill="{colour}"/>' if marker == "circle"
                   else f'<rect x="{lx + 11}" y="{ly - 3}" width="6" height="6" fill="{colour}"/>')
         parts.append(f'<line x1="{lx}" x2="{lx + 28}" y1="{ly}" y2="{ly}" stroke="{colour}" stroke-width="2"'
                      f'{dash_attr}/>{sample}<text x="{lx + 34}" y="{ly + 4}" fill="{INK}">{escape(stream)}</text>')
+    if any(v is not None and v > y_max for values in series.values() for v in values):
+        parts.append(f'<text x="{width - right + 14}" y="{top + 8 + len(series) * 18 + 4}" fill="{INK}">'
+                     "▲ above the scale</text>")
     parts.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="{INK}"/>'
                  f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{INK}"/>'
                  "</svg>")

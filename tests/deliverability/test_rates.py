@@ -197,6 +197,8 @@ def test_the_dashboard_panel_shows_the_rates_against_the_limits(a_day_of_mail: A
     panel = panel[:panel.index("</section>")]
     assert "Complaint rate per day, the 30 days to 2027-03-02" in panel
     assert "Hard bounce rate per day" in panel and "stop 0.30%" in panel and "warn 2.00%" in panel
+    # 1 complaint in 6 is far above the limits: drawn at the top of a scale that keeps the limits readable.
+    assert "▲ above the scale" in panel and "2027-03-02 marketing: 16.67%" in panel
     assert "stop: complaints ≥ 0.3%, hard bounces ≥ 2%" in panel  # marketing, all providers
     assert "warn: hard bounces ≥ 2%" in panel  # Yahoo
     assert "25.00%" in panel  # Gmail's complaint rate
