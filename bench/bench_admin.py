@@ -1,4 +1,4 @@
-"""The admin dashboard at 100,000 leads: H7's measurements (bench/bench_dashboard.py) on a seeded throw-away
+"""The admin dashboard at 100,000 leads: the measurements of bench/bench_dashboard.py on a seeded throw-away
 database, each page with the admin index (the cheapest staff page, same middleware and auth) as its baseline.
 The dashboard is timed both computed from the database (`fresh=1`) and as served from its 5-minute cache.
 
@@ -31,7 +31,7 @@ def main() -> None:
         from django.test import Client
         from django.utils import timezone
 
-        from bench.bench_dashboard import timed  # H7's: warm-up, N timed GETs through the full stack, queries
+        from bench.bench_dashboard import timed  # warm-up, N timed GETs through the full stack, queries
 
         user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
         client = Client()

@@ -36,8 +36,9 @@ def fill(n: int) -> None:
 def floor(n: int) -> float:
     from bench.backends import mime_bytes
     from emails.content.current import copy_batch
+    from emails.message import build_message
     from emails.models import ScheduledEmail
-    from emails.rendering import build_message, render_email
+    from emails.rendering import render_email
 
     rows = list(ScheduledEmail.objects.select_related("lead")[:n])
     started = time.perf_counter()

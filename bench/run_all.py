@@ -27,6 +27,7 @@ BENCHES = {
     "schedule": "bench.bench_schedule",
     "web": "bench.bench_web",
     "dashboard": "bench.bench_admin",
+    "esp": "bench.bench_esp",
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "out" / "results.json"  # every benchmark's latest figures, so --only can merge
@@ -70,6 +71,7 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
             rows.append(f"| Sending, against django-post-office (queue + `send_queued`, same messages) | "
                         f"**{_n(s['emails_per_s'])} emails/s** | post_office: {_n(s['post_office_emails_per_s'])}/s | "
                         f"{s['vs_post_office']:.2f}x faster | faster (> 1x) |")
+    rows += esp_rows(results.get("esp"))
     c = results.get("schedule")
     if c:
         idx = "yes" if c["plan_uses_due_email_idx"] else "**NO**"
@@ -104,6 +106,26 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
             rows.append(f"| Admin {page['page']}, {_n(d['leads'])} demo leads | **{page['median_ms']:.0f} ms**, "
                         f"{page['queries']} queries | admin index: {page['baseline_ms']:.0f} ms | "
                         f"{page['vs_baseline']:.1f}x | < {page['target_ms']:.0f} ms |")
+    return rows
+
+
+def esp_rows(e: dict[str, Any] | None) -> list[str]:
+    """bench_esp: per delay of the fake Postmark, the batch figure against one request per email (before)."""
+    if not e:
+        return []
+    ways = e["emails_per_s"]
+    batch, batch_500 = ways["Postmark /email/batch"], ways["Postmark /email/batch, DRIP_BATCH_SIZE=500"]
+    before, pooled = ways["one request per email (before)"], ways["8 requests in flight"]
+    cpu = ways["no ESP: discarding backend (the CPU's pace)"]["0"]
+    rows = []
+    for delay in batch:
+        target = ">= 1,000/s" if delay == "50" else ""
+        rows.append(f"| Sending through anymail's Postmark backend, fake Postmark answering in {delay} ms, 1 worker "
+                    f"process | **{_n(batch[delay])} emails/s** (`/email/batch`; {_n(batch_500[delay])}/s with "
+                    f"DRIP_BATCH_SIZE=500); {_n(pooled[delay])}/s with 8 requests in flight | one request per "
+                    f"email (before): {_n(before[delay], 1)}/s; no ESP (discarding backend): {_n(cpu)}/s | "
+                    f"{batch[delay] / before[delay]:.0f}x before; {batch[delay] / cpu:.2f}x the CPU's pace | "
+                    f"{target} |")
     return rows
 
 

@@ -146,17 +146,47 @@ DRIP_MAX_ATTEMPTS = env.int("DRIP_MAX_ATTEMPTS", default=6)
 DRIP_RETRY_BASE_SECONDS = env.int("DRIP_RETRY_BASE_SECONDS", default=60)
 # Queueing an email asks a worker to dispatch at once (best effort); beat catches up either way.
 DRIP_KICK_ON_QUEUE = env.bool("DRIP_KICK_ON_QUEUE", default=True)
+# Transactional mail has its own lane (Celery queue `transactional`, emails/dispatch.py); the marketing lane takes a
+# transactional row too once it has waited this long, so mail still goes out if no worker consumes that queue.
+DRIP_TRANSACTIONAL_FALLBACK_SECONDS = env.int("DRIP_TRANSACTIONAL_FALLBACK_SECONDS", default=30)
 # A hard bounce stops all mail at once; soft bounces (a full mailbox) stop marketing mail only when this many come
 # in a row, with no delivery between them, within this many days (emails/bounces.py).
 DRIP_SOFT_BOUNCE_LIMIT = env.int("DRIP_SOFT_BOUNCE_LIMIT", default=3)
 DRIP_SOFT_BOUNCE_WINDOW_DAYS = env.int("DRIP_SOFT_BOUNCE_WINDOW_DAYS", default=14)
+# --- The ESP boundary (emails/esp_send.py, emails/esp_throttle.py, emails/esp_lookup.py).
+# Messages in flight at once per worker for a backend with no batch endpoint (Postmark takes batches of 500).
+ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=8)
+# What the ESP account allows, shared by every worker through Redis (empty: no limit).
+ESP_MAX_MESSAGES_PER_SECOND = env.int("ESP_MAX_MESSAGES_PER_SECOND", default=None) or None
+ESP_MAX_REQUESTS_PER_SECOND = env.int("ESP_MAX_REQUESTS_PER_SECOND", default=None) or None
+# The share of both limits marketing mail never takes, so transactional mail always finds room.
+ESP_TRANSACTIONAL_SHARE = env.float("ESP_TRANSACTIONAL_SHARE", default=0.1)
+# An `unknown` row the ESP has no record of this long after the hand-off (its search index has caught up) is sent
+# again, once; beat asks the ESP this often (emails/esp_lookup.py; Postmark only).
+ESP_LOOKUP_AFTER_SECONDS = env.int("ESP_LOOKUP_AFTER_SECONDS", default=600)
+ESP_LOOKUP_EVERY_SECONDS = env.float("ESP_LOOKUP_EVERY_SECONDS", default=60.0)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 
+# Transactional mail's own lane: a queue no marketing batch ever sits in (bin/worker and Procfile.dev consume it),
+# for every publish of the task (the kick, beat's entry).
+CELERY_TASK_ROUTES = {"emails.tasks.dispatch_transactional": {"queue": "transactional"}}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-emails": {
         "task": "emails.tasks.dispatch_due",
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
         "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
+    },
+    # Transactional mail's own lane, on the queue CELERY_TASK_ROUTES gives it (below).
+    "dispatch-transactional-emails": {
+        "task": "emails.tasks.dispatch_transactional",
+        "schedule": DRIP_DISPATCH_EVERY_SECONDS,
+        "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
+    },
+    # Rows left `unknown` are settled by asking the ESP (emails/esp_lookup.py): one query when there are none.
+    "settle-unknown-emails": {
+        "task": "emails.tasks.unknown_rows_settle",
+        "schedule": ESP_LOOKUP_EVERY_SECONDS,
+        "options": {"expires": max(ESP_LOOKUP_EVERY_SECONDS - 1, 5)},
     },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",
@@ -174,7 +204,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 20.0,
         "options": {"expires": 19},
     },
-    # H7: the dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
+    # The dashboard's daily rollup (funnel/dashboard/services.py): recent and late-touched days; a daily full pass.
     "dashboard-rollup-refresh": {
         "task": "funnel.dashboard.tasks.rollup_refresh",
         "schedule": 300.0,
@@ -211,7 +241,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pain Reset <hello@pa
 TRANSACTIONAL_FROM_EMAIL = env.str("TRANSACTIONAL_FROM_EMAIL", default="Pain Reset <account@painreset.example>")
 # Where replies to any email go (a mailbox someone reads); empty: no Reply-To, replies go to the From address.
 REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="Pain Reset <support@painreset.example>")
-# Marketing and transactional mail leave through separate ESP streams (emails.rendering.stream_esp_extra), so
+# Marketing and transactional mail leave through separate ESP streams (emails.message.stream_esp_extra), so
 # complaints about the drip never hurt sign-in links and receipts. Postmark: the Message Stream IDs. Another
 # ESP: its anymail esp_extra for each stream, as JSON (README), which takes precedence.
 POSTMARK_MARKETING_STREAM = env.str("POSTMARK_MARKETING_STREAM", default="broadcast")

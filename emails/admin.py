@@ -13,7 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
-from emails.rendering import build_test_message, render_email_preview
+from emails.preview import build_test_message, render_email_preview
 from emails.services import email_retry
 from emails.tracking import rows_with_acceptance_evidence
 from leads.models import Lead

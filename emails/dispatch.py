@@ -1,47 +1,74 @@
-"""The dispatcher: claim due rows, re-check each lead, render, send over one connection, record the outcome.
+"""The dispatcher: claim due rows, re-check each lead, render, hand them to the ESP, record the outcome.
 
 At most once. A claim is a lease (`status=sending`, `lease_until`, a unique `claimed_by`). Just before a chunk of
 messages goes to the backend its rows get `handed_at`. If the process dies, an expired lease tells us:
 - no `handed_at`: the message never left us, so the row goes back to `scheduled`;
 - `handed_at`: the ESP may have it, so the row becomes `unknown` and is reconciled from the ESP's tracking
-  events (which carry our row id in the metadata), never resent blindly.
+  events (which carry our row id in the metadata), never resent blindly; with Postmark, also by asking its search
+  (emails/esp_lookup.py), which resends it once only when Postmark has no record of it.
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, and per chunk (chunks
-are sized by time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
+Chunks go to the ESP as batches, or several messages in flight (emails/esp_send.py), each after its turn under the
+shared rate limit (emails/esp_throttle.py). Transactional mail has its own lane (see ALL, MARKETING_LANE…).
+
+Queries per batch do not grow with the batch: one claim, one read of rows with their leads, for paused leads one
+read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by time, so a fast backend
+takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
 Outcomes are written per chunk, so a crash leaves at most the chunk in flight `unknown` (emails/outcomes.py).
 Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """
 
 import logging
 import os
-import smtplib
 import socket
 import time
 import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Value, When
+from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
+from emails import esp_throttle
 from emails.content.current import copy_batch, copy_for_row
+from emails.esp_send import (
+    AMBIGUOUS,
+    INACTIVE,
+    NOT_TRIED,
+    PERMANENT,
+    REFUSED,
+    SENT,
+    TRANSIENT,
+    Answer,
+    Sender,
+    answered,
+    classify_error,
+    retry_after_seconds,
+    sender_for,
+)
+from emails.message import build_message
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from emails.outcomes import Outcomes, backoff_seconds, outcomes_write
-from emails.rendering import build_message, render_chosen
+from emails.rendering import render_chosen
 from emails.schedule import mornings_from
 from emails.suppression import transactional_stopped_by
 from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
+from leads.services import lead_suppress
 
 logger = logging.getLogger(__name__)
 
 Status = ScheduledEmail.Status
+# Lanes: transactional mail (confirmation, sign-in, receipt, privacy) has its own Celery queue and dispatcher, so
+# it never waits behind a marketing batch; the marketing lane takes a transactional row only once it has waited
+# DRIP_TRANSACTIONAL_FALLBACK_SECONDS (no transactional worker running). ALL: both, as one dispatcher (tests, tools).
+ALL, MARKETING_LANE, TRANSACTIONAL_LANE = "all", "marketing", "transactional"
 # Messages handed over per chunk aim to take about this long, so a crash leaves at most this much sending
 # `unknown`, while a fast backend still gets a whole batch in one chunk. The backend's speed is learnt per process
 # (a moving average); until it is known, the first chunk is small.
@@ -90,56 +117,12 @@ def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:
             and lead.paused_until is not None and lead.paused_until > now)
 
 
-# --- Classifying backend errors -------------------------------------------------------------------------------
-
-TRANSIENT, PERMANENT, AMBIGUOUS = "transient", "permanent", "ambiguous"
-
-
-def classify_error(exc: BaseException) -> str:
-    """transient: nothing was accepted, try again later; permanent: the ESP refused it; ambiguous: it may
-    have been accepted (a read timeout after the request went out), so it must not be resent blindly."""
-    status = getattr(exc, "status_code", None) if isinstance(exc, AnymailAPIError) else None
-    if status is not None:
-        # The ESP answered: it did not take the message.
-        return TRANSIENT if status >= 500 or status in (408, 429) else PERMANENT
-    # Anymail's requests errors are also the original requests exception: tell "never connected" apart.
-    if isinstance(exc, requests.ConnectTimeout):
-        return TRANSIENT
-    if isinstance(exc, requests.ConnectionError) and _refused_before_sending(exc):
-        return TRANSIENT
-    if isinstance(exc, requests.RequestException):
-        return AMBIGUOUS
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return TRANSIENT if 400 <= exc.smtp_code < 500 else PERMANENT
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return TRANSIENT if codes and all(400 <= c < 500 for c in codes) else PERMANENT
-    if isinstance(exc, ConnectionRefusedError | smtplib.SMTPConnectError):
-        return TRANSIENT
-    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | OSError):
-        return AMBIGUOUS
-    return PERMANENT
-
-
-def _refused_before_sending(exc: BaseException) -> bool:
-    """True when no connection was ever made (refused, DNS, connect timeout): the ESP cannot have the message."""
-    import urllib3.exceptions as u3
-
-    seen: BaseException | None = exc
-    while seen is not None:  # anymail wraps the requests error; urllib3's reason is further down
-        reason = getattr(seen.args[0], "reason", None) if seen.args else None
-        if isinstance(reason, u3.NewConnectionError | u3.ConnectTimeoutError | u3.NameResolutionError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 # --- Claiming and recovering ----------------------------------------------------------------------------------
 
-def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]:
-    """Claim up to `size` due rows for this process; returns the claim token and the rows with their leads."""
+def claim_batch(*, now: datetime, size: int, lane: str = ALL) -> tuple[str, list[ScheduledEmail]]:
+    """Claim up to `size` due rows of `lane` for this process; returns the claim token and the rows with leads."""
     claim = f"{_worker_name()}:{uuid.uuid4().hex[:12]}"
-    ids = claim_ids(claim, now=now, size=size)
+    ids = claim_ids(claim, now=now, size=size, lane=lane)
     if not ids:
         return claim, []
     # By primary key (the claim token narrows it to what we really got): index-driven at any table size.
@@ -148,17 +131,25 @@ def claim_batch(*, now: datetime, size: int) -> tuple[str, list[ScheduledEmail]]
     return claim, rows
 
 
-def claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
-    """Lease up to `size` due rows, earliest first, to `claim`; returns their ids."""
+def claim_ids(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
+    """Lease up to `size` due rows of `lane`, earliest first, to `claim`; returns their ids."""
     if db_connection.vendor == "postgresql":
-        return _claim_ids_postgresql(claim, now=now, size=size)
-    return _claim_ids(claim, now=now, size=size)
+        return _claim_ids_postgresql(claim, now=now, size=size, lane=lane)
+    return _claim_ids(claim, now=now, size=size, lane=lane)
 
 
-def _claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
+def _lane_fallback(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.DRIP_TRANSACTIONAL_FALLBACK_SECONDS)
+
+
+def _claim_ids(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
     """The plain version of _claim_ids_postgresql (a test compares the two)."""
     lease_until = now + timedelta(seconds=settings.DRIP_LEASE_SECONDS)
     due = ScheduledEmail.objects.filter(status=Status.SCHEDULED, send_at__lte=now).order_by("send_at", "pk")
+    if lane == TRANSACTIONAL_LANE:
+        due = due.filter(stream=ScheduledEmail.Stream.TRANSACTIONAL)
+    elif lane == MARKETING_LANE:
+        due = due.filter(Q(stream=ScheduledEmail.Stream.MARKETING) | Q(send_at__lte=_lane_fallback(now)))
     with transaction.atomic():
         if db_connection.features.has_select_for_update_skip_locked:
             # Concurrent dispatchers each lock different rows and never wait for each other.
@@ -175,21 +166,28 @@ def _claim_ids(claim: str, *, now: datetime, size: int) -> list[int]:
     return ids
 
 
-def _claim_ids_postgresql(claim: str, *, now: datetime, size: int) -> list[int]:
+def _claim_ids_postgresql(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list[int]:
     """The hot path, once per batch: the same lock-then-lease as one statement, so no transaction of four round
     trips and no IN list of the batch's ids to compile and quote. MATERIALIZED: the locking SELECT runs once.
     The status is written into the SQL so the planner always matches the partial index `due_email_idx`."""
     table = ScheduledEmail._meta.db_table
+    lane_sql, lane_params = "", list[Any]()
+    if lane == TRANSACTIONAL_LANE:
+        lane_sql, lane_params = "AND stream = %s", [ScheduledEmail.Stream.TRANSACTIONAL.value]
+    elif lane == MARKETING_LANE:
+        lane_sql, lane_params = "AND (stream = %s OR send_at <= %s)", [ScheduledEmail.Stream.MARKETING.value,
+                                                                       _lane_fallback(now)]
     with db_connection.cursor() as cursor:
         cursor.execute(
             f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table} WHERE status = '{Status.SCHEDULED.value}' AND send_at <= %s
+                    SELECT id FROM {table} WHERE status = '{Status.SCHEDULED.value}' AND send_at <= %s {lane_sql}
                      ORDER BY send_at, id LIMIT %s FOR UPDATE SKIP LOCKED)
                 UPDATE {table} AS e
                    SET status = %s, claimed_by = %s, lease_until = %s, handed_at = NULL, updated_at = %s
                   FROM due WHERE e.id = due.id
-             RETURNING e.id""",  # noqa: S608 - our table and our constant
-            [now, size, Status.SENDING, claim, now + timedelta(seconds=settings.DRIP_LEASE_SECONDS), now])
+             RETURNING e.id""",  # noqa: S608 - our table and our constants
+            [now, *lane_params, size, Status.SENDING, claim, now + timedelta(seconds=settings.DRIP_LEASE_SECONDS),
+             now])
         return [pk for (pk,) in cursor.fetchall()]
 
 
@@ -214,13 +212,21 @@ def recover_expired_leases(*, now: datetime) -> dict[str, int]:
 # --- Sending one batch ----------------------------------------------------------------------------------------
 
 def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, datetime]:
-    """Move a paused lead's due row and the rest of their week so it resumes one email a morning."""
+    """Move each paused lead's due rows and the rest of their week so it resumes one email a morning: one read of
+    those leads' later rows and at most one UPDATE for the whole batch, however many rows are paused."""
+    if not rows:
+        return {}
+    later_by_lead: dict[int, list[ScheduledEmail]] = defaultdict(list)
+    for other in ScheduledEmail.objects.filter(
+        lead_id__in={row.lead_id for row in rows}, stream=ScheduledEmail.Stream.MARKETING, step__in=SEQUENCE_STEPS,
+        status=Status.SCHEDULED,
+    ).exclude(pk__in=[row.pk for row in rows]).order_by("send_at"):
+        later_by_lead[other.lead_id].append(other)
     moves: dict[int, datetime] = {}
+    changed: dict[int, ScheduledEmail] = {}
     for row in rows:
         lead = row.lead
-        later = list(ScheduledEmail.objects.filter(
-            lead=lead, stream=ScheduledEmail.Stream.MARKETING, step__in=SEQUENCE_STEPS, status=Status.SCHEDULED,
-        ).exclude(pk=row.pk).order_by("send_at"))
+        later = later_by_lead[lead.pk]
         assert lead.paused_until is not None
         times = mornings_from(lead.paused_until, time_zone=lead.time_zone, count=1 + len(later))
         moves[row.pk] = times[0]
@@ -228,11 +234,44 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
             if other.send_at < send_at:
                 other.send_at = send_at
                 other.updated_at = now
-        ScheduledEmail.objects.bulk_update([o for o in later if o.updated_at == now], ["send_at", "updated_at"])
+                changed[other.pk] = other
+    if changed:
+        ScheduledEmail.objects.bulk_update(changed.values(), ["send_at", "updated_at"])
     return moves
 
 
-def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outcomes:
+class Overlap:
+    """Render the next batch while this one's last request is in flight (dispatch_due). At most one request waits
+    here at a time; its outcomes are written before the next batch is handed over, and by finish() at the end. Only
+    the ESP's answer is awaited on the other thread: every database write stays on the dispatcher's own."""
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esp-request")
+        self.pending: tuple[str, list[ScheduledEmail], Any, Sender] | None = None  # claim, rows, future, sender
+
+    def start(self, claim: str, rows: list[ScheduledEmail], messages: list[Any], sender: Sender) -> None:
+        self.pending = (claim, rows, self.executor.submit(sender.send, messages), sender)
+
+    def finish(self) -> Outcomes:
+        if self.pending is None:
+            return Outcomes()
+        claim, rows, future, sender = self.pending
+        self.pending = None
+        try:
+            answers = future.result()
+        finally:
+            sender.close()
+        chunk = Outcomes()
+        _record_answers(rows, answers, chunk)
+        outcomes_write(chunk, claim, timezone.now())
+        return chunk
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: str = ALL,
+               overlap: Overlap | None = None) -> Outcomes:
     """Send a claimed batch, writing each outcome as soon as it is known (emails/outcomes.py). Returns them all."""
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
@@ -261,25 +300,36 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime) -> Outc
         outcomes.moved.update(_paused_moves(paused, now))
     outcomes_write(outcomes, claim, timezone.now())
     if ready:
-        outcomes.merge(_hand_over(claim, ready))
+        outcomes.merge(_hand_over(claim, ready, lane=lane, overlap=overlap))
     return outcomes
 
 
-def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
-    """Send `ready` in chunks over one connection; each chunk's outcomes are written before the next is handed."""
+def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]], *, lane: str = ALL,
+               overlap: Overlap | None = None) -> Outcomes:
+    """Send `ready` in chunks (emails/esp_send.py: Postmark batches, or several messages in flight); each chunk's
+    outcomes are written before the next is handed over. With `overlap`, the last chunk's request is left in
+    flight there (its outcomes are not in the result)."""
     done = Outcomes()
-    backend = get_connection()
+    if overlap is not None:
+        done.merge(overlap.finish())  # the previous batch's last request: answered and written first
+    sender = sender_for(get_connection())
     try:
-        backend.open()
+        sender.open()
     except Exception as exc:  # noqa: BLE001 - nothing left us: every row may be retried
+        unsent = Outcomes()
         for row, _ in ready:
-            _record_error(row, exc, done, default=TRANSIENT)
-        outcomes_write(done, claim, timezone.now())
+            _record_error(row, exc, unsent, default=TRANSIENT)
+        outcomes_write(unsent, claim, timezone.now())
+        done.merge(unsent)
         return done
     try:
         i = 0
         while i < len(ready):
-            part = ready[i:i + _next_chunk()]
+            part = ready[i:i + _chunk_size(sender.batch_limit)]
+            # Our turn under the shared rate limit comes before the hand-off mark: a worker killed while it waits
+            # leaves rows that were never handed over.
+            esp_throttle.wait_for_turn(messages=len(part), requests=-(-len(part) // sender.batch_limit),
+                                       transactional=lane == TRANSACTIONAL_LANE)
             waiting = [row.pk for row, _ in ready[i:]]
             started = time.monotonic()
             # The hand-off mark is what makes a crash safe (see module docstring). It also renews the lease.
@@ -288,29 +338,81 @@ def _hand_over(claim: str, ready: list[tuple[ScheduledEmail, Any]]) -> Outcomes:
                 # Our lease ran out and another dispatcher recovered the rows: they are no longer ours to send.
                 logger.error("lease lost mid-batch claim=%s: stopping before %d more", claim, len(waiting))
                 return done
+            if overlap is not None and sender.overlaps and i + len(part) == len(ready):
+                overlap.start(claim, [row for row, _ in part], [message for _, message in part], sender)
+                return done  # the sender is closed by overlap.finish()
+            answers = sender.send([message for _, message in part])
             chunk = Outcomes()
-            connection_failed = False
-            for n, (row, message) in enumerate(part):
-                if not _send_one(backend, row, message, chunk):
-                    # The connection itself failed: the rest would fail the same way (each after a timeout), and
-                    # we know none of them left us, so they simply wait for the next attempt.
-                    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(1))
-                    chunk.moved.update({later.pk: retry_at for later, _ in ready[i + n + 1:]})
-                    connection_failed = True
-                    break
-            if not connection_failed:
+            stop = _record_answers([row for row, _ in part], answers, chunk)
+            if not stop:
                 _learn_speed(len(part), time.monotonic() - started)  # the backend's speed, not our bookkeeping
+            else:
+                # The connection failed, or the ESP asked every worker to slow down: the rest wait too.
+                retry_at = timezone.now() + timedelta(seconds=stop)
+                chunk.moved.update({later.pk: retry_at for later, _ in ready[i + len(part):]})
             outcomes_write(chunk, claim, timezone.now())
             done.merge(chunk)
-            if connection_failed:
+            if stop:
                 return done
             i += len(part)
     finally:
-        try:
-            backend.close()
-        except Exception:  # noqa: BLE001 - the messages are already accepted or recorded
-            logger.warning("closing the email backend failed", exc_info=True)
+        if overlap is None or overlap.pending is None or overlap.pending[3] is not sender:
+            sender.close()
     return done
+
+
+def _chunk_size(batch_limit: int) -> int:
+    """Messages per hand-off: sized by time (_next_chunk), whole ESP requests when it takes batches, and never more
+    than one second's allowance under the shared rate limit."""
+    size = _next_chunk()
+    if batch_limit > 1:
+        size = max(batch_limit, size // batch_limit * batch_limit)
+    for cap in (esp_throttle.messages_per_request_cap(), esp_throttle.requests_cap() if batch_limit == 1 else None):
+        if cap:
+            size = min(size, cap)
+    return max(1, size)
+
+
+def _record_answers(rows: list[ScheduledEmail], answers: list[Answer], outcomes: Outcomes) -> float:
+    """Turn the ESP's answers into outcomes. Returns 0, or the seconds the remaining rows must wait: a connection
+    failure (the next attempt's backoff) or a 429 (its Retry-After, which every worker honours)."""
+    wait = 0.0
+    inactive: list[int] = []
+    for row, answer in zip(rows, answers, strict=True):
+        if answer.kind == SENT:
+            outcomes.sent[row.pk] = answer.detail
+        elif answer.kind == INACTIVE:
+            # Postmark holds the address inactive (a hard bounce or a complaint it saw): no more mail to it.
+            outcomes.skipped[row.pk] = Lead.Suppression.HARD_BOUNCE
+            inactive.append(row.lead_id)
+        elif answer.kind == REFUSED:
+            outcomes.failed[row.pk] = answer.detail
+        elif answer.kind == NOT_TRIED:
+            outcomes.moved[row.pk] = timezone.now() + timedelta(seconds=backoff_seconds(1))
+            wait = wait or backoff_seconds(1)
+        elif _is_429(answer.error):
+            # Too many requests: every worker pauses. With a Retry-After the ESP said when: the row waits exactly
+            # that long, no attempt counted; without one, it is a transient error like any other.
+            retry_after = retry_after_seconds(answer.error)  # type: ignore[arg-type]
+            paused = esp_throttle.pause_all(retry_after)
+            if retry_after is not None:
+                outcomes.moved[row.pk] = timezone.now() + timedelta(seconds=paused)
+            else:
+                _record_error(row, answer.error, outcomes)  # type: ignore[arg-type]
+            wait = max(wait, paused)
+        else:
+            assert answer.error is not None
+            kind = _record_error(row, answer.error, outcomes)
+            if kind != PERMANENT and not answered(answer.error):
+                wait = wait or backoff_seconds(1)
+    for lead in Lead.objects.filter(pk__in=inactive):
+        lead_suppress(lead=lead, reason=Lead.Suppression.HARD_BOUNCE,
+                      note="the ESP refused the address as inactive (hard bounce or spam complaint)")
+    return wait
+
+
+def _is_429(exc: BaseException | None) -> bool:
+    return isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) == 429
 
 
 def mark_handed(claim: str, waiting: list[int], part: list[ScheduledEmail], mark: datetime) -> int:
@@ -366,28 +468,6 @@ def _copy_choices(rows: list[ScheduledEmail]) -> dict[str, Case]:
     return choices
 
 
-def _send_one(backend: Any, row: ScheduledEmail, message: Any, outcomes: Outcomes) -> bool:
-    """Send one message and record its outcome. False when the connection itself failed (not the message)."""
-    try:
-        if backend.send_messages([message]) != 1:
-            raise smtplib.SMTPException("the backend reported the message as not sent")
-    except Exception as exc:  # noqa: BLE001 - classified below, per message
-        kind = _record_error(row, exc, outcomes)
-        answered = isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None) is not None
-        return kind == PERMANENT or answered or isinstance(exc, smtplib.SMTPResponseException)
-    status = getattr(message, "anymail_status", None)
-    if status is not None and status.status and status.status <= {"rejected", "invalid"}:
-        # Accepted by the API but refused for every recipient (e.g. an address the ESP knows bounced).
-        outcomes.failed[row.pk] = f"ESP refused the recipient: {', '.join(sorted(status.status))}"
-        return True
-    esp_id = getattr(status, "message_id", None) if status else None
-    # Anymail gives a set of ids when recipients differ; we send to one address, so one id (or our Message-ID).
-    if not isinstance(esp_id, str) or not esp_id:
-        esp_id = message.extra_headers.get("Message-ID", "")
-    outcomes.sent[row.pk] = esp_id[:255]
-    return True
-
-
 def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, default: str | None = None) -> str:
     kind = default or classify_error(exc)
     error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -405,27 +485,38 @@ def _record_error(row: ScheduledEmail, exc: BaseException, outcomes: Outcomes, d
     return kind
 
 
-def dispatch_batch(*, now: datetime | None = None, size: int | None = None) -> Outcomes:
-    """Claim one batch, send it, record it. Returns what happened (empty when nothing was due)."""
+def dispatch_batch(*, now: datetime | None = None, size: int | None = None, lane: str = ALL,
+                   overlap: Overlap | None = None) -> Outcomes:
+    """Claim one batch of `lane`, send it, record it. Returns what happened (empty when nothing was due). With
+    `overlap`, the batch's last request may still be in flight (see Overlap)."""
     now = now or timezone.now()
-    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE)
+    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE, lane=lane)
     if not rows:
         return Outcomes()
-    outcomes = send_batch(claim, rows, now=now)
+    outcomes = send_batch(claim, rows, now=now, lane=lane, overlap=overlap)
     logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
     return outcomes
 
 
-def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0) -> int:
-    """Recover expired leases, then send due batches until none is due or the time budget is spent."""
+def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0, lane: str = ALL) -> int:
+    """Recover expired leases, then send due batches of `lane` until none is due or the time budget is spent."""
     recover_expired_leases(now=timezone.now())
     started = time.monotonic()
     handled = 0
-    for _ in range(max_batches):
-        outcomes = dispatch_batch()
-        n = sum(outcomes.counts().values())
-        handled += n
-        if n == 0 or time.monotonic() - started > max_seconds:
-            break
+    overlap = Overlap()
+    try:
+        for _ in range(max_batches):
+            before = overlap.pending
+            outcomes = dispatch_batch(lane=lane, overlap=overlap)
+            n = sum(outcomes.counts().values())
+            handled += n
+            left_in_flight = overlap.pending is not None and overlap.pending is not before
+            if (n == 0 and not left_in_flight) or time.monotonic() - started > max_seconds:
+                break
+    finally:
+        try:
+            handled += sum(overlap.finish().counts().values())
+        finally:
+            overlap.close()
     return handled
 

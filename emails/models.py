@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads.models import Lead
 
 SEQUENCE_STEPS = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
+REMINDER_STEPS = SEQUENCE_STEPS[1:]  # the seven daily reminders that follow the welcome
 
 
 class ScheduledEmail(models.Model):
@@ -66,7 +67,7 @@ class ScheduledEmail(models.Model):
             # The dispatcher's claim reads only due, unsent rows: a partial index keeps it small at any size.
             models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="due_email_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
-            # H7's dashboard reads the sequence emails sent in a period (per email figures) through this index.
+            # The dashboard reads the sequence emails sent in a period (per email figures) through this index.
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
             # The deliverability rollup reads the transactional mail sent on a day (marketing: the index above).
             models.Index(fields=["sent_at"], condition=Q(stream="transactional"), name="sent_transactional_email_idx"),

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.db.models import Case, DateTimeField, F, TextField, Value, When
 
+from emails.backoff import exponential_backoff_seconds
 from emails.models import ScheduledEmail
 from emails.tracking import unknown_rows_reconcile
 
@@ -27,7 +28,9 @@ KNOWN_AFTER_LEASE_LOSS = [str(Status.SENDING), str(Status.UNKNOWN)]
 
 
 def backoff_seconds(attempts: int) -> int:
-    return int(min(settings.DRIP_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+    """The wait before a failed send's next try."""
+    return exponential_backoff_seconds(attempts=attempts, first_seconds=settings.DRIP_RETRY_BASE_SECONDS,
+                                       most_seconds=MAX_BACKOFF_SECONDS)
 
 
 @dataclass

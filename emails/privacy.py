@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from emails.context import register_context_provider
 from emails.models import Click, EmailEvent, ScheduledEmail
-from emails.rendering import register_context_provider
 from emails.services import email_queue
 from leads.models import Lead
 from leads.privacy import (

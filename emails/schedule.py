@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from emails.content.timing import sequence_timing
-from emails.models import SEQUENCE_STEPS
+from emails.models import REMINDER_STEPS, SEQUENCE_STEPS
 
 # The first reminder waits at least this long after the welcome, so a 7 a.m. signup does not get two emails
 # within the hour.
@@ -67,16 +67,15 @@ def sequence_send_times(*, welcome_at: datetime, time_zone: str | None, hour: in
     hour, days_between = _timing(hour, days_between)
     day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
     welcome_at = welcome_at.astimezone(UTC)
-    reminders = SEQUENCE_STEPS[1:]
     times = {SEQUENCE_STEPS[0]: welcome_at}
     if day_seconds != REAL_DAY_SECONDS:
         # Development: a compressed week, so a whole sequence can be watched in minutes.
-        for n, step in enumerate(reminders):
+        for n, step in enumerate(REMINDER_STEPS):
             times[step] = welcome_at + timedelta(seconds=(1 + n * days_between) * day_seconds)
         return times
     zone = reader_zone(time_zone)
     day_one = first_morning_after(welcome_at, zone, hour)
-    for n, step in enumerate(reminders):
+    for n, step in enumerate(REMINDER_STEPS):
         times[step] = local_morning_utc(day_one + timedelta(days=n * days_between), zone, hour)
     return times
 

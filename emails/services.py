@@ -4,11 +4,6 @@ Rows are the outbox: once a row is committed the email will go out even if the b
 beat-driven dispatcher finds due rows on its own. Kicking the dispatcher on commit only makes it sooner.
 """
 
-import contextlib
-import logging
-import os
-import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -18,79 +13,29 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from emails.broker import task_publish
 from emails.clicks import click_machine_reason
-from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
+from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
-from emails.tasks import dispatch_due
+from emails.tasks import dispatch_due, dispatch_transactional
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
 from leads.models import Lead
 
-logger = logging.getLogger(__name__)
-
-# Enough to reach a healthy local broker, short enough that a dead one costs a request almost nothing.
-KICK_TIMEOUT_SECONDS = 0.25
-# After a failed kick, skip kicking for a while: a request that queues several emails while the broker is down
-# should pay the connection timeout once, not once per email.
-KICK_BACKOFF_SECONDS = 10.0
-_kick_suspended_until = 0.0
-# One broker connection per process (and its producer), kept open between kicks: connecting and declaring the
-# queue on every signup cost more than the rest of the request's Redis traffic. The lock serialises threads
-# (gthread workers) on it; the pid notices a fork, whose child must not share its parent's socket.
-_kick_lock = threading.Lock()
-_kick_producer: tuple[int, Any, Any] | None = None  # (pid, kombu Connection, Producer)
+# A kick that waited in the queue longer than a few beats is worthless: beat already ran.
+KICK_EXPIRES_SECONDS = 60
 
 
-def _kick_connection_drop() -> None:
-    global _kick_producer
-    if _kick_producer is not None:
-        # Closing a dead connection may fail too; it is gone either way.
-        with contextlib.suppress(Exception):
-            _kick_producer[1].release()
-        _kick_producer = None
+def dispatcher_kick(*, transactional: bool = False) -> None:
+    """Ask a worker to run the dispatcher (of the transactional lane, or the marketing one) now. Best effort: never
+    raises, never blocks for long. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
+    if settings.DRIP_KICK_ON_QUEUE:
+        task_publish(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
 
 
-def _kick_send(*, fresh: bool) -> None:
-    global _kick_producer
-    if fresh or _kick_producer is None or _kick_producer[0] != os.getpid():
-        _kick_connection_drop()
-        conn = dispatch_due.app.connection_for_write()
-        conn.transport_options = {
-            **(conn.transport_options or {}),
-            "socket_connect_timeout": KICK_TIMEOUT_SECONDS,
-            "socket_timeout": KICK_TIMEOUT_SECONDS,
-            "max_retries": 0,
-        }
-        conn.connect_timeout = KICK_TIMEOUT_SECONDS
-        _kick_producer = (os.getpid(), conn, conn.Producer())
-    # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
-    dispatch_due.apply_async(retry=False, expires=60, producer=_kick_producer[2])
-
-
-def dispatcher_kick() -> None:
-    """Ask a worker to run the dispatcher now. Best effort: never raises, never blocks for long."""
-    global _kick_suspended_until
-    if not settings.DRIP_KICK_ON_QUEUE or time.monotonic() < _kick_suspended_until:
-        return
-    with _kick_lock:
-        try:
-            reused = _kick_producer is not None and _kick_producer[0] == os.getpid()
-            try:
-                _kick_send(fresh=False)
-            except Exception:
-                if not reused:
-                    raise
-                # The kept connection may have died with a broker restart: one more try on a new one, so a
-                # healthy broker never misses a kick.
-                _kick_send(fresh=True)
-        except Exception as exc:  # noqa: BLE001 - any broker failure is fine: beat catches up
-            _kick_connection_drop()
-            _kick_suspended_until = time.monotonic() + KICK_BACKOFF_SECONDS
-            logger.warning("dispatcher kick failed, beat will catch up: %s: %s", type(exc).__name__, exc)
-
-
-def _kick_on_commit() -> None:
-    transaction.on_commit(dispatcher_kick)
+def _kick_on_commit(*, stream: str = ScheduledEmail.Stream.MARKETING) -> None:
+    transactional = stream == ScheduledEmail.Stream.TRANSACTIONAL
+    transaction.on_commit(lambda: dispatcher_kick(transactional=transactional))
 
 
 @transaction.atomic
@@ -125,7 +70,7 @@ def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None 
     now = now or timezone.now()
     rows = list(ScheduledEmail.objects.select_for_update()
                 .filter(lead=lead, stream=ScheduledEmail.Stream.MARKETING, status=ScheduledEmail.Status.SCHEDULED,
-                        step__in=SEQUENCE_STEPS[1:]).order_by("send_at"))
+                        step__in=REMINDER_STEPS).order_by("send_at"))
     times = mornings_in_new_zone([row.send_at for row in rows], old_zone=previous_zone, new_zone=lead.time_zone,
                                  now=now)
     moved = []
@@ -148,7 +93,7 @@ def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TR
                          send_at=timezone.now())
     # One statement for a new row (the common case); an existing one is read back.
     if insert_unless_conflict(row):
-        _kick_on_commit()
+        _kick_on_commit(stream=stream)
         return row
     existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
     if existing is None:
@@ -169,7 +114,7 @@ def email_queue_for_each(*, leads: QuerySet[Lead], step: str, key: str,
     row = ScheduledEmail(step=step, key=key, stream=stream, context={}, send_at=timezone.now())
     inserted = insert_for_each_unless_conflict(row, fk_column=ScheduledEmail._meta.get_field("lead").column,
                                                source=leads)
-    _kick_on_commit()  # also for none: a kick that finds nothing to send costs a worker one cheap query
+    _kick_on_commit(stream=stream)  # also for none: a kick that finds nothing to send costs a worker one query
     return inserted
 
 
@@ -188,8 +133,9 @@ def email_retry(*, row_ids: Iterable[int], now: datetime | None = None) -> int:
     count = ScheduledEmail.objects.filter(pk__in=[pk for pk in candidates if pk not in accepted]).update(
         status=ScheduledEmail.Status.SCHEDULED, send_at=now, attempts=0, lease_until=None, claimed_by="",
         handed_at=None, updated_at=now)
-    if count:
-        _kick_on_commit()
+    if count:  # an admin's retry, rare: both lanes look
+        _kick_on_commit(stream=ScheduledEmail.Stream.MARKETING)
+        _kick_on_commit(stream=ScheduledEmail.Stream.TRANSACTIONAL)
     return count
 
 

@@ -34,6 +34,9 @@ SUPPRESSING_EVENTS = {
 # The ESP had the message but did not send it. Every other event (queued, sent, delivered, deferred, bounced,
 # opened, clicked, complained…) proves the ESP accepted it: such a row was sent, and must never be sent again.
 NOT_ACCEPTED_EVENTS = {EventType.REJECTED, EventType.FAILED}
+# Our own timeline entry when a row the ESP had no record of is sent again (emails/esp_lookup.py): not the ESP's word.
+RESENT = "resent"
+NOT_EVIDENCE = {*NOT_ACCEPTED_EVENTS, RESENT}
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -106,6 +109,7 @@ def _suppress(lead: Lead, event: AnymailTrackingEvent, bounce: str, esp_name: st
 
 def _reconcile(row: ScheduledEmail, events: list[EmailEvent]) -> bool:
     """Settle an `unknown` row from its events: any sign of acceptance makes it sent; only refusals, failed."""
+    events = [e for e in events if e.event_type != RESENT]
     accepted = [e for e in events if e.event_type not in NOT_ACCEPTED_EVENTS]
     if accepted:
         first = min(accepted, key=lambda e: e.occurred_at)
@@ -143,7 +147,7 @@ def rows_with_acceptance_evidence(row_ids: Iterable[int]) -> set[int]:
     """Rows the ESP may have: a message id it gave us, or any stored event that is not a refusal."""
     ids = list(row_ids)
     with_id = ScheduledEmail.objects.filter(pk__in=ids).exclude(esp_message_id="").values_list("pk", flat=True)
-    with_event = (EmailEvent.objects.filter(scheduled_email__in=ids).exclude(event_type__in=NOT_ACCEPTED_EVENTS)
+    with_event = (EmailEvent.objects.filter(scheduled_email__in=ids).exclude(event_type__in=NOT_EVIDENCE)
                   .values_list("scheduled_email_id", flat=True))
     return {*with_id, *(pk for pk in with_event if pk is not None)}
 

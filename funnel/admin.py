@@ -170,6 +170,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
 @admin.register(DailyVisit)
 class DailyVisitAdmin(ReadOnlyAdmin):
     list_display = ("date", "utm_source", "utm_medium", "utm_campaign", "count")
+    fields = list_display  # the day first, as in the list (the model's UTM fields come from its abstract base)
     list_filter = ("utm_source", "date")
     ordering = ("-date",)
 

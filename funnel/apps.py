@@ -10,6 +10,7 @@ class FunnelConfig(AppConfig):
         # never imports `funnel`; and adds its purchases, Stripe payloads and app sessions to a lead's data
         # download and erasure (funnel/privacy.py), so `leads` never imports `funnel` either.
         from funnel import privacy as _privacy  # noqa: F401
+        from funnel.checkout import checks as _checks  # noqa: F401  (registers the deploy check of the Price)
         from funnel.checkout import email_context as _checkout  # noqa: F401
         from funnel.landing import email_context as _landing  # noqa: F401
         from funnel.practice import email_context as _practice  # noqa: F401

@@ -3,7 +3,7 @@
 `leads` may not import `emails` or `funnel` (layers), yet a person's data download and erasure must cover the mail
 we sent them, their purchases and their app sessions. So each area registers an exporter (a section of the
 download) and an eraser (run inside `lead_erase`'s transaction) from its AppConfig.ready(), the same pattern as
-`emails.rendering.register_context_provider`. The same way, `emails` registers the sender of the single-use
+`emails.context.register_context_provider`. The same way, `emails` registers the sender of the single-use
 download and erasure links (leads/privacy_link.py) that the preferences pages here ask for.
 """
 

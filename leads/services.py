@@ -16,10 +16,11 @@ from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
 from leads.mailbox import mailbox_sha256
 from leads.models import ConsentRecord, Lead, SuppressionChange
+from leads.validation import normalised_email
 
 
 def email_sha256(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return hashlib.sha256(normalised_email(email).encode()).hexdigest()
 
 
 def _record_consent(*, lead: Lead, action: str, ip_address: str | None, user_agent: str,
@@ -69,6 +70,27 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
     _record_consent(lead=lead, action=ConsentRecord.Action.SIGNUP, ip_address=ip_address, user_agent=user_agent,
                     consent_version=consent_version, consent_text=consent_text)
     return lead, created
+
+
+@transaction.atomic(savepoint=False)  # as lead_signup: nothing in here raises for a caller to catch
+def lead_buyer_find_or_create(*, email: str) -> Lead:
+    """The lead with this address (normalised here), or a new one for a buyer who never signed up.
+
+    A new buyer gave no marketing consent: the lead is created `unsubscribed` with reminders stopped, so no
+    drip, confirmation reminder or "order waiting" mail ever reaches them; purchase mail is transactional and
+    still goes out. No consent record is written (there was no consent). Like every lead it carries its mailbox
+    key, so what is refused to that mailbox (after a complaint from any spelling of it) is refused to it too.
+    """
+    email = normalised_email(email)
+    existing = Lead.objects.filter(email=email).first()
+    if existing is not None:
+        return existing
+    lead = Lead(email=email, status=Lead.Status.UNSUBSCRIBED, reminders_stopped_at=timezone.now(),
+                mailbox_sha256=mailbox_sha256(email))
+    # A concurrent fulfilment for the same new address inserts first: this one waits for it, then reads its lead.
+    if not insert_unless_conflict(lead):
+        lead = Lead.objects.get(email=email)
+    return lead
 
 
 @transaction.atomic

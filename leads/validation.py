@@ -3,6 +3,7 @@
 Kept apart from the form so the services (and tests) use the same rules.
 """
 
+import contextlib
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -18,8 +19,25 @@ _email_syntax = EmailValidator(allowlist=[])
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
+def _ascii_domain(domain: str) -> str:
+    # Internationalised domains are stored in their ASCII (punycode) form, which every mail server accepts.
+    return domain.encode("idna").decode("ascii")
+
+
+def normalised_email(raw: str) -> str:
+    """The one spelling an address is stored and looked up under: trimmed, lower case, ASCII domain.
+
+    Every lookup of a lead by address uses it with `email=` (the plain unique index), never a case-insensitive
+    match. It validates nothing and never raises: what normalise_email would refuse matches no stored lead."""
+    local, at, domain = (raw or "").strip().rpartition("@")
+    if at and domain:
+        with contextlib.suppress(UnicodeError):  # not a domain: the address matches nothing, as it should
+            domain = _ascii_domain(domain)
+    return f"{local}{at}{domain}".lower()
+
+
 def normalise_email(raw: str) -> str:
-    """Return the address as we store it (trimmed, lower case, ASCII domain) or raise ValidationError."""
+    """Return the address as we store it (normalised_email) or raise ValidationError with a message to act on."""
     email = (raw or "").strip()
     if not email:
         raise ValidationError("Please enter your email address.", code="required")
@@ -35,11 +53,10 @@ def normalise_email(raw: str) -> str:
             "That address is missing its domain after the @ (like gmail.com).", code="no_domain"
         )
     try:
-        # Internationalised domains are stored in their ASCII (punycode) form, which every mail server accepts.
-        domain = domain.encode("idna").decode("ascii")
+        _ascii_domain(domain)
     except UnicodeError:
         raise ValidationError("The part after the @ is not a valid domain. Please check it.", code="invalid") from None
-    email = f"{local}@{domain}".lower()
+    email = normalised_email(email)
     try:
         _email_syntax(email)
     except ValidationError:

@@ -86,7 +86,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     # Outermost wrapper: runs after pytest printed its summary, so these are the last lines of `make test`.
     result = yield
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if reporter is None:
+        return result
+    skipped = reporter.stats.get("skipped", [])
     for marker, (_, reason) in _SERVICES.items():
         nodeids = [report.nodeid for report in skipped
                    if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2])]
@@ -152,7 +154,7 @@ def stop_process_group(proc: "subprocess.Popen[bytes] | None", timeout: float = 
 class WorkerProcess:
     """A real `celery worker` child process on the test's database and broker."""
 
-    def __init__(self, env: dict[str, str], queues: str = "celery", concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], queues: str = "celery,transactional", concurrency: int = 1) -> None:
         self.env = env
         self.queues = queues
         self.concurrency = concurrency
@@ -270,12 +272,15 @@ def marketer(db: None) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_sequence_timing() -> None:
-    """The sequence timing is cached per process for 10 s: a value read inside another test's rolled-back
-    transaction must not leak into this one."""
+def _fresh_process_caches() -> None:
+    """What a process keeps between sends must not leak from another test: the sequence timing (cached for 10 s; a
+    value read inside another test's rolled-back transaction), and the per-step renders, keyed by ids that SQLite
+    hands out again after a rollback (PostgreSQL's sequences never do)."""
     from emails.content.timing import sequence_timing_forget
+    from emails.render_cache import step_cache_forget
 
     sequence_timing_forget()
+    step_cache_forget()
 
 
 @pytest.fixture(autouse=True)

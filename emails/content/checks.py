@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from emails.compose import layout_bytes
 from emails.content.markdown import render_body
 from emails.content.merge import (
     BLOCK_FIELDS,
@@ -98,17 +99,11 @@ def _rendered_problems(copy: CopyText) -> list[str]:
         if "{{" in leftover or "}}" in leftover:
             problems.add("A merge field is not closed: write {{ name }}.")
         size = max(size, len((content_html + after_html).encode()))
-    total = size + _layout_bytes()
+    total = size + layout_bytes()
     if total > MAX_HTML_BYTES:
         problems.add(f"The email's HTML would be {total // 1000} KB; keep it under {MAX_HTML_BYTES // 1000} KB "
                      "(Gmail cuts longer emails off).")
     return sorted(problems)
-
-
-def _layout_bytes() -> int:
-    from emails.rendering import layout_bytes  # the layout is the renderer's; imported late to avoid a cycle
-
-    return layout_bytes()
 
 
 def copy_problems(step: str, text: CopyText) -> dict[str, list[str]]:

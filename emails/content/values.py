@@ -1,4 +1,4 @@
-"""The merge values of one email, from its render context: the base context (emails.rendering) plus whatever the
+"""The merge values of one email, from its render context: the template context (emails/context.py) plus whatever the
 registered context providers add (confirm links, sign-in links, receipts...), mapped onto the documented names of
 emails/content/merge.py. Links are read lazily: a tracked link is signed only when the copy uses it."""
 
@@ -10,6 +10,7 @@ from django.template import Context, Template
 from django.template.loader import get_template
 
 from emails.content.merge import Values
+from emails.links import CLICK_TARGETS
 
 # Named link -> the context key that holds its URL (the click-tracked links are under context["links"]).
 LINK_KEYS = {
@@ -17,7 +18,6 @@ LINK_KEYS = {
     "sign_in": "magic_link_url", "sign_in_request": "signin_request_url", "retry_checkout": "retry_url",
     "privacy": "privacy_url",
 }
-TRACKED_LINKS = ("free_guide", "upgrade", "full_guide", "app")
 FIELD_KEYS = ("first_name", "day_number", "first_reminder", "price", "amount", "reference", "magic_link_hours",
               "privacy_link_minutes")
 
@@ -37,7 +37,7 @@ class LazyLinks(dict[str, str]):
         self.context = context
 
     def __missing__(self, name: str) -> str:
-        if name in TRACKED_LINKS:
+        if name in CLICK_TARGETS:
             url = str(self.context["links"][name])
         else:
             url = str(self.context.get(LINK_KEYS.get(name, ""), "") or "")

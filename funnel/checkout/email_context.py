@@ -1,4 +1,4 @@
-"""Registers this area's email context providers with `emails.rendering` (imported from FunnelConfig.ready).
+"""Registers this area's email context providers with `emails.context` (imported from FunnelConfig.ready).
 
 Links with tokens are made here at send time, never stored in the outbox row: the magic link for the access
 and sign-in emails, a fresh upgrade link for the payment-failed and order-waiting emails.
@@ -7,10 +7,10 @@ and sign-in emails, a fresh upgrade link for the payment-failed and order-waitin
 from typing import Any
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
+from emails.context import register_context_provider
 from emails.models import ScheduledEmail
-from emails.rendering import register_context_provider
 from funnel.checkout.signin import SIGNIN_TOKEN_MAX_AGE_SECONDS, signin_url
 from funnel.checkout.start import upgrade_url
 from funnel.models import Purchase
@@ -22,10 +22,7 @@ def _money(cents: int, currency: str) -> str:
 
 
 def _absolute(name: str) -> str:
-    try:
-        return settings.SITE_URL + reverse(name)
-    except NoReverseMatch:
-        return settings.SITE_URL + "/"
+    return settings.SITE_URL + reverse(name)
 
 
 def signin_context(lead: Lead, row: ScheduledEmail) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from emails.backoff import exponential_backoff_seconds
 from emails.models import ScheduledEmail
 from emails.services import email_queue
 from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil, session_email_row, session_lead
@@ -160,10 +161,6 @@ def _due(now: datetime) -> Q:
            & (Q(retry_at__lte=now) | Q(retry_at__isnull=True)))
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
-
-
 def _claim(event_id: str, condition: Q) -> StripeEvent | None:
     """Take the event for this worker in one UPDATE (autocommit: no transaction stays open). Concurrent claims
     of one event queue on its row lock and re-check the condition, so exactly one wins."""
@@ -196,8 +193,10 @@ def _process(event: StripeEvent) -> str:
     except Exception:
         # Kept with its traceback; the sweep retries it after a backoff, and the admin can reprocess it.
         logger.exception("stripe event %s (%s) failed", event.event_id, event.event_type)
+        retry_after = exponential_backoff_seconds(attempts=event.attempts, first_seconds=RETRY_BASE_SECONDS,
+                                                  most_seconds=RETRY_MAX_SECONDS)
         _finish(event, status=StripeEvent.Status.FAILED, error=traceback.format_exc()[-20000:],
-                retry_at=timezone.now() + _retry_delay(event.attempts))
+                retry_at=timezone.now() + timedelta(seconds=retry_after))
         return StripeEvent.Status.FAILED
     _finish(event, status=StripeEvent.Status.PROCESSED, error="", processed_at=timezone.now(), retry_at=None)
     return StripeEvent.Status.PROCESSED

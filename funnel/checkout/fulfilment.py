@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
@@ -21,7 +20,8 @@ from funnel.checkout.review import staff_alert_held
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
 from funnel.models import CheckoutSession, PaymentReversal, Purchase
 from leads.models import Lead
-from leads.services import lead_make_customer
+from leads.services import lead_buyer_find_or_create, lead_make_customer
+from leads.validation import normalised_email
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,11 @@ def _session_is_paid(session: dict[str, Any]) -> bool:
     return session.get("payment_status") == "no_payment_required" and session.get("amount_total") == 0
 
 
-def expected_price() -> tuple[int, str]:
+def expected_price() -> tuple[int | None, str]:
     """(amount in cents, currency) our checkout charges: the configured Stripe Price's own, else the inline one.
+
+    The amount is None for a Price without a fixed one (tiered, or the customer chooses it): nothing to check a
+    payment against, so every purchase is held for review (see price_amount_problem).
 
     A Price's amount and currency cannot change once created (Stripe makes a new Price instead), so it is read
     from Stripe once and cached without expiry, per Price id. Calls Stripe: never inside a transaction.
@@ -62,21 +65,30 @@ def expected_price() -> tuple[int, str]:
     cached = cache.get(key)
     if cached is None:
         price = stripe_client().v1.prices.retrieve(price_id)
-        cached = (int(price["unit_amount"]), str(price["currency"]))
+        unit_amount = price["unit_amount"]
+        cached = (None if unit_amount is None else int(unit_amount), str(price["currency"]))
         cache.set(key, cached, timeout=None)
-    return int(cached[0]), str(cached[1])
+    return cached[0], str(cached[1])
 
 
-def _price_problems(session: dict[str, Any], expected: tuple[int, str]) -> list[str]:
+def price_amount_problem(price_id: str) -> str:
+    """What is wrong with a configured Price that has no fixed amount, for staff and the deploy check."""
+    return (f"STRIPE_PRICE_ID {price_id} has no fixed unit_amount (a tiered or customer-chooses-price Price), "
+            "so no payment can be checked against it: set STRIPE_PRICE_ID to a one-time Price with a fixed amount")
+
+
+def _price_problems(session: dict[str, Any], expected: tuple[int | None, str]) -> list[str]:
     """Why this session is not a purchase of our product at our price (empty when it is)."""
     problems = []
     amount, currency = expected
+    if amount is None:
+        problems.append(price_amount_problem(settings.STRIPE_PRICE_ID))
     if session.get("mode") != "payment":
         problems.append(f"mode {session.get('mode')!r}")
     if session.get("currency") != currency:
         problems.append(f"currency {session.get('currency')!r} is not {currency!r}")
     subtotal = session.get("amount_subtotal")
-    if subtotal != amount:
+    if amount is not None and subtotal != amount:
         problems.append(f"amount_subtotal {subtotal!r} is not {amount}")
     totals = session.get("total_details") or {}
     expected_total = (subtotal or 0) - (totals.get("amount_discount") or 0) + (totals.get("amount_tax") or 0) \
@@ -90,28 +102,12 @@ def _price_problems(session: dict[str, Any], expected: tuple[int, str]) -> list[
 
 def _session_email(session: dict[str, Any]) -> str:
     details = session.get("customer_details") or {}
-    return (details.get("email") or session.get("customer_email") or "").strip().lower()
-
-
-def _buyer_lead_for_email(email: str) -> Lead:
-    """The lead with this address, or a new one for a buyer who never signed up.
-
-    A new buyer gave no marketing consent: the lead is created `unsubscribed` with reminders stopped, so no
-    drip, confirmation reminder or "order waiting" mail ever reaches them; purchase mail is transactional and
-    still goes out. No consent record is written (there was no consent).
-    """
-    existing = Lead.objects.filter(email__iexact=email).first()
-    if existing is not None:
-        return existing
-    lead, _ = Lead.objects.get_or_create(
-        email=email,
-        defaults={"status": Lead.Status.UNSUBSCRIBED, "reminders_stopped_at": timezone.now()},
-    )
-    return lead
+    return normalised_email(details.get("email") or session.get("customer_email") or "")
 
 
 def session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
-    """The lead a session is for: the one our metadata names, else the buyer's address (created if asked)."""
+    """The lead a session is for: the one our metadata names, else the buyer's address (created if asked, by
+    lead_buyer_find_or_create: a buyer who never signed up gets an unsubscribed lead)."""
     # Only our server-set metadata names a lead: a client_reference_id can come from a Payment Link's URL.
     lead_id = str((session.get("metadata") or {}).get("lead") or "")
     if lead_id.isdigit():
@@ -122,8 +118,8 @@ def session_lead(session: dict[str, Any], *, create: bool) -> Lead | None:
     if not email:
         return None
     if create:
-        return _buyer_lead_for_email(email)
-    return Lead.objects.filter(email__iexact=email).first()
+        return lead_buyer_find_or_create(email=email)
+    return Lead.objects.filter(email=email).first()
 
 
 def session_email_row(session: dict[str, Any], lead: Lead) -> ScheduledEmail | None:
@@ -165,7 +161,7 @@ def purchase_fulfil(*, session_id: str) -> Purchase | None:
 
 
 @transaction.atomic
-def _purchase_record(session: dict[str, Any], expected: tuple[int, str]) -> tuple[Purchase | None, bool]:
+def _purchase_record(session: dict[str, Any], expected: tuple[int | None, str]) -> tuple[Purchase | None, bool]:
     """(the session's purchase, whether this call recorded it)."""
     session_id = session["id"]
     intent_id = _payment_intent_id(session)

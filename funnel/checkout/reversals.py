@@ -2,13 +2,15 @@
 and our own refunds through Stripe (a second payment by a buyer, or staff refunding a held purchase)."""
 
 import logging
+import secrets
 from typing import Literal
 
+import stripe
 from django.db import connection, transaction
 from django.utils import timezone
 
 from emails.services import email_queue
-from funnel.checkout.stripe_client import stripe_client, stripe_is_configured
+from funnel.checkout.stripe_client import stripe_client, stripe_is_configured, stripe_key_reusable
 from funnel.models import PaymentReversal, Purchase
 from leads.services import lead_revoke_access
 
@@ -18,17 +20,43 @@ logger = logging.getLogger(__name__)
 def stripe_refund(purchase: Purchase, *, reason: Literal["duplicate", "requested_by_customer"]) -> str:
     """Refund the purchase's payment in full through Stripe; returns the refund id ("" when nothing was charged).
 
-    The Idempotency-Key derives from the payment intent, so a retry, a second worker or a second press never
-    refunds twice. Calls Stripe: the caller must hold no transaction.
+    A retry, a second worker or a second press never refunds twice: they share the purchase's Idempotency-Key
+    while an attempt's outcome is unknown (Stripe then replays its answer), and Stripe refuses to refund a
+    refunded payment again. Calls Stripe: the caller must hold no transaction.
     """
-    if not purchase.payment_intent_id or not stripe_is_configured():
+    intent = purchase.payment_intent_id
+    if not intent or not stripe_is_configured():
         return ""  # a 100 % promotion code (nothing charged), or the dev simulator (nothing to call)
-    refund = stripe_client().v1.refunds.create(
-        params={"payment_intent": purchase.payment_intent_id, "reason": reason,
-                "metadata": {"purchase": str(purchase.pk)}},
-        options={"idempotency_key": f"refund:{purchase.payment_intent_id}"},
-    )
+    key = _refund_idempotency_key(purchase)
+    try:
+        refund = stripe_client().v1.refunds.create(
+            params={"payment_intent": intent, "reason": reason, "metadata": {"purchase": str(purchase.pk)}},
+            options={"idempotency_key": key},
+        )
+    except stripe.StripeError as exc:
+        if not stripe_key_reusable(exc):
+            # Stripe answered: a 500 it stored under the key would be replayed to every retry for 24 h.
+            Purchase.objects.filter(pk=purchase.pk, refund_idempotency_key=key).update(refund_idempotency_key="")
+        if exc.code == "charge_already_refunded":
+            # An earlier attempt whose answer was an error did refund it after all, or staff did in the dashboard.
+            return _refund_of(intent)
+        raise
     return str(refund["id"])
+
+
+def _refund_idempotency_key(purchase: Purchase) -> str:
+    """The key of this refund attempt: the one saved on the purchase, else a new one, saved (committed) before
+    the call so that a crash or a timeout afterwards leaves it to the retry. The first of two concurrent callers
+    to save a key gives it to both."""
+    new_key = f"refund:{purchase.payment_intent_id}:{secrets.token_urlsafe(12)}"
+    Purchase.objects.filter(pk=purchase.pk, refund_idempotency_key="").update(refund_idempotency_key=new_key)
+    return Purchase.objects.values_list("refund_idempotency_key", flat=True).get(pk=purchase.pk)
+
+
+def _refund_of(payment_intent_id: str) -> str:
+    """The id of the latest refund of a payment Stripe says is refunded already."""
+    refunds = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 1})
+    return str(refunds.data[0]["id"]) if refunds.data else ""
 
 
 def purchase_refund_duplicate(purchase: Purchase) -> None:

@@ -6,16 +6,22 @@ dispute bumps the second, which kills outstanding links as well as sessions. Sig
 does not touch either, so the link in the access email (often rendered seconds before) keeps working.
 """
 
+import hashlib
+import uuid
+
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from emails.services import email_queue_for_each
 from funnel.models import SignInLinkUse
 from leads import tokens
 from leads.access import access_login
 from leads.models import Lead
+from leads.ratelimit import rate_limit_hit
+from leads.validation import normalised_email
 
 SIGNIN_TOKEN_MAX_AGE_SECONDS = 24 * 3600
 
@@ -65,7 +71,7 @@ def signin_link_use(request: HttpRequest, *, token: str) -> Lead | None:
 
 
 def signin_hint_read(token: str) -> str:
-    """The address a buyer's email signed into its sign-in link (emails.rendering), to prefill the form; ""
+    """The address a buyer's email signed into its sign-in link (emails/links.py), to prefill the form; ""
     for no or a bad token. It only prefills: the form still just mails a link to that address."""
     if not token:
         return ""
@@ -76,3 +82,17 @@ def signin_hint_read(token: str) -> str:
     lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first() \
         if isinstance(lead_id, int) else None
     return (lead.email or "") if lead is not None else ""
+
+
+def signin_mail_to_buyer(*, email: str, step: str) -> None:
+    """Queue a sign-in link for `email` if it is a buyer's, under the per-address sign-in limit.
+
+    One statement whether or not the address is a buyer's (the database decides, the caller does not branch):
+    a buyer's answer costs the same work as a stranger's, so its timing tells nobody who bought. Over the
+    per-address limit: silently nothing, so the limit cannot be used to probe addresses either.
+    """
+    email = normalised_email(email)
+    email_scope = "signin-email:" + hashlib.sha256(email.encode()).hexdigest()
+    if not rate_limit_hit(scope=email_scope, ip=None, rate=settings.SIGNIN_RATE_LIMIT_PER_EMAIL):
+        email_queue_for_each(leads=Lead.objects.filter(email=email, is_customer=True)
+                             .exclude(status=Lead.Status.ERASED), step=step, key=uuid.uuid4().hex)

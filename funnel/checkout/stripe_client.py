@@ -26,6 +26,18 @@ def simulator_enabled() -> bool:
     return settings.DEBUG and not stripe_is_configured()
 
 
+def stripe_key_reusable(exc: stripe.StripeError) -> bool:
+    """Whether the request that failed with `exc` may be sent again under the same Idempotency-Key.
+
+    Stripe stores the first answer to a key for 24 h and replays it, a 500 included; an idempotency error means
+    the key is spoiled. Only a request that may never have reached Stripe, or whose answer never reached us (a
+    connection error, a timeout: the library raises APIConnectionError for both, after its own retries under
+    the same key), may be sent again under its key, so Stripe replays rather than repeats what it may have done.
+    After any answer from Stripe the next attempt needs a new key.
+    """
+    return isinstance(exc, stripe.APIConnectionError)
+
+
 def stripe_client() -> stripe.StripeClient:
     if not stripe_is_configured():
         raise ImproperlyConfigured("STRIPE_SECRET_KEY is not set")

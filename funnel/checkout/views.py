@@ -1,58 +1,49 @@
 """Checkout pages (upgrade link, buy button, success, cancel, the dev simulator) and buyer sign-in pages.
 
-Thin: parse the request, call one service, pick a template.
+Thin: parse the request, call the services and selectors, pick a template. No queries here: reads are in
+funnel/checkout/selectors.py, the success page's work in success.py, the simulator's state machine in
+simulator_actions.py, sign-in mail in signin.py.
 """
 
 import hashlib
 import logging
 import secrets
-import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import stripe
 from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from emails.clicks import click_confirm_human
 from emails.models import Click, ScheduledEmail
-from emails.services import email_queue_for_each
 from funnel.checkout import simulator_actions
-from funnel.checkout.fulfilment import FulfilmentError, purchase_fulfil
-from funnel.checkout.signin import signin_hint_read, signin_link_use, signin_token_buyer
+from funnel.checkout.selectors import lead_email_row, upgrade_link_read
+from funnel.checkout.signin import signin_hint_read, signin_link_use, signin_mail_to_buyer, signin_token_buyer
 from funnel.checkout.start import (
     checkout_idempotency_key,
     checkout_key_used,
     checkout_start,
     upgrade_token,
-    upgrade_token_read,
 )
-from funnel.checkout.stripe_client import simulator_enabled
-from funnel.models import CheckoutSession, Purchase
-from leads import tokens
+from funnel.checkout.stripe_client import simulator_enabled, stripe_key_reusable
+from funnel.checkout.success import checkout_return
 from leads.access import access_login, access_logout, access_signed_in_lead
 from leads.client import client_ip
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
+from leads.validation import normalised_email
 
 logger = logging.getLogger(__name__)
 
 SESSION_CHECKOUT_IDS = "checkout_session_ids"  # the checkouts this browser started (success page sign-in)
 SESSION_CHECKOUT_NONCES = "checkout_nonces"  # per (lead, email) attempt: a retry reuses the idempotency key
 CHECKOUT_RATE_LIMIT = "30/h"  # checkout sessions a single IP may open: each is a Stripe API call
-
-
-def _full_guide_url() -> str:
-    try:
-        return reverse("full-guide")
-    except NoReverseMatch:  # the guide area is built alongside; the success page still works without it
-        return "/guide/"
 
 
 class EmailForm(forms.Form):
@@ -85,9 +76,7 @@ def _idempotency_key(request: HttpRequest, *, lead_id: int | None, row_id: int |
 
 
 def _idempotency_key_forget(request: HttpRequest, slot: str) -> None:
-    """Stripe stores the first answer to a key for 24 h and replays it, a 500 included; an idempotency error
-    means the key is spoiled. Only a request that may never have reached Stripe (a connection error, a
-    timeout) may be sent again under its key; after any other failure the next attempt needs a new one."""
+    """The next attempt gets a new key: Stripe answered this one (see stripe_key_reusable)."""
     nonces = dict(request.session.get(SESSION_CHECKOUT_NONCES, {}))
     if nonces.pop(slot, None) is not None:
         request.session[SESSION_CHECKOUT_NONCES] = nonces
@@ -103,7 +92,7 @@ def _start_and_redirect(request: HttpRequest, *, lead: Lead | None, row: Schedul
                                            customer_email=email, lead_verified=lead_verified)
     except stripe.StripeError as exc:
         logger.warning("checkout session not created: %s: %s", type(exc).__name__, exc)
-        if not isinstance(exc, stripe.APIConnectionError):
+        if not stripe_key_reusable(exc):
             _idempotency_key_forget(request, slot)
         # 200, not 503: Django's session middleware drops the session (and its cookie) on a 5xx answer, and after
         # a timeout the "Try again" must carry the same nonce so Stripe replays rather than creates a second one.
@@ -121,11 +110,7 @@ def upgrade(request: HttpRequest, token: str) -> HttpResponse:
     Mailbox scanners (Safe Links and the like) GET every link in a message: a GET must not open a Checkout
     Session (a Stripe call, the per-IP checkout limit, and an "order waiting" email when it expires).
     """
-    try:
-        lead_id, row_id = upgrade_token_read(token)
-    except tokens.BadToken:
-        lead_id, row_id = 0, None
-    lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first()
+    lead, row_id = upgrade_link_read(token)
     if lead is None or not lead.email:
         return render(request, "funnel/checkout/link_invalid.html", status=404)
     if lead.is_customer:
@@ -133,11 +118,11 @@ def upgrade(request: HttpRequest, token: str) -> HttpResponse:
         # sign-in link to the buyer's own address. A GET (or a mail scanner) sends nothing.
         if request.method != "POST":
             return render(request, "funnel/checkout/upgrade_owned.html")
-        _buyer_signin_mail(email=lead.email, step="signin")
+        signin_mail_to_buyer(email=lead.email, step="signin")
         return render(request, "funnel/checkout/signin_sent.html")
     if request.method != "POST":
         return render(request, "funnel/checkout/upgrade.html", {"email": lead.email})
-    row = ScheduledEmail.objects.filter(pk=row_id, lead=lead).first() if row_id else None
+    row = lead_email_row(lead=lead, row_id=row_id)
     if row is not None:
         # Scanners do not press buttons: a reader who opened the email the moment it arrived is a person after all.
         click_confirm_human(lead_id=lead.pk, row_id=row.pk, target=Click.Target.UPGRADE, at=timezone.now())
@@ -154,17 +139,17 @@ def buy(request: HttpRequest) -> HttpResponse:
     signed_in = access_signed_in_lead(request)
     if signed_in is not None:
         if signed_in.is_customer:
-            return HttpResponseRedirect(_full_guide_url())
+            return HttpResponseRedirect(reverse("full-guide"))
         return HttpResponseRedirect(reverse("upgrade", args=[
             upgrade_token(lead_id=signed_in.pk, email_row_id=None)]))
     form = OptionalEmailForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
         return render(request, "funnel/checkout/buy.html", {"form": form}, status=400 if form.errors else 200)
-    email = form.cleaned_data["email"].strip().lower()
+    email = normalised_email(form.cleaned_data["email"])
     # An address that already bought gets a sign-in link by mail, yet the answer here is the same checkout as
     # for anyone: a different page would tell whoever types an address whether its owner bought (a health
     # product). Only the mailbox learns it; a payment made anyway is refunded automatically on fulfilment.
-    _buyer_signin_mail(email=email, step="already-yours")
+    signin_mail_to_buyer(email=email, step="already-yours")
     slot = "anon:" + hashlib.sha256(email.encode()).hexdigest()[:16]
     return _start_and_redirect(request, lead=None, row=None, email=email, lead_verified=False, slot=slot)
 
@@ -176,20 +161,13 @@ def success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")[:255]
     state = "check-email"
     if session_id and session_id in request.session.get(SESSION_CHECKOUT_IDS, []):
-        try:
-            purchase = purchase_fulfil(session_id=session_id)
-        except (stripe.StripeError, FulfilmentError) as exc:
-            logger.warning("success page could not fulfil %s: %s", session_id, exc)
-            purchase = None
-        checkout = CheckoutSession.objects.filter(stripe_session_id=session_id).first()
-        if purchase is None:
+        returned = checkout_return(session_id=session_id)
+        if not returned.fulfilled:
             state = "processing"
-        elif purchase.status == Purchase.Status.PAID and checkout is not None and checkout.lead_verified:
-            lead = Lead.objects.get(pk=purchase.lead_id)
-            if lead.is_customer:
-                access_login(request, lead=lead)
-                state = "signed-in"
-    context = {"state": state, "full_guide_url": _full_guide_url(),
+        elif returned.sign_in is not None:
+            access_login(request, lead=returned.sign_in)
+            state = "signed-in"
+    context = {"state": state, "full_guide_url": reverse("full-guide"),
                "simulator_url": reverse("checkout-simulator", args=[session_id])
                if state == "processing" and simulator_enabled() else ""}
     return render(request, "funnel/checkout/success.html", context)
@@ -201,59 +179,25 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 # --- Development checkout simulator ---------------------------------------------------------------------------
 
-# What a reader could do next at Stripe, by the session's state: paying twice or refunding an unpaid order
-# cannot happen there, so it cannot happen here either.
-SIMULATOR_ACTIONS = {
-    "open": {"pay", "pay_delayed", "cancel", "expire"},
-    "pending": {"async_succeed", "async_fail"},
-    "paid": {"refund", "dispute"},
-}
-
-
-def _simulator_state(session: dict[str, Any]) -> str:
-    if session.get("status") == "open":
-        return "open"
-    if session.get("status") == "complete":
-        return "paid" if session.get("payment_status") == "paid" else "pending"
-    return "closed"
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_simulator(request: HttpRequest, session_id: str) -> HttpResponse:
-    if not simulator_enabled():
+    session = simulator_actions.simulated_session(session_id) if simulator_enabled() else None
+    if session is None:
         raise Http404
-    checkout = CheckoutSession.objects.filter(stripe_session_id=session_id, simulated_object__isnull=False).first()
-    if checkout is None:
-        raise Http404
-    session = checkout.simulated_object or {}
     form = EmailForm(request.POST or None, initial={"email": session.get("customer_email") or ""})
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action not in SIMULATOR_ACTIONS.get(_simulator_state(session), set()):
-            return HttpResponse("That step is not possible in this session's state.", status=409)
-        return_path = urlsplit(str(session.get("success_url") or "")).path or reverse("checkout-success")
-        success_path = f"{return_path}?session_id={session_id}"
-        if action == "cancel":
-            return HttpResponseRedirect(urlsplit(str(session.get("cancel_url") or "")).path or "/")
-        if action in ("pay", "pay_delayed"):
-            email = session.get("customer_email") or ""
-            if not email:
-                if not form.is_valid():
-                    return _simulator_page(request, session, form, status=400)
-                email = form.cleaned_data["email"].strip().lower()
-            simulator_actions.simulated_pay(session_id, email=email, delayed=action == "pay_delayed")
-            return HttpResponseRedirect(success_path, status=303)
-        if action in ("async_succeed", "async_fail"):
-            simulator_actions.simulated_async_result(session_id, succeeded=action == "async_succeed")
-        elif action == "expire":
-            simulator_actions.simulated_expire(session_id)
-        elif action == "refund":
-            simulator_actions.simulated_refund(session_id)
-        elif action == "dispute":
-            simulator_actions.simulated_dispute(session_id)
-        return HttpResponseRedirect(request.path, status=303)
-    return _simulator_page(request, session, form)
+    if request.method != "POST":
+        return _simulator_page(request, session, form)
+    action = request.POST.get("action", "")
+    if not simulator_actions.action_possible(session, action):
+        return HttpResponse("That step is not possible in this session's state.", status=409)
+    email = session.get("customer_email") or ""
+    if action in simulator_actions.PAY_ACTIONS and not email:
+        if not form.is_valid():
+            return _simulator_page(request, session, form, status=400)
+        email = normalised_email(form.cleaned_data["email"])
+    next_path = simulator_actions.simulated_action(session_id, session, action=action, email=email)
+    return HttpResponseRedirect(next_path or request.path, status=303)
 
 
 def _simulator_page(request: HttpRequest, session: dict[str, Any], form: forms.Form, status: int = 200) -> HttpResponse:
@@ -264,19 +208,6 @@ def _simulator_page(request: HttpRequest, session: dict[str, Any], form: forms.F
 
 
 # --- Buyer sign-in ----------------------------------------------------------------------------------------------
-
-def _buyer_signin_mail(*, email: str, step: str) -> None:
-    """Queue a sign-in link for `email` if it is a buyer's, under the per-address sign-in limit.
-
-    One statement whether or not the address is a buyer's (the database decides, the caller does not branch):
-    a buyer's answer costs the same work as a stranger's, so its timing tells nobody who bought. Over the
-    per-address limit: silently nothing, so the limit cannot be used to probe addresses either.
-    """
-    email_scope = "signin-email:" + hashlib.sha256(email.encode()).hexdigest()
-    if not rate_limit_hit(scope=email_scope, ip=None, rate=settings.SIGNIN_RATE_LIMIT_PER_EMAIL):
-        email_queue_for_each(leads=Lead.objects.filter(email__iexact=email, is_customer=True)
-                             .exclude(status=Lead.Status.ERASED), step=step, key=uuid.uuid4().hex)
-
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -289,7 +220,7 @@ def signin_request(request: HttpRequest) -> HttpResponse:
                       status=400 if form.errors else 200)
     if rate_limit_hit(scope="signin", ip=client_ip(request), rate=settings.SIGNIN_RATE_LIMIT):
         return render(request, "funnel/checkout/signin_request.html", {"form": form, "limited": True}, status=429)
-    _buyer_signin_mail(email=form.cleaned_data["email"].strip().lower(), step="signin")
+    signin_mail_to_buyer(email=form.cleaned_data["email"], step="signin")
     return render(request, "funnel/checkout/signin_sent.html")
 
 
@@ -304,7 +235,7 @@ def signin_magic(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "funnel/checkout/signin_magic.html", {"valid": True})
     if signin_link_use(request, token=token) is None:
         return render(request, "funnel/checkout/signin_magic.html", {"valid": False}, status=400)
-    return HttpResponseRedirect(_full_guide_url(), status=303)
+    return HttpResponseRedirect(reverse("full-guide"), status=303)
 
 
 @require_POST  # a link could sign people out from another site's <img>; a form with a CSRF token cannot

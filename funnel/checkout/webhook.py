@@ -1,7 +1,8 @@
 """`/webhooks/stripe/`: verify, store once, answer; a worker acts on the event (django-anymail's webhook pattern).
 
-Answers: 400 for anything not signed by Stripe with our secret, and for a signed body that is not an event we
-could store (nothing stored either way); 200 once the event is stored, or was already. Fulfilment runs in a
+Answers: 413 for a body larger than any Stripe event; 400 for anything not signed by Stripe with our secret, and
+for a signed body that is not an event we could store (nothing stored either way); 200 once the event is stored,
+or was already. Fulfilment runs in a
 Celery task queued after the insert commits, never in this request: Stripe gets its answer in milliseconds
 whatever Stripe's API, our workers or the broker are doing, and a broker outage only delays the task (the beat
 sweep processes stored events no task took up).
@@ -17,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from funnel.checkout.enqueue import task_publish_on_commit
+from emails.broker import task_publish_on_commit
 from funnel.checkout.events import stripe_event_record
 from funnel.checkout.signatures import BadSignature, signature_verify
 from funnel.tasks import process_stripe_event
@@ -111,11 +112,21 @@ def event_parse(text: str) -> dict[str, Any]:
     return payload
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    # Before the body is read: Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) would answer a larger one 400.
+    if _declared_length(request) > MAX_PAYLOAD_BYTES or len(request.body) > MAX_PAYLOAD_BYTES:
+        return HttpResponse("payload too large", status=413)
     header = request.headers.get("Stripe-Signature", "")
-    if not header or len(request.body) > MAX_PAYLOAD_BYTES:
+    if not header:
         return HttpResponseBadRequest("missing signature")
     try:
         signature_verify(request.body, header=header, secret=settings.STRIPE_WEBHOOK_SECRET)

@@ -16,7 +16,7 @@ from emails.experiments import stats
 from emails.experiments.models import Experiment, Variant
 from emails.experiments.services import experiment_promote
 from funnel.dashboard.selectors.experiments import ArmRow, experiment_report
-from funnel.dashboard.tables import INT, MONEY, PCT, display
+from funnel.dashboard.tables import INT, MONEY, PCT, cell_text
 
 VIEW_PERMISSION = "emails.view_experiment"
 PROMOTE_PERMISSION = "emails.change_experiment"
@@ -60,19 +60,19 @@ def _shown(arm: ArmRow) -> dict[str, object]:
     """One arm's cells as the page shows them."""
     def count_and_rate(name: str) -> str:
         share = arm.rate(name)
-        return display(getattr(arm, name), INT) + ("" if share is None else f" ({display(share, PCT)})")
+        return cell_text(getattr(arm, name), INT) + ("" if share is None else f" ({cell_text(share, PCT)})")
 
-    interval = "–" if arm.low is None or arm.high is None else f"{display(arm.low, PCT)} – {display(arm.high, PCT)}"
+    interval = "–" if arm.low is None or arm.high is None else f"{cell_text(arm.low, PCT)} – {cell_text(arm.high, PCT)}"
     return {
         "arm": arm,
-        "sent": display(arm.sent, INT),
+        "sent": cell_text(arm.sent, INT),
         "clicked": count_and_rate("clicked"),
         "upgrade_clicks": count_and_rate("upgrade_clicks"),
         "purchases": count_and_rate("purchases"),
-        "gross": display(arm.gross_cents, MONEY),
-        "net": display(arm.net_cents, MONEY),
-        "per_recipient": display(arm.net_cents_per_recipient, MONEY),
-        "p_best": display(arm.p_best, PCT),
+        "gross": cell_text(arm.gross_cents, MONEY),
+        "net": cell_text(arm.net_cents, MONEY),
+        "per_recipient": cell_text(arm.net_cents_per_recipient, MONEY),
+        "p_best": cell_text(arm.p_best, PCT),
         "interval": interval,
         "opened": count_and_rate("opened"),
     }

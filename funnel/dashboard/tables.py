@@ -25,6 +25,25 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
+# How each kind of figure is written: scaled (a share to per cent, cents to dollars), then formatted for the page
+# or for the CSV (see cell_text).
+@dataclass(frozen=True)
+class _Written:
+    scale: Callable[[Any], Any]
+    page: str
+    csv: str
+
+
+_WRITTEN = {
+    INT: _Written(lambda v: v, "{:,}", "{}"),
+    PCT: _Written(lambda v: v * 100, "{:.1f}%", "{:.2f}"),
+    MONEY: _Written(lambda v: v / 100, "${:,.2f}", "{:.2f}"),
+    DAYS: _Written(lambda v: v, "{:.1f}", "{:.2f}"),
+    RATE: _Written(lambda v: v * 100, "{:.2f}%", "{:.3f}"),
+    TEXT: _Written(lambda v: v, "{}", "{}"),
+}
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -47,7 +66,7 @@ class Table:
         shown = []
         for index, row in enumerate(self.rows):
             flags = self.so_far[index] if self.so_far else [False] * len(row)
-            shown.append([display(value, column.kind) + (" so far" if flag and value is not None else "")
+            shown.append([cell_text(value, column.kind) + (" so far" if flag and value is not None else "")
                           for value, column, flag in zip(row, self.columns, flags, strict=True)])
         return shown
 
@@ -60,7 +79,8 @@ class Table:
     def csv_rows(self) -> list[list[str]]:
         """Every cell made safe to open in a spreadsheet (csv_cell); write them with csv.QUOTE_ALL."""
         rows = [[column.title for column in self.columns]] + [
-            [raw(value, column.kind) for value, column in zip(row, self.columns, strict=True)] for row in self.rows
+            [cell_text(value, column.kind, for_csv=True) for value, column in zip(row, self.columns, strict=True)]
+            for row in self.rows
         ]
         return [[csv_cell(cell) for cell in row] for row in rows]
 
@@ -72,35 +92,13 @@ def csv_cell(value: str) -> str:
     return value
 
 
-def display(value: Any, kind: str) -> str:
+def cell_text(value: Any, kind: str, *, for_csv: bool = False) -> str:
+    """A figure as the page shows it, or (for_csv) as a spreadsheet should read it: percentages as numbers with
+    two decimals, money in dollars, no thousands separators, an empty cell for no figure."""
     if value is None:
-        return "–"
-    if kind == INT:
-        return f"{value:,}"
-    if kind == PCT:
-        return f"{value * 100:.1f}%"
-    if kind == RATE:
-        return f"{value * 100:.2f}%"
-    if kind == MONEY:
-        return f"${value / 100:,.2f}"
-    if kind == DAYS:
-        return f"{value:.1f}"
-    return str(value)
-
-
-def raw(value: Any, kind: str) -> str:
-    """CSV cells: percentages as numbers with two decimals, money in dollars, no thousands separators."""
-    if value is None:
-        return ""
-    if kind == PCT:
-        return f"{value * 100:.2f}"
-    if kind == RATE:
-        return f"{value * 100:.3f}"
-    if kind == MONEY:
-        return f"{value / 100:.2f}"
-    if kind == DAYS:
-        return f"{value:.2f}"
-    return str(value)
+        return "" if for_csv else "–"
+    written = _WRITTEN[kind]
+    return (written.csv if for_csv else written.page).format(written.scale(value))
 
 
 def funnel_table(summary: selectors.FunnelSummary) -> Table:

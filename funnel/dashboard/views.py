@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from emails.deliverability import thresholds
+from emails.selectors import sending_now
 from funnel.dashboard import charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
@@ -63,6 +64,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "choices": figures.choices,
         # Not cached with the figures: a marketer who just started or promoted one expects to see it.
         "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
+        "sending": sending_now(),  # live, never cached: an operator watching a large send
     }
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 

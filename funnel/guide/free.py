@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from funnel.guide.content import HEAT_MAX_MINUTES, HEAT_MIN_MINUTES, RELEASE_MINUTES, STRETCH_MINUTES
@@ -87,16 +87,9 @@ RED_FLAGS = (
 )
 
 
-def _url_or(name: str, fallback: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return fallback
-
-
 @require_http_methods(["GET", "HEAD"])
 def free_guide(request: HttpRequest) -> HttpResponse:
     return render(request, "funnel/guide/free.html", {
         "protocol": DAILY_PROTOCOL, "areas": PAIN_AREAS, "mistakes": FIVE_MISTAKES, "red_flags": RED_FLAGS,
-        "welcome": request.GET.get("welcome") == "1", "buy_url": _url_or("buy", "/buy/"),
+        "welcome": request.GET.get("welcome") == "1", "buy_url": reverse("buy"),
     })

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from leads import tokens
 from leads.access import access_current_buyer, access_signed_in_lead
@@ -17,13 +17,6 @@ class Viewer:
     signed_in: bool  # a signed-in lead who is not (or no longer) a buyer: no "sign in" link for them
 
 
-def _url(name: str, *args: str, fallback: str) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:  # the checkout area is built alongside; keep the page working meanwhile
-        return fallback
-
-
 def viewer_for(request: HttpRequest) -> Viewer:
     buyer = access_current_buyer(request)
     if buyer is not None:
@@ -32,9 +25,9 @@ def viewer_for(request: HttpRequest) -> Viewer:
     if lead is not None:
         # A known lead (free or refunded) goes through the upgrade link, which credits the purchase to them.
         token = tokens.sign("upgrade", {"lead": lead.pk, "email": None})
-        return Viewer(buyer=None, upgrade_url=_url("upgrade", token, fallback="/buy/"), signed_in=True)
-    return Viewer(buyer=None, upgrade_url=_url("buy", fallback="/buy/"), signed_in=False)
+        return Viewer(buyer=None, upgrade_url=reverse("upgrade", args=[token]), signed_in=True)
+    return Viewer(buyer=None, upgrade_url=reverse("buy"), signed_in=False)
 
 
 def signin_url() -> str:
-    return _url("signin", fallback="/signin/")
+    return reverse("signin")

@@ -1,4 +1,4 @@
-"""Registers this area's email context providers with `emails.rendering` (imported from FunnelConfig.ready).
+"""Registers this area's email context providers with `emails.context` (imported from FunnelConfig.ready).
 
 The confirmation link is made when the mail is rendered (send time), so no token is ever stored in a row.
 """
@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from emails.context import register_context_provider
 from emails.models import ScheduledEmail
-from emails.rendering import register_context_provider
 from leads.confirmation import confirm_token_make
 from leads.models import Lead
 

@@ -50,7 +50,7 @@ def senders() -> list[tuple[str, str]]:
     """(address, what it sends) for each address a new reader hears from, in the order the mail arrives.
 
     The confirmation link is transactional mail, the welcome and the daily emails are marketing mail, and each
-    kind has its own From (emails.rendering.build_message): a reader should add the ones that really send.
+    kind has its own From (emails.message.build_message): a reader should add the ones that really send.
     """
     confirm = parseaddr(settings.TRANSACTIONAL_FROM_EMAIL)[1]
     daily = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

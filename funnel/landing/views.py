@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,14 +35,6 @@ from leads.time_zones import clean_time_zone, known_zones, send_time_text, time_
 _BOT_MARKERS = ("bot", "spider", "crawl", "slurp", "preview", "monitor")
 
 
-def _buy_url() -> str:
-    # The checkout area may not be wired in every checkout of the code; the page must render regardless.
-    try:
-        return reverse("buy")
-    except NoReverseMatch:
-        return "/buy/"
-
-
 def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
     """What the signup form partial needs. `zone_chosen`: the time zone shown is the reader's own choice, which
     the page script must not replace with the browser's."""
@@ -53,7 +45,7 @@ def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
 
 
 def _landing_context(form: SignupForm) -> dict[str, Any]:
-    return {**_form_context(form, zone_chosen=form.is_bound), "buy_url": _buy_url(),
+    return {**_form_context(form, zone_chosen=form.is_bound), "buy_url": reverse("buy"),
             "timings": {"release": content.RELEASE_MINUTES, "stretch": content.STRETCH_MINUTES,
                         "heat": f"{content.HEAT_MIN_MINUTES}–{content.HEAT_MAX_MINUTES}"},
             # Social posts link here with tracking parameters; shares and search engines should all name one URL.

@@ -62,6 +62,9 @@ class Purchase(models.Model):
     disputed_at = models.DateTimeField(null=True, blank=True)
     # Our own refund through Stripe (a duplicate payment, or staff refunding a held purchase).
     refund_id = models.CharField(max_length=255, blank=True)
+    # The Idempotency-Key of that refund's current attempt: kept across a timeout, cleared after an answer (see
+    # funnel/checkout/reversals.py stripe_refund).
+    refund_idempotency_key = models.CharField(max_length=255, blank=True)
     # Staff's decision on a held purchase: who, when, and what (granted or refunded).
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

@@ -7,15 +7,14 @@ any time (funnel/dashboard/services.py explains when they are refreshed and why 
 
 from django.db import models
 
+from funnel.models.sources import CountedPerSource, one_row_per_source
 
-class EmailDayCount(models.Model):
+
+class EmailDayCount(CountedPerSource):
     """Per-email figures of the sequence emails *sent* on one UTC day, per step and per the lead's first-touch UTM."""
 
     day = models.DateField()
     step = models.CharField(max_length=32)
-    utm_source = models.CharField(max_length=100, blank=True)
-    utm_medium = models.CharField(max_length=100, blank=True)
-    utm_campaign = models.CharField(max_length=100, blank=True)
     sent = models.PositiveIntegerField(default=0)
     # Emails with at least one such event / click (several opens of one email count once).
     delivered = models.PositiveIntegerField(default=0)
@@ -27,29 +26,20 @@ class EmailDayCount(models.Model):
     machine_clicked = models.PositiveIntegerField(default=0)  # by scanners and bots; not in the two above
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "step", "utm_source", "utm_medium", "utm_campaign"],
-                                    name="one_email_day_count_per_step_source")
-        ]
+        constraints = [one_row_per_source("day", "step", name="one_email_day_count_per_step_source")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.step} {self.utm_source or '(direct)'}: {self.sent} sent"
 
 
-class SignupDayCount(models.Model):
+class SignupDayCount(CountedPerSource):
     """Funnel figures needing the events table, for the leads who *signed up* on one UTC day, per first-touch UTM."""
 
     day = models.DateField()
-    utm_source = models.CharField(max_length=100, blank=True)
-    utm_medium = models.CharField(max_length=100, blank=True)
-    utm_campaign = models.CharField(max_length=100, blank=True)
     welcome_opened = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "utm_source", "utm_medium", "utm_campaign"],
-                                    name="one_signup_day_count_per_source")
-        ]
+        constraints = [one_row_per_source("day", name="one_signup_day_count_per_source")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.utm_source or '(direct)'}: {self.welcome_opened} opened the welcome"

@@ -8,13 +8,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from emails.models import ScheduledEmail
-from emails.rendering import register_context_provider
+from emails.context import register_context_provider
+from emails.models import REMINDER_STEPS, ScheduledEmail
 from funnel.guide import content
 from funnel.practice import selectors
 from leads.models import Lead
-
-REMINDER_STEPS = [f"day-{number}" for number in range(1, 8)]
 
 
 def _areas_text(slugs: list[str]) -> str:

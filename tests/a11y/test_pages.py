@@ -1,5 +1,6 @@
-"""Every page a reader, a buyer or staff can reach, in real Chromium: axe-core finds nothing at WCAG 2.1 AA, nothing
-scrolls sideways at 320 px or at 200 % zoom, and the Content-Security-Policy blocks nothing the page needs."""
+"""Every page a reader, a buyer or staff (the dashboard, the email copy editor) can reach, in real Chromium: axe-core
+finds nothing at WCAG 2.1 AA, nothing scrolls sideways at 320 px or at 200 % zoom, and the Content-Security-Policy
+blocks nothing the page needs."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from django.urls import reverse
 from leads import tokens
 from tests.a11y.conftest import LONG_ADDRESS
 from tests.a11y.helpers import REFLOW_WIDTH, ZOOM_200_WIDTH, axe_violations, overflow
+from tests.editor.conftest import STEP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,8 +66,14 @@ PAGES: list[tuple[str, str, str | Callable[[Any, str], None]]] = [
     ("session-checklist", "buyer", reverse("app-session") + "?area=low-back"),
     ("session-order-dialog", "buyer", _order_dialog),
     ("dashboard", "staff", "/admin/dashboard/"),
+    ("copy-list", "editor", reverse("admin:emails_emailcopy_changelist")),
+    ("copy-editor", "editor", reverse("admin:emails_copy_edit", args=[STEP])),
+    ("copy-history", "editor", reverse("admin:emails_copy_history", args=[STEP])),
+    ("copy-diff", "editor", reverse("admin:emails_copy_diff", args=[STEP])),
+
     ("sender-check", "staff", "/admin/sender-check/"),
 ]
+COOKIES = {"buyer": "buyer_cookie", "staff": "staff_cookie", "editor": "editor_cookie"}
 
 
 @pytest.fixture
@@ -76,10 +84,8 @@ def open_page(request: pytest.FixtureRequest, browser: Any, live_server: Any) ->
     def opener(who: str, target: str | Callable[[Any, str], None], *, javascript: bool = True) -> Any:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=javascript)
         contexts.append(context)
-        if who == "buyer":
-            context.add_cookies([request.getfixturevalue("buyer_cookie")])
-        elif who == "staff":
-            context.add_cookies([request.getfixturevalue("staff_cookie")])
+        if who in COOKIES:
+            context.add_cookies([request.getfixturevalue(COOKIES[who])])
         page = context.new_page()
         page.csp_errors = []  # type: ignore[attr-defined]
         page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_errors.append(msg.text))
@@ -98,8 +104,10 @@ def open_page(request: pytest.FixtureRequest, browser: Any, live_server: Any) ->
         context.close()
 
 
-@pytest.mark.parametrize(("who", "target"), [(who, target) for _, who, target in PAGES],
-                         ids=[name for name, _, _ in PAGES])
+# The copy editor's pages need PostgreSQL, as every test of the editor does (tests/editor).
+@pytest.mark.parametrize(("who", "target"), [
+    pytest.param(who, target, id=name, marks=[pytest.mark.postgres] if who == "editor" else [])
+    for name, who, target in PAGES])
 def test_page_passes_axe_and_reflows(open_page: Callable[..., Any], who: str, target: Any) -> None:
     page = open_page(who, target)
     assert axe_violations(page) == []

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from funnel.checkout.signatures import signature_header
-from funnel.models import StripeEvent
+from funnel.checkout.start import upgrade_token
+from funnel.models import CheckoutSession, StripeEvent
 from funnel.tasks import process_stripe_event
 from leads.models import Lead
 from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop, fixture
@@ -96,6 +97,20 @@ def worker_drain() -> list[str | None]:
     waiting = StripeEvent.objects.filter(status=StripeEvent.Status.RECEIVED).order_by("received_at", "pk")
     return [process_stripe_event.apply(args=(event_id,)).get()
             for event_id in waiting.values_list("event_id", flat=True)]
+
+
+def checkout_open(client: Client, lead: Lead) -> str:
+    """One browser tab: the reader presses "Continue to secure checkout" on their upgrade link. The session id."""
+    token = upgrade_token(lead_id=lead.pk, email_row_id=None)
+    assert client.post(f"/upgrade/{token}/").status_code == 303
+    return CheckoutSession.objects.filter(lead=lead).latest("created_at").stripe_session_id
+
+
+def checkout_pay(fake_stripe: FakeStripe, session_id: str, event_id: str) -> None:
+    """The buyer pays at Stripe, and Stripe's `checkout.session.completed` event is delivered and processed."""
+    fake_stripe.complete(session_id)
+    event = event_make("checkout.session.completed", dict(fake_stripe.sessions[session_id]), event_id=event_id)
+    assert event_deliver(Client(), event).status_code == 200
 
 
 def found(pattern: str, text: str) -> str:

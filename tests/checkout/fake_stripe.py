@@ -114,14 +114,24 @@ class FakeStripe:
         self.charges[charge["id"]] = charge
         return charge
 
-    def price_add(self, *, unit_amount: int, currency: str = "usd") -> dict[str, Any]:
-        """A one-time Price in the account, as the dashboard would create it."""
+    def price_add(self, *, unit_amount: int | None, currency: str = "usd", **overrides: Any) -> dict[str, Any]:
+        """A one-time Price in the account, as the dashboard would create it. `unit_amount=None` with
+        `custom_unit_amount={...}` is a customer-chooses-price Price; with `billing_scheme="tiered"`, a tiered one:
+        Stripe then has no fixed amount on the Price (`unit_amount` and `unit_amount_decimal` are null)."""
         price = fixture("price")
         price.update(id="price_" + secrets.token_hex(12), unit_amount=unit_amount,
-                     unit_amount_decimal=str(unit_amount), currency=currency, type="one_time", recurring=None,
-                     transform_quantity=None, created=int(time.time()))
+                     unit_amount_decimal=None if unit_amount is None else str(unit_amount), currency=currency,
+                     type="one_time", recurring=None, transform_quantity=None, custom_unit_amount=None,
+                     created=int(time.time()))
+        price.update(overrides)
         self.prices[price["id"]] = price
         return price
+
+    def refund_direct(self, payment_intent: str) -> dict[str, Any]:
+        """A full refund made outside our code (staff in Stripe's dashboard)."""
+        status, refund = self._refund_create({"payment_intent": payment_intent})
+        assert status == 200, refund
+        return refund
 
     def requests_to(self, method: str, path_pattern: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and re.fullmatch(path_pattern, r.path)]
@@ -179,6 +189,12 @@ class FakeStripe:
             return 200, self.prices[match.group(1)]
         if method == "POST" and path == "/v1/refunds":
             return self._refund_create(params)
+        if method == "GET" and path == "/v1/refunds":
+            data = [r for r in self.refunds.values()
+                    if not params.get("payment_intent") or r["payment_intent"] == params["payment_intent"]]
+            data.sort(key=lambda r: r["created"], reverse=True)
+            limit = int(params.get("limit") or 10)
+            return 200, {"object": "list", "data": data[:limit], "has_more": len(data) > limit, "url": "/v1/refunds"}
         return 404, _error(f"Unrecognized request URL ({method}: {path})")
 
     def _refund_create(self, p: dict[str, str]) -> tuple[int, Any]:

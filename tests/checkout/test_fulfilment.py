@@ -14,9 +14,12 @@ from emails.models import ScheduledEmail
 from funnel.checkout.events import stripe_event_process, stripe_events_sweep
 from funnel.checkout.fulfilment import purchase_fulfil
 from funnel.checkout.start import upgrade_token
+from funnel.landing.services import signup_submit
 from funnel.models import CheckoutSession, PaymentReversal, Purchase, StripeEvent
 from leads.access import access_current_buyer
+from leads.mailbox import mailbox_sha256
 from leads.models import Lead
+from leads.services import lead_suppress
 from tests.checkout.conftest import email_row_make, event_deliver, event_make, lead_make
 
 pytestmark = pytest.mark.django_db
@@ -307,6 +310,32 @@ def test_buy_with_a_known_email_attaches_to_the_existing_lead(client, fake_strip
     event_deliver(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
     assert Purchase.objects.get().lead == lead
     assert Lead.objects.count() == 1
+
+
+def test_an_address_typed_in_capitals_at_stripe_finds_the_existing_lead(client, fake_stripe, lead):
+    client.post("/buy/", {"email": lead.email})
+    [session_id] = fake_stripe.sessions
+    fake_stripe.complete(session_id, email="  READER@Example.COM ")
+    event_deliver(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    assert Purchase.objects.get().lead == lead
+    assert Lead.objects.count() == 1
+
+
+def test_a_buyer_who_never_signed_up_is_refused_what_their_mailbox_refused(client, fake_stripe, db):
+    """The lead made for a walk-in buyer carries its mailbox key like any other, so a spam complaint about our mail
+    to that mailbox stops confirmation mail to every other spelling of it, as it does for a signed-up reader."""
+    client.post("/buy/", {"email": "Walk.In@Gmail.com"})
+    [session_id] = fake_stripe.sessions
+    fake_stripe.complete(session_id, email="Walk.In@Gmail.com")
+    event_deliver(client, _session_event(fake_stripe, session_id, "checkout.session.completed"))
+    buyer = Lead.objects.get(email="walk.in@gmail.com")
+    assert buyer.is_customer and buyer.mailbox_sha256 == mailbox_sha256("walkin@googlemail.com")
+
+    lead_suppress(lead=buyer, reason=Lead.Suppression.COMPLAINT)
+    for address in ("walkin+news@googlemail.com", "stranger@example.com"):
+        signup_submit(email=address, first_name="", time_zone="UTC", ip_address=None, user_agent="test")
+    confirmed = set(ScheduledEmail.objects.filter(step="confirm").values_list("lead__email", flat=True))
+    assert confirmed == {"stranger@example.com"}
 
 
 def test_purchase_fulfil_is_idempotent_when_called_directly(client, fake_stripe, lead):

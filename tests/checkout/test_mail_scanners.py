@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from emails.links import click_url
 from emails.models import Click, ScheduledEmail
-from emails.rendering import click_url
 from funnel.checkout.start import upgrade_token, upgrade_token_read
 from funnel.checkout.views import CHECKOUT_RATE_LIMIT
 from funnel.models import CheckoutSession

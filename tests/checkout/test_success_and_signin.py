@@ -139,6 +139,12 @@ def test_signin_request_same_answer_for_buyer_and_stranger_and_mail_only_for_buy
     assert client.post(link).status_code == 303 and _signed_in_lead_id(client) == buyer.pk
 
 
+def test_signin_request_typed_in_capitals_finds_the_buyer(client, db):
+    buyer = _buyer()
+    assert client.post("/signin/", {"email": f" {buyer.email.upper()} "}).status_code == 200
+    assert ScheduledEmail.objects.get(step="signin").lead == buyer
+
+
 def test_signin_request_rate_limited_per_email_silently_and_per_ip_openly(client, db, settings, held_clock):
     buyer = _buyer()
     settings.SIGNIN_RATE_LIMIT_PER_EMAIL = "2/h"

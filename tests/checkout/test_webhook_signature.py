@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from funnel.checkout.webhook import MAX_PAYLOAD_BYTES
 from funnel.models import StripeEvent
 from tests.checkout.conftest import event_make, event_post
 
@@ -19,7 +20,17 @@ def _unknown_event(event_id: str = "evt_sig_1") -> dict:
 
 def test_no_signature_header_is_400_and_nothing_is_stored(client):
     response = event_post(client, _unknown_event(), header="")
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (400, b"missing signature")
+    assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("size", [MAX_PAYLOAD_BYTES + 1, 3 * 1024 * 1024], ids=["over-our-limit", "over-djangos"])
+def test_a_body_larger_than_any_stripe_event_is_413_payload_too_large_even_when_signed(client, size):
+    event = _unknown_event()
+    event["padding"] = "x" * size
+    response = event_post(client, event)
+    assert response.status_code == 413
+    assert response.content == b"payload too large"
     assert StripeEvent.objects.count() == 0
 
 

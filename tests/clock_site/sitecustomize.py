@@ -19,7 +19,7 @@ def monotonic_unshifted() -> Callable[[], None]:
     time-machine 2.x moves time.monotonic() with the wall clock (3.0 stopped doing so: it broke too much). Here it
     broke gunicorn, whose arbiter compares monotonic() with the mtime of a worker's heartbeat file, which the kernel
     first sets in real time: with the clock shifted forward it killed every worker that took over a second to boot.
-    Code that backs off on monotonic() (a broker kick suspended for 30 s) must not see it jump either.
+    Code that backs off on monotonic() (broker publishes paused 10 s after a failure) must not see it jump either.
     """
     hatch = getattr(time_machine, "escape_hatch", None)
     if hatch is None or not hasattr(hatch.time, "monotonic"):

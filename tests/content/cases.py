@@ -14,8 +14,8 @@ import time_machine
 from django.test import override_settings
 
 from emails.admin import PREVIEW_STEPS
+from emails.compose import RenderedEmail
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
-from emails.rendering import RenderedEmail
 from funnel.models.checkout import Purchase
 from leads.models import Lead
 

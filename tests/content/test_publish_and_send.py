@@ -17,7 +17,8 @@ from emails.dispatch import dispatch_batch
 from emails.experiments.assign import bucket, pick
 from emails.experiments.models import Experiment, Variant
 from emails.models import ScheduledEmail
-from emails.rendering import render_email, render_email_preview
+from emails.preview import render_email_preview
+from emails.rendering import render_email
 from leads.models import Lead
 
 pytestmark = pytest.mark.django_db

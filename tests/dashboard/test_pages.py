@@ -224,10 +224,10 @@ def test_dashboard_query_count_does_not_grow_with_leads(admin_client_: Client) -
     assert ScheduledEmail.objects.count() == 200
     with_100 = dashboard_queries(admin_client_)
     assert with_100 == with_10
-    # 25 before the list of experiments (one query, not cached: it changes at once); the deliverability panel reads
-    # its built days and their rollup rows (two), and here, with no rollup built, counts its days live (three, and
-    # two planner settings around one).
-    assert with_100 <= 32
+    # 25 before the list of experiments and the live sending rate (one query each, not cached: they change at once);
+    # the deliverability panel reads its built days and their rollup rows (two), and here, with no rollup built,
+    # counts its days live (three, and two planner settings around one).
+    assert with_100 <= 34
 
 
 def test_figures_are_cached_for_a_few_minutes_and_can_be_recomputed(admin_client_: Client, world: World) -> None:
@@ -244,3 +244,23 @@ def test_figures_are_cached_for_a_few_minutes_and_can_be_recomputed(admin_client
     # The CSV reads the same (now refreshed) figures as the page.
     funnel = read_csv(admin_client_.get(reverse("admin-dashboard-csv", args=["funnel"]), PERIOD))
     assert funnel[2][:2] == ["Signups", "7"]
+
+
+def test_the_dashboard_shows_the_sending_rate_and_the_time_spent_throttled(admin_client_: Client,
+                                                                          settings: Any) -> None:
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from emails import esp_throttle
+
+    settings.ESP_MAX_MESSAGES_PER_SECOND = 50
+    now = timezone.now()
+    leads = Lead.objects.bulk_create([Lead(email=f"rate{i}@example.com", status=Lead.Status.SUBSCRIBED)
+                                      for i in range(90)])
+    ScheduledEmail.objects.bulk_create([ScheduledEmail(lead=lead, step="welcome", send_at=now, sent_at=now,
+                                                       status=ScheduledEmail.Status.SENT) for lead in leads])
+    cache.delete(esp_throttle._throttled_key(now.date()))
+    esp_throttle._count_throttled(12.4)
+    page = admin_client_.get(reverse("admin-dashboard")).content.decode()
+    assert "Sending now: 1.5 sequence emails/s over the last minute (the ESP account allows 50/s)" in page
+    assert "rate limit today: 12 s." in page

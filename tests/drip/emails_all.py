@@ -2,9 +2,10 @@
 
 from datetime import UTC, datetime
 
+from emails.compose import RenderedEmail
 from emails.content.loading import shipped_copy
 from emails.models import ScheduledEmail
-from emails.rendering import RenderedEmail, render_email
+from emails.rendering import render_email
 from emails.services import email_queue, sequence_enrol
 from funnel.models import Purchase
 from leads.models import Lead

@@ -14,9 +14,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from emails.dispatch import dispatch_batch
+from emails.message import build_message
 from emails.mime import SHORT_HEADER_POLICY
 from emails.models import ScheduledEmail
-from emails.rendering import build_message, render_email
+from emails.rendering import render_email
 from emails.services import email_queue, sequence_enrol
 
 from .emails_all import all_steps, email_row

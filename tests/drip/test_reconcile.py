@@ -73,6 +73,7 @@ def esp(settings: Any) -> Iterator[FakePostmark]:
     with FakePostmark() as fake:
         point_anymail_at(settings, fake)
         settings.EMAIL_BACKEND = f"{__name__}.ScriptedPostmark"
+        settings.ESP_CONCURRENCY = 1  # the script counts messages one by one, in the order they are handed over
         ScriptedPostmark.accepted, ScriptedPostmark.after, ScriptedPostmark.on_error = 0, {}, None
         yield fake
         ScriptedPostmark.after, ScriptedPostmark.on_error = {}, None

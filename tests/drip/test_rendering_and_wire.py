@@ -2,23 +2,27 @@
 
 import email
 import email.policy
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
 from emails.content.text import CopyText
+from emails.context import register_context_provider, unregister_context_provider
 from emails.dispatch import dispatch_batch
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
-from emails.rendering import register_context_provider, render_email, unregister_context_provider
+from emails.rendering import render_email
 from emails.services import sequence_enrol
 from leads.models import Lead
 
@@ -118,6 +122,45 @@ def test_queries_per_batch_do_not_grow_with_the_batch(make_lead: Any, size: int)
         counts[n] = len(ctx.captured_queries)
     assert counts[size // 2] == counts[size], counts
     assert counts[size] <= 12
+
+
+def test_queries_per_batch_do_not_grow_with_its_paused_rows(make_lead: Any) -> None:
+    """A batch of paused readers' rows moves them, and the rest of their week, in the same few queries for two
+    paused rows as for twenty."""
+    now = timezone.now()
+    counts = {}
+    for n in (1, 2, 20):  # the first batch also reads the sequence's settings, cached after it
+        ScheduledEmail.objects.all().delete()
+        for _ in range(n):
+            lead = make_lead(paused_until=now + timedelta(days=3))
+            ScheduledEmail.objects.create(lead=lead, step="day-1", send_at=now - timedelta(minutes=1))
+            for day in (2, 3):
+                ScheduledEmail.objects.create(lead=lead, step=f"day-{day}", send_at=now + timedelta(days=day - 1))
+        with CaptureQueriesContext(connection) as ctx:
+            outcomes = dispatch_batch(size=n)
+        counts[n] = len(ctx.captured_queries)
+        assert len(outcomes.moved) == n and not outcomes.sent
+        for lead in Lead.objects.filter(scheduled_emails__isnull=False).distinct():
+            times = [r.send_at for r in ScheduledEmail.objects.filter(lead=lead).order_by("step")]
+            assert lead.paused_until is not None and times[0] >= lead.paused_until
+            days = [t.astimezone(ZoneInfo(lead.time_zone)).date() for t in times]
+            assert [(b - a).days for a, b in zip(days, days[1:], strict=False)] == [1, 1]  # one a morning
+    assert counts[2] == counts[20], counts
+
+
+# A site where no URL name resolves: what an email meets whose link names a route that was renamed or mistyped.
+urlpatterns: list[Any] = []
+
+
+@pytest.mark.parametrize("reuse_step_render", [True, False], ids=["step-cache", "full-render"])
+def test_an_email_whose_links_are_not_routed_fails_to_render_instead_of_linking_nowhere(
+        make_lead: Any, settings: Any, reuse_step_render: bool) -> None:
+    lead = make_lead()
+    sequence_enrol(lead=lead)
+    row = ScheduledEmail.objects.get(lead=lead, step="day-2")
+    settings.ROOT_URLCONF = __name__
+    with pytest.raises(NoReverseMatch):
+        render_email(lead, row, reuse_step_render=reuse_step_render)
 
 
 @pytest.mark.parametrize(("is_customer", "name"), [(False, "O'Brien & <Co>\xa0Ltd"), (True, "Zoë"),

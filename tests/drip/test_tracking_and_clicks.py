@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from emails.dispatch import dispatch_batch
+from emails.links import click_url
 from emails.models import Click, EmailEvent, ScheduledEmail
-from emails.rendering import click_url
 from emails.services import sequence_enrol
 from leads import tokens
 from leads.models import Lead

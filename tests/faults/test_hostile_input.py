@@ -11,8 +11,9 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emails.message import build_message
 from emails.models import ScheduledEmail
-from emails.rendering import build_message, render_email
+from emails.rendering import render_email
 from funnel.checkout.signin import signin_token
 from funnel.checkout.start import upgrade_token
 from leads import tokens

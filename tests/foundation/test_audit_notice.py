@@ -15,8 +15,9 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from emails.links import preferences_url, unsubscribe_url
 from emails.models import ScheduledEmail
-from emails.rendering import preferences_url, render_email, unsubscribe_url
+from emails.rendering import render_email
 from emails.services import email_queue, sequence_enrol
 from funnel.checkout.signin import signin_url
 from funnel.checkout.start import upgrade_url

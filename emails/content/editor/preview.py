@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from emails.content.checks import copy_problems
 from emails.content.text import CopyText
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
-from emails.rendering import render_email_preview
+from emails.preview import render_email_preview
 from leads.models import Lead
 
 # Mail of the marketing stream (the sequence, and the nudge about an unfinished order): the others are replies to

@@ -24,7 +24,7 @@ from emails.content.editor.preview import CopyPreview, copy_preview, preview_row
 from emails.content.editor.selectors import DraftState, editor_steps, step_history, step_state
 from emails.content.models import EmailCopy
 from emails.content.text import CopyText, text_of
-from emails.rendering import build_test_message
+from emails.preview import build_test_message
 from leads.models import Lead
 
 TITLE = "Email copy"

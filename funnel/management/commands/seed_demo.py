@@ -31,6 +31,7 @@ from django.utils import timezone
 from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
 from funnel.dashboard.services import rollup_rebuild_recent
 from funnel.models import CheckoutSession, DailyVisit, PracticeSession, Purchase
+from leads.mailbox import mailbox_sha256
 from leads.models import ConsentRecord, Lead
 from leads.services import email_sha256
 
@@ -178,8 +179,10 @@ class Story:
         # Slow growth: later days get a few more signups than early ones.
         created = now - timedelta(days=self.days * (1 - math.sqrt(rng.random())), seconds=1 + rng.random() * 60)
         pk = self.ids(Lead)
+        email = f"demo-{pk}@{DEMO_DOMAIN}"
+        # Written in bulk, not through leads.services (far too slow at this size), so the mailbox key is set here.
         lead: dict[str, Any] = dict(
-            id=pk, email=f"demo-{pk}@{DEMO_DOMAIN}", first_name=rng.choice(
+            id=pk, email=email, mailbox_sha256=mailbox_sha256(email), first_name=rng.choice(
                 ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hugo", "Ines", "Jon", "Kira", "Liam"]),
             status=Lead.Status.PENDING, time_zone=rng.choice(["America/New_York", "Europe/London", "America/Chicago",
                                                               "Europe/Berlin", "America/Los_Angeles"]),

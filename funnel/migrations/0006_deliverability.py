@@ -12,7 +12,7 @@ def forget_built_days(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('funnel', '0004_emaildaycount_machine_clicked'),
+        ('funnel', '0005_purchase_refund_idempotency_key'),
     ]
 
     operations = [
