@@ -250,6 +250,16 @@ ESP_EXTRA_MARKETING = env.json("ESP_EXTRA_MARKETING", default={})
 ESP_EXTRA_TRANSACTIONAL = env.json("ESP_EXTRA_TRANSACTIONAL", default={})
 SERVER_EMAIL = TRANSACTIONAL_FROM_EMAIL
 COMPANY_POSTAL_ADDRESS = env.str("COMPANY_POSTAL_ADDRESS", default=_PLACEHOLDER_POSTAL_ADDRESS)
+
+# Deliverability (emails/deliverability): the sender-domain check reads the From domains' DNS for this ESP (empty:
+# the ESP of EMAIL_BACKEND), its DKIM selector and bounce host; recipients' MX hosts name their mailbox provider.
+SENDER_CHECK_ESP = env.str("SENDER_CHECK_ESP", default="")
+ESP_DKIM_SELECTOR = env.str("ESP_DKIM_SELECTOR", default="")
+ESP_RETURN_PATH_HOST = env.str("ESP_RETURN_PATH_HOST", default="")
+# Off by default: bin/migrate fails on warnings, and a deploy without DNS (make prod-check, a sandbox) must pass.
+SENDER_CHECK_ON_DEPLOY = env.bool("SENDER_CHECK_ON_DEPLOY", default=False)
+DNS_NAMESERVER = env.str("DNS_NAMESERVER", default="")  # host:port instead of the system resolver (tests)
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=2.0)
 # Tracking webhooks must be authenticated in production: refused at the end of this file without the secret.
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,

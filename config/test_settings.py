@@ -20,6 +20,10 @@ from config.settings import *  # noqa: E402,F403
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# No test asks the internet's DNS: lookups go to a port nobody answers unless a test starts its own server
+# (tests/deliverability/dns_server.py), and give up quickly.
+DNS_NAMESERVER = "127.0.0.1:9"
+DNS_TIMEOUT_SECONDS = 0.3
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast fixtures; never used in production
 

@@ -14,6 +14,7 @@ class EmailsConfig(AppConfig):
         # timing: the send hour set in the admin, which the preferences page in `leads` shows (same seam).
         from emails import privacy, tracking  # noqa: F401
         from emails.content import timing  # noqa: F401
+        from emails.deliverability import checks  # noqa: F401  (the sender check, run by `check --deploy`)
         # The shipped copy (emails/content/files) becomes versions on migrate, so `make run` sends it from the start.
         post_migrate.connect(_load_shipped_copy, sender=self)
 

@@ -69,6 +69,8 @@ class ScheduledEmail(models.Model):
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
             # The dashboard reads the sequence emails sent in a period (per email figures) through this index.
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
+            # The deliverability rollup reads the transactional mail sent on a day (marketing: the index above).
+            models.Index(fields=["sent_at"], condition=Q(stream="transactional"), name="sent_transactional_email_idx"),
             # ESP events find their row by message id: equality only, so no second (LIKE) index as db_index makes.
             models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),
             # Only the rows of an experiment have an arm; the others stay out of this index.
@@ -101,7 +103,11 @@ class EmailEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["scheduled_email", "event_type"])]
+        indexes = [
+            models.Index(fields=["scheduled_email", "event_type"]),
+            # The deliverability rollup counts a day's events by when they happened.
+            models.Index(fields=["occurred_at"], name="email_event_occurred_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
@@ -139,7 +145,8 @@ class Click(models.Model):
 
 # Registered with this app from their own modules: the copy editor's and the experiments' tables.
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
+from emails.deliverability.models import MailboxDomain  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 
-__all__ = ["SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "ScheduledEmail",
-           "SequenceSettings", "Variant"]
+__all__ = ["SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain",
+           "ScheduledEmail", "SequenceSettings", "Variant"]

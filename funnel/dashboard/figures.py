@@ -21,7 +21,7 @@ from funnel.dashboard.selectors import DashboardFilters
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 300
-CACHE_VERSION: int | str = 1  # bump when the figures' shape changes
+CACHE_VERSION: int | str = 2  # bump when the figures' shape changes
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Figures:
     sources: list[selectors.SourceRow]
     cohorts: list[selectors.CohortRow]
     choices: dict[str, list[str]]
+    deliverability: selectors.Deliverability
 
 
 def _key(filters: DashboardFilters) -> str:
@@ -55,6 +56,7 @@ def compute(filters: DashboardFilters) -> Figures:
             sources=sources,
             cohorts=selectors.cohorts(filters),
             choices=selectors.utm_choices(),
+            deliverability=selectors.deliverability_rates(filters.start, filters.end),
         )
 
 

@@ -5,6 +5,9 @@ What is summed up, and by which day:
   and the emails with a delivered / opened / bounced / complained event or a click, whenever those came.
 - SignupDayCount: the leads who opened their welcome email, by the UTC day the lead *signed up* (the funnel's
   cohort definition).
+- DeliverabilityDayCount: per stream and mailbox provider, each figure on the day it *happened* (sent, the ESP's
+  delivery, bounce and complaint events, unsubscribes); custom recipient domains get their MX host looked up here,
+  in the background, once (emails/deliverability/providers.py).
 
 Both are counted by the same selector code as the live dashboard (selectors.email_counts, step_conditions), so a
 built day gives the same numbers as counting it live. Purchases, refunds and unsubscribes are not summed up: they
@@ -34,7 +37,7 @@ from django.utils import timezone
 
 from emails.models import Click, EmailEvent
 from funnel.dashboard import selectors
-from funnel.models import EmailDayCount, RollupCursor, RollupDay, SignupDayCount
+from funnel.models import DeliverabilityDayCount, EmailDayCount, RollupCursor, RollupDay, SignupDayCount
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,10 @@ def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
          for row in signup_rows],
         batch_size=1000,
     )
+    delivery_rows = selectors.deliverability_counts(ranges, resolve_providers=True)
+    DeliverabilityDayCount.objects.filter(day__in=day_list).delete()
+    DeliverabilityDayCount.objects.bulk_create([DeliverabilityDayCount(**row) for row in delivery_rows],
+                                               batch_size=1000)
     RollupDay.objects.bulk_create([RollupDay(day=day, built_at=now) for day in day_list],
                                   update_conflicts=True, unique_fields=["day"], update_fields=["built_at"])
     return len(day_list)
@@ -121,6 +128,7 @@ def rollup_refresh(*, now: datetime | None = None) -> int:
     days |= _days_of(events.filter(event_type="opened", scheduled_email__step="welcome"),
                      "scheduled_email__lead__created_at")
     days |= _days_of(clicks, "scheduled_email__sent_at")
+    days |= _days_of(events, "occurred_at")  # the deliverability rollup's day for an event (a late webhook)
 
     built = rollup_rebuild(days=days, now=now)
     for name, cursor in cursors.items():

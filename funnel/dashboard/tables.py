@@ -16,6 +16,7 @@ from funnel.dashboard.figures import Figures
 from funnel.dashboard.selectors import COHORT_DAYS, DashboardFilters
 
 INT, PCT, MONEY, TEXT, DAYS = "int", "pct", "money", "text", "days"
+RATE = "rate"  # a small percentage (complaints): two decimals
 
 # OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula. Sources and
 # campaigns come from anyone's URL (`/?utm_source==HYPERLINK(…)`), so every such cell gets a leading quote…
@@ -38,6 +39,7 @@ _WRITTEN = {
     PCT: _Written(lambda v: v * 100, "{:.1f}%", "{:.2f}"),
     MONEY: _Written(lambda v: v / 100, "${:,.2f}", "{:.2f}"),
     DAYS: _Written(lambda v: v, "{:.1f}", "{:.2f}"),
+    RATE: _Written(lambda v: v * 100, "{:.2f}%", "{:.3f}"),
     TEXT: _Written(lambda v: v, "{}", "{}"),
 }
 
@@ -203,6 +205,37 @@ def daily_table(points: list[selectors.DayPoint]) -> Table:
     )
 
 
+RATE_COLUMNS = [Column("Sent"), Column("Delivered"), Column("Hard bounces"), Column("Hard bounce rate", RATE),
+                Column("Soft bounces"), Column("Soft bounce rate", RATE), Column("Complaints"),
+                Column("Complaint rate", RATE), Column("Unsubscribes"), Column("Unsubscribe rate", RATE),
+                Column("Status", TEXT)]
+RATES_NOTE = ("Each figure on the UTC day it happened. Bounces over sent; complaints and unsubscribes over delivered "
+              "(over sent when the ESP reported no deliveries). Limits: complaints 0.1 % warn, 0.3 % stop (Gmail "
+              "and Yahoo reject above it); hard bounces 2 % warn. Mailbox provider by the recipient's domain, and for "
+              "custom domains by their MX host.")
+
+
+def _rates(counts: selectors.Counts) -> list[Any]:
+    return [counts.sent, counts.delivered, counts.hard_bounces, counts.hard_bounce_rate, counts.soft_bounces,
+            counts.soft_bounce_rate, counts.complaints, counts.complaint_rate, counts.unsubscribes,
+            counts.unsubscribe_rate, counts.status_note]
+
+
+def rates_table(figures: selectors.Deliverability) -> Table:
+    return Table(slug="rates", title="Rates per stream and mailbox provider",
+                 columns=[Column("Stream", TEXT), Column("Provider", TEXT), *RATE_COLUMNS],
+                 rows=[[row.stream.capitalize(), row.provider_label, *_rates(row)] for row in figures.rows
+                       if not row.provider or any(getattr(row, name) for name in selectors.COUNT_COLUMNS)],
+                 note=RATES_NOTE)
+
+
+def rates_daily_table(figures: selectors.Deliverability) -> Table:
+    return Table(slug="rates_daily", title=f"Rates per day, last {len(figures.days)} days",
+                 columns=[Column("Day", TEXT), Column("Stream", TEXT), *RATE_COLUMNS],
+                 rows=[[day.day.isoformat(), stream.capitalize(), *_rates(counts)]
+                       for day in figures.days for stream, counts in day.streams.items()])
+
+
 TABLE_BUILDERS: dict[str, Callable[[Figures, str], Table]] = {
     "funnel": lambda f, _: funnel_table(f.summary),
     "revenue": lambda f, _: revenue_table(f.summary),
@@ -211,6 +244,8 @@ TABLE_BUILDERS: dict[str, Callable[[Figures, str], Table]] = {
     "cohorts": lambda f, _: cohort_table(f.cohorts),
     "sources": lambda f, sort: source_table(selectors.sort_sources(f.sources, sort)),
     "daily": lambda f, _: daily_table(f.daily),
+    "rates": lambda f, _: rates_table(f.deliverability),
+    "rates_daily": lambda f, _: rates_daily_table(f.deliverability),
 }
 
 

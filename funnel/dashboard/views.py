@@ -12,10 +12,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from emails.deliverability import thresholds
 from emails.selectors import sending_now
 from funnel.dashboard import charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
+from funnel.dashboard.rate_chart import rate_chart
 
 VIEW_PERMISSION = "leads.view_lead"
 DEFAULT_SORT = "-signups"
@@ -49,6 +51,13 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "line_chart": charts.conversion_line(
             figures.daily, title=f"Conversion by signup day {filters.start} to {filters.end}"
         ),
+        "complaint_chart": rate_chart(
+            figures.deliverability.days, title=f"Complaint rate per day, the 30 days to {filters.end}",
+            rate=lambda counts: counts.complaint_rate,
+            limits=[(thresholds.COMPLAINT_WARN, "warn", "warn"), (thresholds.COMPLAINT_STOP, "stop", "stop")]),
+        "bounce_chart": rate_chart(
+            figures.deliverability.days, title=f"Hard bounce rate per day, the 30 days to {filters.end}",
+            rate=lambda counts: counts.hard_bounce_rate, limits=[(thresholds.HARD_BOUNCE_WARN, "warn", "warn")]),
         "filter_query": query,
         "sort": sort,
         "sort_links": _sort_links(page_tables["sources"], query, sort),

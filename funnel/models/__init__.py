@@ -1,7 +1,14 @@
 from funnel.models.checkout import CheckoutSession, PaymentReversal, Purchase, SignInLinkUse, StripeEvent
 from funnel.models.practice import PracticeSession
-from funnel.models.rollups import EmailDayCount, RollupCursor, RollupDay, SignupDayCount
+from funnel.models.rollups import (
+    DeliverabilityDayCount,
+    EmailDayCount,
+    RollupCursor,
+    RollupDay,
+    SignupDayCount,
+)
 from funnel.models.visits import DailyVisit
 
-__all__ = ["CheckoutSession", "DailyVisit", "EmailDayCount", "PaymentReversal", "PracticeSession", "Purchase",
+__all__ = ["CheckoutSession", "DailyVisit", "DeliverabilityDayCount", "EmailDayCount",
+           "PaymentReversal", "PracticeSession", "Purchase",
            "RollupCursor", "RollupDay", "SignInLinkUse", "SignupDayCount", "StripeEvent"]

@@ -69,3 +69,30 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at #{self.last_id}"
+
+
+class DeliverabilityDayCount(models.Model):
+    """One UTC day's mail and its fate, per stream and recipients' mailbox provider (the deliverability panel).
+
+    Each figure is counted on the day it happened: sent on the day the email was handed to the ESP, a bounce or a
+    complaint on the day the ESP reports it happening (emails counted once per kind and day), an unsubscribe on the
+    day the reader unsubscribed. That is how the mailbox providers count their rates too.
+    """
+
+    day = models.DateField()
+    stream = models.CharField(max_length=16)
+    provider = models.CharField(max_length=16)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    hard_bounces = models.PositiveIntegerField(default=0)
+    soft_bounces = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    unsubscribes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "stream", "provider"], name="one_deliverability_count_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.stream} {self.provider}: {self.sent} sent"

@@ -70,6 +70,8 @@ PAGES: list[tuple[str, str, str | Callable[[Any, str], None]]] = [
     ("copy-editor", "editor", reverse("admin:emails_copy_edit", args=[STEP])),
     ("copy-history", "editor", reverse("admin:emails_copy_history", args=[STEP])),
     ("copy-diff", "editor", reverse("admin:emails_copy_diff", args=[STEP])),
+
+    ("sender-check", "staff", "/admin/sender-check/"),
 ]
 COOKIES = {"buyer": "buyer_cookie", "staff": "staff_cookie", "editor": "editor_cookie"}
 

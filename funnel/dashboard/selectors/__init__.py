@@ -29,7 +29,8 @@ same either way. See dashboard/services.py for how the rollup stays current when
 rely on a click following its email's send (a link cannot be clicked before it is mailed).
 
 One module per section of the page: common (filters, the reporting transaction), days (rollup or live), funnel
-(with revenue and per source), per_email, cohorts, over_time, experiments (the per-experiment view). Everything is
+(with revenue and per source), per_email, cohorts, over_time, deliverability (rates per stream and mailbox
+provider), experiments (the per-experiment view). Everything is
 re-exported here, so `from funnel.dashboard import selectors; selectors.per_email(...)` keeps working.
 """
 
@@ -44,6 +45,14 @@ from funnel.dashboard.selectors.common import (
     reporting_session,
 )
 from funnel.dashboard.selectors.days import OPEN_DAYS, Range, day_range, day_ranges, in_ranges, rolled_days, split_days
+from funnel.dashboard.selectors.deliverability import (
+    COUNT_COLUMNS,
+    Counts,
+    Deliverability,
+    RateRow,
+    deliverability_counts,
+    deliverability_rates,
+)
 from funnel.dashboard.selectors.experiments import ArmRow, ExperimentReport, experiment_report, recent_experiments
 from funnel.dashboard.selectors.funnel import (
     FUNNEL_STEPS,
@@ -68,6 +77,8 @@ from funnel.dashboard.selectors.sources import SOURCE_SORT_KEYS, SourceRow, sort
 
 __all__ = [
     "ArmRow", "ExperimentReport", "experiment_report", "recent_experiments",
+    "COUNT_COLUMNS", "Counts", "Deliverability", "RateRow", "deliverability_counts",
+    "deliverability_rates",
     "COHORT_DAYS", "EMAIL_EVENT_COLUMNS", "FUNNEL_STEPS", "OPEN_DAYS", "PAID_STATUSES", "ROLLED_EMAIL_COLUMNS",
     "SOURCE_SORT_KEYS", "UTM_FIELDS", "CohortRow", "DashboardFilters", "DayPoint", "EmailRow", "FunnelStep",
     "FunnelSummary", "Range", "SourceRow", "cohorts", "conversion_by_day", "day_range", "day_ranges", "email_counts",
