@@ -158,6 +158,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
         "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
     },
+    # Readers who finished the week without buying get the follow-up rows (emails/follow_up.py): one indexed query.
+    "enrol-follow-ups": {
+        "task": "emails.tasks.follow_up_enrol",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",
         "schedule": 3600.0,

@@ -12,6 +12,16 @@ from django.utils import timezone
 from leads.models import Lead
 
 SEQUENCE_STEPS = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
+# After the week, for readers who finished day 7 without buying (emails/follow_up.py).
+FOLLOW_UP_STEPS = ["follow-up-1", "follow-up-2", "follow-up-3"]
+# A one-off email to a segment is the step `broadcast-<id>` (emails/broadcasts/).
+BROADCAST_STEP_PREFIX = "broadcast-"
+
+
+def is_marketing_step(step: str) -> bool:
+    """Mail we send on our own initiative (marketing stream), as opposed to replies to what a reader did."""
+    return (step in SEQUENCE_STEPS or step in FOLLOW_UP_STEPS or step.startswith(BROADCAST_STEP_PREFIX)
+            or step == "order-waiting")
 
 
 class ScheduledEmail(models.Model):
@@ -140,5 +150,5 @@ class Click(models.Model):
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 
-__all__ = ["SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "ScheduledEmail",
-           "SequenceSettings", "Variant"]
+__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft",
+           "EmailEvent", "Experiment", "ScheduledEmail", "SequenceSettings", "Variant", "is_marketing_step"]

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from emails.clicks import click_machine_reason
-from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
+from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due
 from emails.tracking import rows_with_acceptance_evidence
@@ -117,15 +117,15 @@ def sequence_enrol(*, lead: Lead, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None = None) -> int:
-    """Move `lead`'s unsent reminders from mornings in `previous_zone` to the same mornings in `lead.time_zone`
-    (emails.schedule.mornings_in_new_zone). Rows already claimed, sent or skipped stay as they are. Returns how
-    many rows moved. A compressed development week is not tied to mornings: nothing moves there."""
+    """Move `lead`'s unsent reminders and follow-up emails from mornings in `previous_zone` to the same mornings in
+    `lead.time_zone` (emails.schedule.mornings_in_new_zone). Rows already claimed, sent or skipped stay as they
+    are. Returns how many rows moved. A compressed development week is not tied to mornings: nothing moves there."""
     if settings.DRIP_DAY_SECONDS != REAL_DAY_SECONDS:
         return 0
     now = now or timezone.now()
     rows = list(ScheduledEmail.objects.select_for_update()
                 .filter(lead=lead, stream=ScheduledEmail.Stream.MARKETING, status=ScheduledEmail.Status.SCHEDULED,
-                        step__in=SEQUENCE_STEPS[1:]).order_by("send_at"))
+                        step__in=[*SEQUENCE_STEPS[1:], *FOLLOW_UP_STEPS]).order_by("send_at"))
     times = mornings_in_new_zone([row.send_at for row in rows], old_zone=previous_zone, new_zone=lead.time_zone,
                                  now=now)
     moved = []

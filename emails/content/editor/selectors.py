@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from emails.content.models import EmailCopy, EmailDraft
 from emails.content.text import text_of
 from emails.experiments.models import Experiment
-from emails.models import SEQUENCE_STEPS
+from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS
 
-# The order a marketer thinks of the mail in: signing up, the sequence, then buying and signing in.
-STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, "order-waiting", "payment-failed", "access", "signin"]
+# The order a marketer thinks of the mail in: signing up, the sequence and its follow-up, then buying and signing in.
+STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, *FOLLOW_UP_STEPS, "order-waiting", "payment-failed",
+              "access", "signin"]
 
 
 def _order(step: str) -> tuple[int, str]:
