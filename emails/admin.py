@@ -166,3 +166,6 @@ admin.site.register(EmailCopy, EmailCopyAdmin)
 
 # Experiments (A/B tests of one email, decided by purchases): registered by their own module on import.
 from emails.experiments import admin as experiments_admin  # noqa: E402, F401
+
+# Segments (saved filters over leads, with a live count): registered by their own module on import.
+from emails.segments import admin as segments_admin  # noqa: E402, F401

@@ -141,14 +141,19 @@ class Click(models.Model):
     # Mailbox scanners open links too (emails/clicks.py): their clicks are kept, shown apart, never credited.
     machine = models.CharField(max_length=8, choices=Machine.choices, default="", db_default="", blank=True)
 
+    class Meta:
+        # Segments ask "a human click by this lead since …" (emails/segments/conditions.py) per lead.
+        indexes = [models.Index(fields=["lead", "created_at"], condition=Q(machine=""), name="human_click_idx")]
+
     def __str__(self) -> str:
         who = f" (machine: {self.machine})" if self.machine else ""
         return f"{self.target} click by lead #{self.lead_id}{who}"
 
 
-# Registered with this app from their own modules: the copy editor's and the experiments' tables.
+# Registered with this app from their own modules: the copy editor's, the experiments' and the segments' tables.
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
+from emails.segments.models import Segment  # noqa: E402
 
 __all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft",
-           "EmailEvent", "Experiment", "ScheduledEmail", "SequenceSettings", "Variant", "is_marketing_step"]
+           "EmailEvent", "Experiment", "ScheduledEmail", "Segment", "SequenceSettings", "Variant", "is_marketing_step"]

@@ -23,6 +23,7 @@ from django.urls import NoReverseMatch, reverse
 
 from emails.content.current import ChosenCopy, copy_for_row
 from emails.content.markdown import RenderedCopy, render_copy
+from emails.content.merge import TAGGABLE_LINKS, split_tagged
 from emails.content.text import CopyText
 from emails.content.values import values_from_context
 from emails.first_reminder import first_reminder_words
@@ -94,9 +95,13 @@ def _url_with_token(name: str, token: str) -> str:
     return pattern.replace(_TOKEN_SLOT, token) if pattern else ""
 
 
-def click_url(*, row: ScheduledEmail, target: str) -> str:
-    """A link through our signed redirect, so a click (and later revenue) is credited to this exact row."""
-    return _url_with_token("email-click", tokens.sign("click", {"row": row.pk, "lead": row.lead_id, "t": target}))
+def click_url(*, row: ScheduledEmail, target: str, tag: str = "") -> str:
+    """A link through our signed redirect, so a click (and later revenue) is credited to this exact row. With a
+    `tag`, the reader who follows it (a person's press, not a scanner's GET) gets that tag."""
+    payload: dict[str, object] = {"row": row.pk, "lead": row.lead_id, "t": target}
+    if tag:
+        payload["tag"] = tag
+    return _url_with_token("email-click", tokens.sign("click", payload))
 
 
 def unsubscribe_url(lead: Lead) -> str:
@@ -114,10 +119,11 @@ class ClickLinks(dict[str, str]):
         super().__init__()
         self.row = row
 
-    def __missing__(self, target: str) -> str:
-        if target not in CLICK_TARGETS:
-            raise KeyError(target)
-        url = self[target] = click_url(row=self.row, target=target)
+    def __missing__(self, name: str) -> str:
+        target, tag = split_tagged(name)  # `free_guide;tag=interested`: a tagging link (emails/content/merge.py)
+        if target not in CLICK_TARGETS or (tag and target not in TAGGABLE_LINKS):
+            raise KeyError(name)
+        url = self[name] = click_url(row=self.row, target=target, tag=tag)
         return url
 
 

@@ -18,13 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from emails.clicks import click_machine_reason
+from emails.clicks import click_confirm_human, click_machine_reason
 from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
-from leads.models import Lead
+from leads.models import TAG_NAME, Lead, TagChange
+from leads.services import lead_tag_add
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +207,16 @@ def click_record(*, lead_id: int, row_id: int | None, target: str, method: str =
     machine = click_machine_reason(row=row, target=target, at=now, method=method, user_agent=user_agent)
     return Click.objects.create(lead_id=lead_id, scheduled_email=row, target=target, created_at=now,
                                 machine=machine)
+
+
+@transaction.atomic
+def click_tag_confirm(*, lead_id: int, row_id: int | None, target: str, tag: str) -> bool:
+    """The reader pressed the button behind a tagging link (`[Yes](link:free_guide tag:interested)`): a CSRF-checked
+    POST, which mailbox scanners do not make. The lead gets the tag (in their timeline, "through a link in an
+    email"), and their click on that email counts as a person's. Returns whether the tag was new; a bad tag name or
+    a lead that is gone changes nothing."""
+    lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first()
+    if lead is None or not TAG_NAME.fullmatch(tag):
+        return False
+    click_confirm_human(lead_id=lead.pk, row_id=row_id, target=target, at=timezone.now())
+    return lead_tag_add(lead=lead, tag=tag, source=TagChange.Source.EMAIL)

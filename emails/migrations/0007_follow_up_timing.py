@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emails', '0005_leaner_outbox_indexes'),
+        ('emails', '0006_segments'),
     ]
 
     operations = [
