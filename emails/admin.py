@@ -165,6 +165,8 @@ from emails.content.models import EmailCopy  # noqa: E402
 admin.site.register(EmailCopy, EmailCopyAdmin)
 
 # Experiments (A/B tests of one email, decided by purchases): registered by their own module on import.
+# Broadcasts (one email to a segment, sent as rows by the dispatcher): registered by their own module on import.
+from emails.broadcasts import admin as broadcasts_admin  # noqa: E402, F401
 from emails.experiments import admin as experiments_admin  # noqa: E402, F401
 
 # Segments (saved filters over leads, with a live count): registered by their own module on import.

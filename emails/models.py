@@ -82,6 +82,10 @@ class ScheduledEmail(models.Model):
             models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),
             # Only the rows of an experiment have an arm; the others stay out of this index.
             models.Index(fields=["variant"], condition=Q(variant__isnull=False), name="email_variant_idx"),
+            # A broadcast's rows (its report, its cancel); the week's rows stay out. Queries repeat the condition
+            # (broadcast_rows) so the planner can match this partial index.
+            models.Index(fields=["step", "status"], condition=Q(step__startswith=BROADCAST_STEP_PREFIX),
+                         name="broadcast_email_idx"),
         ]
 
     def __str__(self) -> str:
@@ -150,10 +154,13 @@ class Click(models.Model):
         return f"{self.target} click by lead #{self.lead_id}{who}"
 
 
-# Registered with this app from their own modules: the copy editor's, the experiments' and the segments' tables.
+# Registered with this app from their own modules: the copy editor's, the experiments', the segments' and the
+# broadcasts' tables.
+from emails.broadcasts.models import Broadcast  # noqa: E402
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 from emails.segments.models import Segment  # noqa: E402
 
-__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft",
-           "EmailEvent", "Experiment", "ScheduledEmail", "Segment", "SequenceSettings", "Variant", "is_marketing_step"]
+__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Broadcast", "Click", "EmailCopy",
+           "EmailDraft", "EmailEvent", "Experiment", "ScheduledEmail", "Segment", "SequenceSettings", "Variant",
+           "is_marketing_step"]
