@@ -37,7 +37,8 @@ DID_NOT_BUY_CLICKED_14 = [{"kind": "purchase", "option": "not_bought"}, {"kind":
 
 
 def clicked(lead: Lead, days_ago: float) -> None:
-    Click.objects.create(lead=lead, target=Click.Target.FREE_GUIDE, created_at=timezone.now() - timedelta(days=days_ago))
+    Click.objects.create(lead=lead, target=Click.Target.FREE_GUIDE,
+                         created_at=timezone.now() - timedelta(days=days_ago))
 
 
 def esp_event(row: ScheduledEmail, kind: str) -> None:
