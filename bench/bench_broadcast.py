@@ -62,8 +62,14 @@ def schedule_once(segment: object, timing: str) -> tuple[float, int]:
     from emails.broadcasts.models import Broadcast
     from emails.broadcasts.selectors import broadcast_audience
     from emails.broadcasts.services import SendTime, broadcast_create, broadcast_schedule
+    from emails.content.models import EmailCopy
+    from emails.content.services import copy_publish
+    from emails.content.text import CopyText
 
     broadcast = broadcast_create(name=f"bench {timing} {time.monotonic()}", segment=segment)  # type: ignore[arg-type]
+    copy_publish(step=broadcast.step, origin=EmailCopy.Origin.EDITOR, text=CopyText(
+        subject="The price changes on Friday", preheader="", body="Hello{{ if first_name }}, {{ first_name }}{{ end }}."
+        "\n\nThe price of the full guide changes on Friday.\n\n[Get it for $9.97](link:upgrade){.button}\n"))
     count = broadcast_audience(broadcast).count()  # what the send page shows before the press
     tomorrow = (timezone.now() + timedelta(days=2)).date()
     when = SendTime(timing=Broadcast.Timing.LOCAL, local_date=tomorrow, local_hour=9) \

@@ -105,28 +105,31 @@ def broadcast_schedule(*, broadcast: Broadcast, when: SendTime, confirmed_count:
                        now: datetime | None = None) -> int:
     """Create the broadcast's rows for its audience now, in one INSERT … SELECT. Returns the rows created.
 
-    Refused (BroadcastRefused) when it is not a draft, its published copy fails the editor's checks, the moment has
-    passed, or the audience is empty; CountChanged when the audience is no longer `confirmed_count`, so nobody
-    sends to a number they did not see."""
+    Refused (BroadcastRefused) when it is not a draft, its published copy is the starter text or fails the editor's
+    checks, the moment has passed, or the audience is empty; CountChanged when the audience is no longer
+    `confirmed_count`, so nobody sends to a number they did not see."""
     now = now or timezone.now()
     broadcast = Broadcast.objects.select_for_update().select_related("segment").get(pk=broadcast.pk)
     if broadcast.status != Broadcast.Status.DRAFT:
         raise BroadcastRefused(f"This broadcast is {broadcast.get_status_display().lower()} already.")
     published = EmailCopy.objects.newest(broadcast.step)
-    if published is None or copy_problems(broadcast.step, text_of(published)):
+    if published is None or published.body == STARTER_BODY:
+        raise BroadcastRefused("Its email is still the starter text: write it in the editor and publish it first.")
+    if copy_problems(broadcast.step, text_of(published)):
         raise BroadcastRefused("Its published copy has problems: open the email, fix them and publish it first.")
-    audience = broadcast_audience(broadcast)
-    count = audience.count()
-    if count != confirmed_count:
-        raise CountChanged(count)
-    if count == 0:
+    if confirmed_count == 0:
         raise BroadcastRefused("Nobody in this segment can be mailed.")
+    audience = broadcast_audience(broadcast)
     zones = (list(audience.order_by().values_list("time_zone", flat=True).distinct())
              if when.timing == Broadcast.Timing.LOCAL else [])
     times = _send_times(zones, when, now)
     row = ScheduledEmail(step=broadcast.step, stream=ScheduledEmail.Stream.MARKETING, send_at=now, created_at=now)
     created = insert_for_each_unless_conflict(row, fk_column=ScheduledEmail._meta.get_field("lead").column,
                                               source=audience, per_row={"send_at": _send_at_expression(times, when)})
+    if created != confirmed_count:
+        # The statement counted the audience as it inserted (a separate COUNT would read it twice): a different
+        # number rolls the rows back with this transaction.
+        raise CountChanged(created)
     broadcast.status, broadcast.timing = Broadcast.Status.SCHEDULED, when.timing
     broadcast.send_at = times.get("")
     broadcast.local_date, broadcast.local_hour = when.local_date, when.local_hour

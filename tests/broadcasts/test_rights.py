@@ -88,3 +88,14 @@ def test_a_small_broadcast_needs_no_typing(draft: Broadcast, marketer: Any) -> N
     page = marketer.get(f"/admin/emails/broadcast/{draft.pk}/send/").content.decode()
     assert 'name="typed_count"' not in page
     assert send(marketer, draft, 2).status_code == 302
+
+
+def test_the_starter_text_is_never_sent(marketer: Any, make_lead: Any) -> None:
+    make_lead()
+    segment = segment_through_admin(marketer, "Everyone", EVERYONE)
+    response = marketer.post("/admin/emails/broadcast/add/", {"name": "Unwritten", "segment": segment.pk})
+    assert response.status_code == 302
+    broadcast = Broadcast.objects.get(name="Unwritten")
+    refused = send(marketer, broadcast, shown_count(marketer, broadcast))
+    assert refused.status_code == 400 and "starter text" in refused.content.decode()
+    assert not ScheduledEmail.objects.filter(step=broadcast.step).exists()
