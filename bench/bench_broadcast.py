@@ -117,7 +117,9 @@ def main() -> None:
         print(f"loaded {2 * n:,} leads and {16 * n:,} rows in {load_s:.0f} s", flush=True)
         segment = segment_save(name="Did not buy", match="all", conditions=[
             {"kind": "purchase", "value": "not_bought"}, {"kind": "status", "value": "subscribed"}])
-        now_s, local_s, orm_s = [], [], []
+        now_s: list[float] = []
+        local_s: list[float] = []
+        orm_s: list[float] = []
         for _ in range(common.runs()):
             for timing, into in (("now", now_s), ("local", local_s)):
                 seconds, made = schedule_once(segment, timing)
