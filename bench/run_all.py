@@ -111,8 +111,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         rows.append(f"| Scheduling a broadcast to {_n(b['recipients'])} recipients among {_n(b['leads'])} leads "
                     "(`broadcast_schedule`: checks, the audience's zones, one INSERT … SELECT), at each reader's "
                     f"09:00 over {b['zones']} zones; sent now: {b['now_s']:.2f} s | **{b['local_s']:.2f} s** "
-                    f"(report reads `broadcast_email_idx`: {idx}) | ids read into Python + bulk_create: {b['orm_s']:.2f} s | "
-                    f"{b['local_vs_orm']:.2f}x | < 10 s |")
+                    f"(report reads `broadcast_email_idx`: {idx}) | ids read into Python + bulk_create: "
+                    f"{b['orm_s']:.2f} s | {b['local_vs_orm']:.2f}x | < 10 s |")
     return rows
 
 
