@@ -320,7 +320,7 @@ class Walk:
         segment = re.search(r'<option value="(\d+)"[^>]*>Walkers in Berlin</option>', page.text)
         expect(segment is not None, "the broadcast form does not offer the new segment")
         assert segment is not None
-        added = staff.submit(page, name="Walk broadcast", segment=segment.group(1))
+        added = staff.submit(page, form_id="broadcast_form", name="Walk broadcast", segment=segment.group(1))
         editor = added.headers.get("location", "")
         expect(added.status == 302 and "/editor/broadcast-" in editor, f"adding the broadcast led to {editor!r}")
         step = editor.rstrip("/").rsplit("/", 1)[-1]
