@@ -1,4 +1,4 @@
-"""A marketer's world for broadcasts: staff with and without the right to send, readers with known stories, and
+"""A sender's world for broadcasts: staff with and without the right to send, readers with known stories, and
 the drip tests' dispatcher settings and clock (the real dispatcher sends the broadcasts' rows)."""
 
 import re
@@ -31,12 +31,13 @@ def client_for(user: User) -> Client:
 
 
 @pytest.fixture
-def marketer(db: None) -> Client:
+def sender(db: None) -> Client:
+    """A marketer who may build segments, write broadcasts and send them (the root `marketer` is view-only)."""
     return client_for(staff("mara", *MARKETER_PERMISSIONS))
 
 
 def segment_through_admin(client: Client, name: str, conditions: list[dict[str, Any]]) -> Segment:
-    """The segment builder's form as a marketer fills it: one row per condition."""
+    """The segment builder's form as a sender fills it: one row per condition."""
     data: dict[str, Any] = {"name": name, "match": "all", "conditions-TOTAL_FORMS": str(len(conditions)),
                             "conditions-INITIAL_FORMS": "0", "conditions-MIN_NUM_FORMS": "0",
                             "conditions-MAX_NUM_FORMS": "20"}

@@ -19,16 +19,16 @@ pytestmark = pytest.mark.django_db
 BODY = "Hello{{ if first_name }}, {{ first_name }}{{ end }}.\n\n[Get the full guide for $9.97](link:upgrade){.button}\n"
 
 
-def test_a_subject_test_splits_the_broadcasts_readers_and_reports_per_arm(marketer: Any, make_lead: Any) -> None:
+def test_a_subject_test_splits_the_broadcasts_readers_and_reports_per_arm(sender: Any, make_lead: Any) -> None:
     for _ in range(40):
         make_lead()
-    segment = segment_through_admin(marketer, "Everyone", [{"kind": "status", "option": "subscribed"}])
-    broadcast = broadcast_through_admin(marketer, "Price note", segment, subject="Price note", body=BODY)
+    segment = segment_through_admin(sender, "Everyone", [{"kind": "status", "option": "subscribed"}])
+    broadcast = broadcast_through_admin(sender, "Price note", segment, subject="Price note", body=BODY)
     assert broadcast.step in experiment_steps()  # offered while it is a draft
     experiment = experiment_start(step=broadcast.step, name="Subject", scope=Experiment.Scope.SUBJECT,
                                   variants=[VariantSpec(subject="The price changes on Friday"),
                                             VariantSpec(subject="Friday: a new price")])
-    assert send(marketer, broadcast, shown_count(marketer, broadcast)).status_code == 302
+    assert send(sender, broadcast, shown_count(sender, broadcast)).status_code == 302
     run_dispatcher()
 
     subjects = [m.subject for m in mail.outbox]

@@ -21,11 +21,11 @@ BODY = "Hello{{ if first_name }}, {{ first_name }}{{ end }}.\n\nA short note.\n"
 
 
 @pytest.fixture
-def draft(marketer: Any, make_lead: Any) -> Broadcast:
+def draft(sender: Any, make_lead: Any) -> Broadcast:
     for _ in range(2):
         make_lead()
-    segment = segment_through_admin(marketer, "Everyone", EVERYONE)
-    return broadcast_through_admin(marketer, "Note", segment, subject="A note", body=BODY)
+    segment = segment_through_admin(sender, "Everyone", EVERYONE)
+    return broadcast_through_admin(sender, "Note", segment, subject="A note", body=BODY)
 
 
 def view_only() -> Any:
@@ -36,7 +36,7 @@ def view_only() -> Any:
 
 
 def test_view_only_staff_see_the_broadcast_its_count_and_report_and_can_press_nothing(
-        draft: Broadcast, marketer: Any) -> None:
+        draft: Broadcast, sender: Any) -> None:
     viewer = view_only()
     page = viewer.get(f"/admin/emails/broadcast/{draft.pk}/change/")
     assert page.status_code == 200
@@ -54,8 +54,8 @@ def test_view_only_staff_see_the_broadcast_its_count_and_report_and_can_press_no
     assert not ScheduledEmail.objects.filter(step=draft.step).exists()
     draft.refresh_from_db()
     assert draft.status == Broadcast.Status.DRAFT
-    # The marketer with the right does what the viewer could not.
-    assert send(marketer, draft, 2).status_code == 302
+    # The sender with the right does what the viewer could not.
+    assert send(sender, draft, 2).status_code == 302
 
 
 def test_writing_a_broadcast_is_not_the_right_to_send_it(draft: Broadcast) -> None:
@@ -66,36 +66,36 @@ def test_writing_a_broadcast_is_not_the_right_to_send_it(draft: Broadcast) -> No
     assert not ScheduledEmail.objects.filter(step=draft.step).exists()
 
 
-def test_more_than_1000_recipients_asks_for_the_count_typed_back(marketer: Any) -> None:
+def test_more_than_1000_recipients_asks_for_the_count_typed_back(sender: Any) -> None:
     Lead.objects.bulk_create([Lead(email=f"many{n}@example.com", status=Lead.Status.SUBSCRIBED)
                               for n in range(1001)])
-    segment = segment_through_admin(marketer, "Everyone", EVERYONE)
-    broadcast = broadcast_through_admin(marketer, "Big one", segment, subject="To many", body=BODY)
-    count = shown_count(marketer, broadcast)
+    segment = segment_through_admin(sender, "Everyone", EVERYONE)
+    broadcast = broadcast_through_admin(sender, "Big one", segment, subject="To many", body=BODY)
+    count = shown_count(sender, broadcast)
     assert count == 1001
-    page = marketer.get(f"/admin/emails/broadcast/{broadcast.pk}/send/").content.decode()
+    page = sender.get(f"/admin/emails/broadcast/{broadcast.pk}/send/").content.decode()
     assert 'name="typed_count"' in page
 
-    assert send(marketer, broadcast, count).status_code == 400  # pressed without typing
-    assert send(marketer, broadcast, count, typed_count=1000).status_code == 400  # typed wrong
+    assert send(sender, broadcast, count).status_code == 400  # pressed without typing
+    assert send(sender, broadcast, count, typed_count=1000).status_code == 400  # typed wrong
     assert not ScheduledEmail.objects.filter(step=broadcast.step).exists()
-    assert send(marketer, broadcast, count, typed_count=1001).status_code == 302
+    assert send(sender, broadcast, count, typed_count=1001).status_code == 302
     assert ScheduledEmail.objects.filter(step=broadcast.step).count() == 1001
     assert not mail.outbox  # rows, not messages: the dispatcher sends them
 
 
-def test_a_small_broadcast_needs_no_typing(draft: Broadcast, marketer: Any) -> None:
-    page = marketer.get(f"/admin/emails/broadcast/{draft.pk}/send/").content.decode()
+def test_a_small_broadcast_needs_no_typing(draft: Broadcast, sender: Any) -> None:
+    page = sender.get(f"/admin/emails/broadcast/{draft.pk}/send/").content.decode()
     assert 'name="typed_count"' not in page
-    assert send(marketer, draft, 2).status_code == 302
+    assert send(sender, draft, 2).status_code == 302
 
 
-def test_the_starter_text_is_never_sent(marketer: Any, make_lead: Any) -> None:
+def test_the_starter_text_is_never_sent(sender: Any, make_lead: Any) -> None:
     make_lead()
-    segment = segment_through_admin(marketer, "Everyone", EVERYONE)
-    response = marketer.post("/admin/emails/broadcast/add/", {"name": "Unwritten", "segment": segment.pk})
+    segment = segment_through_admin(sender, "Everyone", EVERYONE)
+    response = sender.post("/admin/emails/broadcast/add/", {"name": "Unwritten", "segment": segment.pk})
     assert response.status_code == 302
     broadcast = Broadcast.objects.get(name="Unwritten")
-    refused = send(marketer, broadcast, shown_count(marketer, broadcast))
+    refused = send(sender, broadcast, shown_count(sender, broadcast))
     assert refused.status_code == 400 and "starter text" in refused.content.decode()
     assert not ScheduledEmail.objects.filter(step=broadcast.step).exists()

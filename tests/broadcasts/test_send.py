@@ -1,4 +1,4 @@
-"""A marketer builds a segment, writes a broadcast in the editor, sends it through the admin, and the real dispatcher
+"""A sender builds a segment, writes a broadcast in the editor, sends it through the admin, and the real dispatcher
 delivers it: exactly the segment's mailable readers get it, once; the report counts what happened."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -55,7 +55,7 @@ def report(client: Any, broadcast: Broadcast) -> dict[str, Any]:
 
 
 def test_exactly_the_segments_mailable_readers_get_it_once_and_the_report_counts_what_happened(  # type: ignore[no-untyped-def]
-        clock, make_lead, marketer) -> None:
+        clock, make_lead, sender) -> None:
     c = clock(START)
     ann, ben, cat, late = (make_lead(first_name=name) for name in ("Ann", "Ben", "Cat", "Late"))
     buyer = make_lead(is_customer=True, customer_since=START - timedelta(days=3))
@@ -67,16 +67,16 @@ def test_exactly_the_segments_mailable_readers_get_it_once_and_the_report_counts
         clicked(lead, days_ago=3)
     clicked(clicked_long_ago, days_ago=20)
 
-    segment = segment_through_admin(marketer, "Did not buy, clicked in the last 14 days", DID_NOT_BUY_CLICKED_14)
-    broadcast = broadcast_through_admin(marketer, "Price change", segment, subject="The price changes on Friday",
+    segment = segment_through_admin(sender, "Did not buy, clicked in the last 14 days", DID_NOT_BUY_CLICKED_14)
+    broadcast = broadcast_through_admin(sender, "Price change", segment, subject="The price changes on Friday",
                                         body=BODY)
     # Unsubscribed and suppressed readers are not recipients; the paused one is, and is skipped at send time.
-    assert shown_count(marketer, broadcast) == 5
+    assert shown_count(sender, broadcast) == 5
     lead_unsubscribe(lead=late)  # after the count was shown: the send is refused and shows the new count
-    response = send(marketer, broadcast, 5)
+    response = send(sender, broadcast, 5)
     assert response.status_code == 409 and not ScheduledEmail.objects.filter(step=broadcast.step).exists()
-    assert shown_count(marketer, broadcast) == 4
-    assert send(marketer, broadcast, 4).status_code == 302
+    assert shown_count(sender, broadcast) == 4
+    assert send(sender, broadcast, 4).status_code == 302
 
     run_dispatcher()
     run_dispatcher()  # a second pass sends nothing again
@@ -107,26 +107,26 @@ def test_exactly_the_segments_mailable_readers_get_it_once_and_the_report_counts
     esp_event(rows[cat.pk], "complained")
     lead_unsubscribe(lead=cat)
 
-    cell = report(marketer, broadcast)
+    cell = report(sender, broadcast)
     row = cell["row"]
     assert (row.recipients, row.sent, row.bounces, row.complaints, row.unsubscribes) == (4, 3, 1, 1, 1)
     assert (row.clicked, row.upgrade_clicks, row.purchases, row.net_cents) == (1, 1, 1, 997)
     assert row.net_cents_per_recipient == pytest.approx(997 / 3)
     assert cell["net"] == "$9.97" and cell["per_recipient"] == "$3.32"
     # The dashboard lists it with the same columns.
-    dashboard = marketer.get("/admin/dashboard/")
+    dashboard = sender.get("/admin/dashboard/")
     assert [c["row"].sent for c in dashboard.context["broadcasts"]] == [3]
 
 
 def test_a_local_hour_reaches_berlin_and_new_york_at_their_own_0900_and_if_buyer_works(  # type: ignore[no-untyped-def]
-        clock, make_lead, marketer) -> None:
+        clock, make_lead, sender) -> None:
     c = clock(START)
     berlin = make_lead(time_zone="Europe/Berlin", is_customer=True, customer_since=START)
     new_york = make_lead(time_zone="America/New_York")
-    segment = segment_through_admin(marketer, "Everyone subscribed", [{"kind": "status", "option": "subscribed"}])
-    broadcast = broadcast_through_admin(marketer, "Morning note", segment, subject="A note", body=BODY)
-    count = shown_count(marketer, broadcast)
-    assert send(marketer, broadcast, count, timing="local", local_date="2026-06-03", local_hour=9).status_code == 302
+    segment = segment_through_admin(sender, "Everyone subscribed", [{"kind": "status", "option": "subscribed"}])
+    broadcast = broadcast_through_admin(sender, "Morning note", segment, subject="A note", body=BODY)
+    count = shown_count(sender, broadcast)
+    assert send(sender, broadcast, count, timing="local", local_date="2026-06-03", local_hour=9).status_code == 302
 
     walk(c, until=START + timedelta(days=3), step=timedelta(minutes=30))
 
@@ -142,17 +142,17 @@ def test_a_local_hour_reaches_berlin_and_new_york_at_their_own_0900_and_if_buyer
 
 
 def test_a_cancelled_broadcast_sends_nothing_and_cannot_be_cancelled_once_started(  # type: ignore[no-untyped-def]
-        clock, make_lead, marketer) -> None:
+        clock, make_lead, sender) -> None:
     c = clock(START)
     readers = [make_lead() for _ in range(3)]
-    segment = segment_through_admin(marketer, "Everyone subscribed", [{"kind": "status", "option": "subscribed"}])
-    cancelled = broadcast_through_admin(marketer, "Cancelled one", segment, subject="Never", body=BODY)
-    sent = broadcast_through_admin(marketer, "Sent one", segment, subject="Sent", body=BODY)
+    segment = segment_through_admin(sender, "Everyone subscribed", [{"kind": "status", "option": "subscribed"}])
+    cancelled = broadcast_through_admin(sender, "Cancelled one", segment, subject="Never", body=BODY)
+    sent = broadcast_through_admin(sender, "Sent one", segment, subject="Sent", body=BODY)
     at = (START + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     for broadcast in (cancelled, sent):
-        assert send(marketer, broadcast, 3, timing="at", at=at).status_code == 302
+        assert send(sender, broadcast, 3, timing="at", at=at).status_code == 302
 
-    response = marketer.post(f"/admin/emails/broadcast/{cancelled.pk}/cancel/")
+    response = sender.post(f"/admin/emails/broadcast/{cancelled.pk}/cancel/")
     assert response.status_code == 302
     walk(c, until=START + timedelta(hours=4), step=timedelta(minutes=15))
 
@@ -162,6 +162,6 @@ def test_a_cancelled_broadcast_sends_nothing_and_cannot_be_cancelled_once_starte
     cancelled.refresh_from_db()
     assert cancelled.status == Broadcast.Status.CANCELLED
     # The other one has started: cancelling it is refused and changes nothing.
-    marketer.post(f"/admin/emails/broadcast/{sent.pk}/cancel/")
+    sender.post(f"/admin/emails/broadcast/{sent.pk}/cancel/")
     sent.refresh_from_db()
     assert sent.status == Broadcast.Status.SCHEDULED and sent.state() == "started"
