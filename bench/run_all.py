@@ -27,6 +27,7 @@ BENCHES = {
     "schedule": "bench.bench_schedule",
     "web": "bench.bench_web",
     "dashboard": "bench.bench_admin",
+    "segments": "bench.bench_segments",
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "out" / "results.json"  # every benchmark's latest figures, so --only can merge
@@ -104,6 +105,12 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
             rows.append(f"| Admin {page['page']}, {_n(d['leads'])} demo leads | **{page['median_ms']:.0f} ms**, "
                         f"{page['queries']} queries | admin index: {page['baseline_ms']:.0f} ms | "
                         f"{page['vs_baseline']:.1f}x | < {page['target_ms']:.0f} ms |")
+    g = results.get("segments")
+    if g:
+        for segment in g["segments"]:
+            rows.append(f"| Segment count at {_n(g['leads'])} leads: {segment['words']} ({_n(segment['count'])} "
+                        f"readers) | **{segment['median_ms']:.0f} ms** | `Lead.objects.count()`: "
+                        f"{g['count_all_ms']:.0f} ms | {segment['vs_count_all']:.1f}x | < 1,000 ms |")
     return rows
 
 
@@ -127,6 +134,10 @@ def write_results(results: dict[str, dict[str, Any]], machine: dict[str, Any], a
     c = results.get("schedule")
     if c:
         lines += ["## The claim's query plan (among the big table)", "", "```", c["plan"], "```", ""]
+    g = results.get("segments")
+    if g:
+        lines += ["## The example segment's query plan (did not buy, clicked in the last 14 days)", "", "```",
+                  g["plan"], "```", ""]
     lines += ["## How each figure is made", "",
               "See the docstring at the top of each `bench/bench_*.py`; `bench/run_all.py` runs them all.", ""]
     RESULTS.write_text("\n".join(lines))

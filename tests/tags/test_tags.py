@@ -20,6 +20,7 @@ from emails.rendering import render_email
 from funnel.dashboard.timeline import lead_timeline
 from leads import tokens
 from leads.models import Lead, TagChange
+from leads.selectors import lead_export
 from leads.services import lead_erase, lead_tag_add, lead_tag_remove
 from tests.segments.conftest import reader, sent
 from tests.segments.page_forms import form_fields
@@ -47,6 +48,15 @@ def test_tag_changes_are_idempotent_and_in_the_timeline() -> None:
     assert _tags(lead) == set()
     assert _timeline_titles(lead) == ["Tag added: interested / by staff in the admin (ed)",
                                       "Tag removed: interested / by staff in the admin (ed)"]
+
+
+def test_the_persons_data_download_has_their_tags() -> None:
+    lead = reader("ann")
+    lead_tag_add(lead=lead, tag="webinar-may", source=TagChange.Source.ADMIN, by="staffer-zoe")
+    data = lead_export(lead=lead)
+    assert data["tags"] == ["webinar-may"]
+    assert [(t["tag"], t["action"], t["how"]) for t in data["tag_history"]] == [("webinar-may", "added", "admin")]
+    assert "staffer-zoe" not in str(data)
 
 
 def test_erasure_takes_the_tags_with_the_person() -> None:
