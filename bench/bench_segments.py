@@ -10,6 +10,7 @@ times (at least 5); the baseline is `Lead.objects.count()` in the same run. EXPL
 shows which indexes it reads.
 """
 
+import time
 from functools import partial
 from typing import Any
 
@@ -63,11 +64,16 @@ def fill(leads: int) -> None:
     })
     row_params = [json.dumps(p) if isinstance(p, dict) else p for p in row_params]
     click_cols, click_exprs, click_params = common.literal_columns(Click, {
-        "lead_id": f"1 + mod(g * 7919, {leads})", "target": "'free_guide'",
+        "lead_id": f"1 + mod(g::bigint * 7919, {leads})", "target": "'free_guide'",
         "created_at": f"now() - (g::float / {int(leads * 0.7)}) * interval '90 days'",
         "machine": "CASE WHEN mod(g, 10) = 0 THEN 'agent' ELSE '' END",
     })
     steps = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
+    started = time.perf_counter()
+
+    def done(what: str) -> None:
+        print(f"  {what}: {time.perf_counter() - started:.0f} s", flush=True)
+
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO leads_lead ({', '.join(lead_cols)}) SELECT {', '.join(lead_exprs)} "
                        f"FROM generate_series(1, {leads}) AS g", lead_params)
@@ -75,12 +81,14 @@ def fill(leads: int) -> None:
             f"INSERT INTO emails_scheduledemail ({', '.join(row_cols)}) SELECT {', '.join(row_exprs)} "
             "FROM leads_lead l CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS s(step, k) "
             "WHERE s.k <= 1 + mod(l.id, 8)", [*row_params, steps])
+        done("leads and their sent emails")
         cursor.execute(f"INSERT INTO emails_click ({', '.join(click_cols)}) SELECT {', '.join(click_exprs)} "
                        f"FROM generate_series(1, {int(leads * 0.7)}) AS g", click_params)
         cursor.execute("INSERT INTO leads_tag (name, created_at) VALUES ('interested', now()), ('vip', now())")
         cursor.execute("INSERT INTO leads_leadtag (lead_id, tag_id, created_at) SELECT l.id, t.id, now() "
                        "FROM leads_lead l JOIN leads_tag t ON t.name = CASE WHEN mod(l.id, 10) = 0 THEN 'interested' "
                        "WHEN mod(l.id, 97) = 0 THEN 'vip' END")
+        done("clicks and tags")
         for table in ("leads_lead", "emails_scheduledemail", "emails_click", "leads_leadtag", "leads_tag"):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
