@@ -80,6 +80,11 @@ class ScheduledEmail(models.Model):
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
             # ESP events find their row by message id: equality only, so no second (LIKE) index as db_index makes.
             models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),
+            # Segments ask "reached day N" (emails/segments/conditions.py): the leads whose day-N row was sent. Only
+            # sent marketing rows are in it, each entered once, as it is marked sent (that update cannot be HOT anyway:
+            # `status` is in the other indexes' predicates).
+            models.Index(fields=["step", "lead"], condition=Q(status="sent", stream="marketing"),
+                         name="sent_step_lead_idx"),
             # Only the rows of an experiment have an arm; the others stay out of this index.
             models.Index(fields=["variant"], condition=Q(variant__isnull=False), name="email_variant_idx"),
             # A broadcast's rows (its report, its cancel); the week's rows stay out. Queries repeat the condition

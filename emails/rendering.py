@@ -30,7 +30,7 @@ from emails.first_reminder import first_reminder_words
 from emails.mime import DripMessage
 from emails.models import SEQUENCE_STEPS, ScheduledEmail
 from leads import tokens
-from leads.models import Lead
+from leads.models import TAG_NAME, Lead
 
 ContextProvider = Callable[[Lead, ScheduledEmail], dict[str, Any]]
 
@@ -120,11 +120,19 @@ class ClickLinks(dict[str, str]):
         self.row = row
 
     def __missing__(self, name: str) -> str:
-        target, tag = split_tagged(name)  # `free_guide;tag=interested`: a tagging link (emails/content/merge.py)
-        if target not in CLICK_TARGETS or (tag and target not in TAGGABLE_LINKS):
-            raise KeyError(name)
+        target, tag = _click_link(name)
         url = self[name] = click_url(row=self.row, target=target, tag=tag)
         return url
+
+
+def _click_link(name: str) -> tuple[str, str]:
+    """(target, tag) of a tracked link's name, `free_guide` or `free_guide;tag=interested` (a tagging link,
+    emails/content/merge.py); KeyError for a name that is neither, so the copy shows the link as missing (or, for a
+    bad tag, untagged: the copy checks refuse both before anything is published)."""
+    target, tag = split_tagged(name)
+    if target not in CLICK_TARGETS or (tag and (target not in TAGGABLE_LINKS or not TAG_NAME.fullmatch(tag))):
+        raise KeyError(name)
+    return target, tag
 
 
 def signin_hint_url(lead_id: int) -> str:
@@ -246,7 +254,8 @@ def render_chosen(lead: Lead, row: ScheduledEmail, chosen: ChosenCopy, *,
 # when no provider adds anything for the row.
 
 _SLOT_MARK = secrets.token_hex(6)
-_SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z_]+){_SLOT_MARK}")
+_SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z0-9_-]+){_SLOT_MARK}")  # a tag's name may hold digits and "-"
+_TAG_SLOT = "__tag_"  # link_free_guide__tag_interested: the tagging link `free_guide;tag=interested`
 # Subject, text and HTML, each as _SLOT_RE.split() leaves it: literal text at even indexes, slot names at odd ones.
 Pieces = list[str]
 # (step, stream, buyer, named, version, variant id): versions are never edited in place, so an entry never goes
@@ -266,11 +275,20 @@ def _forget_step_renders(*, setting: str, **_: Any) -> None:
         _step_cache.clear()
 
 
+class _SlotLinks(dict[str, str]):
+    """`links` of a step render: a slot per tracked link the copy uses, tagging links included."""
+
+    def __missing__(self, name: str) -> str:
+        target, tag = _click_link(name)
+        slot = self[name] = _slot(f"link_{target}" + (f"{_TAG_SLOT}{tag}" if tag else ""))
+        return slot
+
+
 def _prerender(key: StepKey, copy: CopyText) -> tuple[Pieces, Pieces, Pieces] | None:
     step, stream, is_customer, named, _version, _variant = key
     if not all(_url_pattern(name) for name in ("email-click", "preferences", "unsubscribe-one-click")):
         return None  # a missing link must render as missing, which slots cannot express
-    links = {target: _slot(f"link_{target}") for target in CLICK_TARGETS}
+    links = _SlotLinks()
     context: dict[str, Any] = {
         "first_name": _slot("first_name") if named else "", "step": step, "site_url": settings.SITE_URL,
         "preferences_url": _slot("preferences_url"), "unsubscribe_url": _slot("unsubscribe_url"),
@@ -314,7 +332,8 @@ def _render_from_step_cache(lead: Lead, row: ScheduledEmail, chosen: ChosenCopy)
             elif name == "signin_hint_url":
                 raw[name] = signin_hint_url(lead.pk)
             else:
-                raw[name] = click_url(row=row, target=name.removeprefix("link_"))
+                target, _, tag = name.removeprefix("link_").partition(_TAG_SLOT)
+                raw[name] = click_url(row=row, target=target, tag=tag)
         return raw[name]
 
     def html_value(name: str) -> str:

@@ -1,7 +1,8 @@
-"""Lead admin: find a person, see their consent, and act on their request (unsubscribe, export, erase).
+"""Lead admin: find a person, see their consent and tags, and act on their request (unsubscribe, export, erase).
 
-Only `leads` is imported here (layers). The timeline and "resend welcome", which need emails and money, are added
-by the subclass registered in funnel/admin.py.
+Only `leads` is imported here (layers). The timeline, "resend welcome" and the segment filter, which need emails
+and money, are added by the subclass registered in funnel/admin.py. Tags: leads/admin_tags.py; the list's CSV
+download: leads/admin_csv.py.
 """
 
 import json
@@ -14,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from leads import selectors, services
+from leads.admin_csv import LeadCsvExportMixin
+from leads.admin_tags import LeadTagsAdminMixin, LeadTagsForm
 from leads.models import ConsentRecord, Lead, Tag
 
 MAX_EXPORT = 500
@@ -80,11 +83,6 @@ class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Readers", ordering="reader_count")
     def readers(self, obj: Tag) -> int:
         return obj.reader_count  # type: ignore[attr-defined, no-any-return]
-
-
-# Imported here, after ReadOnlyMixin, which they do not need: the lead admin's tags and its CSV download.
-from leads.admin_csv import LeadCsvExportMixin  # noqa: E402
-from leads.admin_tags import LeadTagsAdminMixin, LeadTagsForm  # noqa: E402
 
 
 @admin.register(Lead)

@@ -39,6 +39,13 @@ def lead_export(*, lead: Lead) -> dict[str, Any]:
              "at": s.created_at.isoformat()}
             for s in lead.suppression_changes.order_by("created_at", "pk")
         ],
+        # Tags say what we noted about the person (an interest, a webinar): theirs to see, how each came, not which
+        # staff member added it.
+        "tags": sorted(lead.tags.values_list("name", flat=True)),
+        "tag_history": [
+            {"tag": t.tag, "action": t.action, "how": t.source, "at": t.created_at.isoformat()}
+            for t in lead.tag_changes.order_by("created_at", "pk")
+        ],
         **privacy.export_sections(lead),
     }
 

@@ -285,7 +285,9 @@ def lead_tag_add(*, lead: Lead, tag: str, source: str, by: str = "") -> bool:
     """Give the lead a tag (made on first use), recorded in their timeline with `source` (a TagChange.Source) and
     the staff user `by`. Returns False when they already had it, or were erased. ValidationError for a bad name."""
     name = tag_name_clean(tag)
-    if lead.status == Lead.Status.ERASED:
+    # Read under the row's lock, as erasure takes it: a tag never lands on a person erased a moment ago.
+    status = Lead.objects.select_for_update().filter(pk=lead.pk).values_list("status", flat=True).first()
+    if status in (None, Lead.Status.ERASED):
         return False
     # Both inserts are single statements that never raise on a concurrent duplicate (no savepoint needed).
     tag_row = Tag(name=name)

@@ -20,7 +20,6 @@ from emails.content.merge import (
     MERGE_FIELDS,
     TAG,
     TAGGABLE_LINKS,
-    TAGGED_LINK,
     MergeError,
     Values,
     conditions_used,
@@ -34,6 +33,8 @@ _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _MARKDOWN_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
 _CODE = re.compile(r"`[^`]*`")
 SAMPLE_FIELDS = {name: f"sample {name}" for name in MERGE_FIELDS}
+# Anything written as a tagging link, however wrong its tag (the renderer folds only well-formed ones).
+_TAGGING_ATTEMPT = re.compile(r"\]\(\s*link:([a-z_][a-z0-9_]*)\s+tag:([^)]*)\)")
 
 
 def _sample_values(flags: frozenset[str], named: bool) -> Values:
@@ -55,11 +56,11 @@ def _merge_problem(text: str) -> str | None:
 
 def _tag_problems(body: str) -> list[str]:
     problems = []
-    for link, tag in TAGGED_LINK.findall(body):
+    for link, tag in _TAGGING_ATTEMPT.findall(body):
         if link in LINKS and link not in TAGGABLE_LINKS:
             problems.append(f"The link {LINK_SCHEME}{link} cannot tag a reader; tagging links: "
                             + ", ".join(LINK_SCHEME + n for n in TAGGABLE_LINKS) + ".")
-        if not TAG_NAME.fullmatch(tag):
+        if not TAG_NAME.fullmatch(tag.strip()):
             problems.append(f"tag:{tag} is not a tag name: use lower-case letters, digits, - or _, e.g. "
                             "[Yes, tell me more](link:free_guide tag:interested).")
     return problems

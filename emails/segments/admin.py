@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from emails.segments.conditions import KINDS
 from emails.segments.forms import INPUTS, SegmentForm
 from emails.segments.models import Segment
 from emails.segments.selectors import segment_count, segment_q
@@ -39,7 +40,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
                            change: bool = False, form_url: str = "", obj: Segment | None = None) -> HttpResponse:
-        context["condition_inputs"] = INPUTS
+        context["condition_inputs"] = {KINDS[kind].label: inputs for kind, inputs in INPUTS.items()}
         context["condition_forms"] = context["adminform"].form.condition_forms
         if obj is not None and obj.pk:
             started = time.perf_counter()

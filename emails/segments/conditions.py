@@ -10,8 +10,8 @@ A segment stores its conditions as JSON, a list of objects, each with a `kind` a
     {"kind": "signup_date", "after": "2026-03-01" | null, "before": "2026-03-31" | null}   (inclusive, UTC days)
     {"kind": "sequence", "value": "day-1" … "day-6" | "finished"}   (that day's email was sent; finished = day 7)
     {"kind": "clicked_within", "days": 14}            a human click (not a scanner's) in the last N days
-    {"kind": "no_click_in_last", "emails": 3}         sent at least N sequence emails, a human click on none of
-                                                      the last N
+    {"kind": "no_click_in_last", "emails": 3}         at least N marketing emails sent since their last human
+                                                      click (or ever, if none): the last N went unclicked
     {"kind": "time_zone", "value": "Europe/Berlin"}
 
 `validate_conditions` is the one gate (the model's validator, the admin form and the services all use it): it
@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from leads.models import Lead, LeadTag, tag_name_clean
@@ -138,14 +138,15 @@ def _clicked_within_q(days: int, now: datetime) -> Q:
 
 
 def _no_click_in_last_q(emails: int) -> Q:
-    sent = ScheduledEmail.objects.filter(lead=OuterRef("pk"), stream=ScheduledEmail.Stream.MARKETING,
-                                         status=ScheduledEmail.Status.SENT)
-    last = ScheduledEmail.objects.filter(lead=OuterRef(OuterRef("pk")), stream=ScheduledEmail.Stream.MARKETING,
-                                         status=ScheduledEmail.Status.SENT).order_by("-sent_at", "-pk")
-    clicked = Click.objects.filter(lead=OuterRef("pk"), machine=Click.Machine.HUMAN,
-                                   scheduled_email__in=last.values("pk")[:emails])
-    # "At least N sent" is the N-th newest row existing; a reader with fewer emails has not been silent for N.
-    return Q(Exists(sent.order_by("-sent_at", "-pk")[emails - 1:emails])) & ~Q(Exists(clicked))
+    # The emails nobody clicked through since they were sent (a human click at or after an email's send time
+    # ends its silence, whichever email's link it came from), per lead: N of them means the last N went unclicked.
+    # Set-based (an anti-join, then one GROUP BY), never a subquery per lead.
+    unclicked = ScheduledEmail.objects.filter(stream=ScheduledEmail.Stream.MARKETING,
+                                              status=ScheduledEmail.Status.SENT).exclude(
+        Exists(Click.objects.filter(lead=OuterRef("lead"), machine=Click.Machine.HUMAN,
+                                    created_at__gte=OuterRef("sent_at"))))
+    silent = unclicked.values("lead").annotate(unclicked=Count("pk")).filter(unclicked__gte=emails)
+    return Q(pk__in=silent.values("lead"))
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ KINDS: dict[str, Kind] = {
                            lambda c, now: _clicked_within_q(c["days"], now)),
     "no_click_in_last": Kind("No click in the last N emails",
                              lambda c: {"kind": "no_click_in_last", "emails": _count(c, "emails", MAX_EMAILS)},
-                             lambda c: f"clicked none of their last {c['emails']} email(s)",
+                             lambda c: f"no click since their last {c['emails']} email(s)",
                              lambda c, now: _no_click_in_last_q(c["emails"])),
     "time_zone": Kind("Time zone is", _clean_time_zone, lambda c: f"time zone {c['value']}",
                       lambda c, now: Q(time_zone=c["value"])),

@@ -130,18 +130,24 @@ def test_clicked_within_counts_human_clicks_only() -> None:
 
 def test_no_click_in_the_last_n_emails() -> None:
     start = timezone.now() - timedelta(days=10)
-    silent, woke, early, new = reader("silent"), reader("woke"), reader("early"), reader("new")
+    silent, woke, early, late, new = reader("silent"), reader("woke"), reader("early"), reader("late"), reader("new")
     rows = {}
-    for who in (silent, woke, early):
+    for who in (silent, woke, early, late):
         for day, step in enumerate(("welcome", "day-1", "day-2", "day-3")):
             rows[who.first_name.lower(), step] = sent(who, step, start + timedelta(days=day))
     sent(new, "welcome", start)
     with time_machine.travel(start + timedelta(days=5)):
         human_click(woke, rows["woke", "day-3"])  # clicked the newest email
-        human_click(early, rows["early", "welcome"])  # clicked only the oldest, outside the last 3
+        human_click(late, rows["late", "welcome"])  # an old email's link, but after all four were sent
+    with time_machine.travel(start + timedelta(hours=12)):
+        human_click(early, rows["early", "welcome"])  # then three emails without a click
+    # A scanner's click is no sign of life.
+    from emails.services import click_record
+    click_record(lead_id=silent.pk, row_id=rows["silent", "day-3"].pk, target=Click.Target.FREE_GUIDE, method="HEAD")
     # "new" received one email: too few to call them silent for 3.
     assert names(make_segment([{"kind": "no_click_in_last", "emails": 3}])) == {"silent", "early"}
     assert names(make_segment([{"kind": "no_click_in_last", "emails": 4}], name="4")) == {"silent"}
+    assert names(make_segment([{"kind": "no_click_in_last", "emails": 1}], name="1")) == {"silent", "early", "new"}
 
 
 def test_time_zone_condition() -> None:
