@@ -14,7 +14,6 @@ import time
 from datetime import timedelta
 
 from bench import common
-from bench.bench_schedule import _literal_columns
 
 NAME = "broadcast"
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo",
@@ -34,13 +33,13 @@ def fill(n: int) -> None:
     from leads.models import Lead
 
     zones = "ARRAY[" + ", ".join(f"'{zone}'" for zone in ZONES) + "]"
-    lead_cols, lead_exprs, lead_params = _literal_columns(Lead, {
+    lead_cols, lead_exprs, lead_params = common.literal_columns(Lead, {
         "email": "'r' || g || '@broadcast.example'", "first_name": "'Reader' || g", "status": "'subscribed'",
         "time_zone": f"({zones})[1 + g %% {len(ZONES)}]", "is_customer": "g %% 2 = 0",
         "customer_since": "CASE WHEN g %% 2 = 0 THEN now() END",
         "created_at": "now() - interval '30 days'", "confirmed_at": "now() - interval '30 days'",
     })
-    row_cols, row_exprs, row_params = _literal_columns(ScheduledEmail, {
+    row_cols, row_exprs, row_params = common.literal_columns(ScheduledEmail, {
         "lead_id": "l.id", "step": "s.step", "stream": "'marketing'", "key": "''", "status": "'sent'",
         "send_at": "l.created_at + s.k * interval '1 day'", "sent_at": "l.created_at + s.k * interval '1 day'",
         "created_at": "l.created_at", "updated_at": "now()", "context": "'{}'::jsonb",
