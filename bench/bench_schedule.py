@@ -13,32 +13,12 @@ against the bare floor of the same rows inserted with one `bulk_create` per lead
 """
 
 import time
-from typing import Any
 
 from bench import common
 
 NAME = "schedule"
 DUE = 1000
 SMALL_LEADS = 1250
-
-
-def _literal_columns(model: Any, generated: dict[str, str]) -> tuple[list[str], list[str], list[Any]]:
-    """Columns of `model` for an INSERT … SELECT: SQL for `generated` ones, each field's default for the rest."""
-    from django.db import connection
-
-    columns, expressions, params = [], [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        columns.append(f.column)
-        if f.column in generated:
-            expressions.append(generated[f.column])
-        elif f.null and not f.has_default():
-            expressions.append("NULL")
-        else:
-            expressions.append("%s")
-            params.append(f.get_db_prep_save(f.get_default(), connection=connection))
-    return columns, expressions, params
 
 
 def fill(schema: str, leads: int) -> None:
@@ -50,14 +30,14 @@ def fill(schema: str, leads: int) -> None:
     from emails.models import ScheduledEmail
     from leads.models import Lead
 
-    lead_cols, lead_exprs, lead_params = _literal_columns(Lead, {
+    lead_cols, lead_exprs, lead_params = common.literal_columns(Lead, {
         "email": "'r' || g || '@" + schema + ".example'",
         "first_name": "'Reader' || g", "status": "'subscribed'", "time_zone": "'America/New_York'",
         "created_at": "now() - (g::float / %(n)s) * interval '60 days'".replace("%(n)s", str(leads)),
         "confirmed_at": "now() - (g::float / %(n)s) * interval '60 days'".replace("%(n)s", str(leads)),
     })
     steps = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
-    row_cols, row_exprs, row_params = _literal_columns(ScheduledEmail, {
+    row_cols, row_exprs, row_params = common.literal_columns(ScheduledEmail, {
         "lead_id": "l.id", "step": "s.step", "stream": "'marketing'", "key": "''",
         "send_at": "l.created_at + (s.k - 1) * interval '1 day'",
         # Rows due within the next two hours count as sent, so no row falls due by itself during the run.

@@ -101,6 +101,25 @@ def django_setup(name: str, **extra: str) -> None:
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 
+def literal_columns(model: Any, generated: dict[str, str]) -> tuple[list[str], list[str], list[Any]]:
+    """Columns of `model` for an INSERT … SELECT: SQL for `generated` ones, each field's default for the rest."""
+    from django.db import connection
+
+    columns, expressions, params = [], [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(f.column)
+        if f.column in generated:
+            expressions.append(generated[f.column])
+        elif f.null and not f.has_default():
+            expressions.append("NULL")
+        else:
+            expressions.append("%s")
+            params.append(f.get_db_prep_save(f.get_default(), connection=connection))
+    return columns, expressions, params
+
+
 def redis_flush() -> None:
     import redis
 

@@ -176,7 +176,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
         "options": {"expires": max(DRIP_DISPATCH_EVERY_SECONDS * 2, 10)},
     },
-    # Transactional mail's own lane, on the queue CELERY_TASK_ROUTES gives it (below).
+    # Transactional mail's own lane, on the queue CELERY_TASK_ROUTES gives it (above).
     "dispatch-transactional-emails": {
         "task": "emails.tasks.dispatch_transactional",
         "schedule": DRIP_DISPATCH_EVERY_SECONDS,
@@ -187,6 +187,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emails.tasks.unknown_rows_settle",
         "schedule": ESP_LOOKUP_EVERY_SECONDS,
         "options": {"expires": max(ESP_LOOKUP_EVERY_SECONDS - 1, 5)},
+    },
+    # Readers who finished the week without buying get the follow-up rows (emails/follow_up.py): one indexed query.
+    "enrol-follow-ups": {
+        "task": "emails.tasks.follow_up_enrol",
+        "schedule": 300.0,
+        "options": {"expires": 290},
     },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",

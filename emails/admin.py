@@ -12,14 +12,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from emails.models import SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail
+from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail, is_marketing_step
 from emails.preview import build_test_message, render_email_preview
 from emails.services import email_retry
 from emails.tracking import rows_with_acceptance_evidence
 from leads.models import Lead
 
 PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "signin", "payment-failed",
-                 "order-waiting", "privacy-link", "already-yours", "duplicate-refunded", "order-review"]
+                 "order-waiting", "privacy-link", "already-yours", "duplicate-refunded", "order-review",
+                 *FOLLOW_UP_STEPS]
 
 
 class EmailEventInline(admin.TabularInline):
@@ -110,8 +111,7 @@ class ScheduledEmailAdmin(admin.ModelAdmin):
         if form.is_valid():
             lead, step = form.cleaned_data["lead"], form.cleaned_data["step"]
             row = ScheduledEmail(lead=lead, step=step, stream=ScheduledEmail.Stream.MARKETING
-                                 if step in SEQUENCE_STEPS or step == "order-waiting"
-                                 else ScheduledEmail.Stream.TRANSACTIONAL)
+                                 if is_marketing_step(step) else ScheduledEmail.Stream.TRANSACTIONAL)
             if request.method == "POST" and form.cleaned_data["send_to"]:
                 if not self.has_test_send_permission(request):
                     return HttpResponse(status=403)
@@ -165,4 +165,9 @@ from emails.content.models import EmailCopy  # noqa: E402
 admin.site.register(EmailCopy, EmailCopyAdmin)
 
 # Experiments (A/B tests of one email, decided by purchases): registered by their own module on import.
+# Broadcasts (one email to a segment, sent as rows by the dispatcher): registered by their own module on import.
+from emails.broadcasts import admin as broadcasts_admin  # noqa: E402, F401
 from emails.experiments import admin as experiments_admin  # noqa: E402, F401
+
+# Segments (saved filters over leads, with a live count): registered by their own module on import.
+from emails.segments import admin as segments_admin  # noqa: E402, F401

@@ -36,6 +36,7 @@ from django.db.models import BigIntegerField, Case, DateTimeField, F, PositiveIn
 from django.utils import timezone
 
 from emails import esp_throttle
+from emails.after_week import after_week_skip_reason
 from emails.content.current import copy_batch, copy_for_row
 from emails.esp_send import (
     AMBIGUOUS,
@@ -109,7 +110,7 @@ def skip_reason_for(lead: Lead, row: ScheduledEmail) -> str:
         return lead.suppression
     if row.step in SEQUENCE_STEPS and lead.reminders_stopped_at:
         return "reminders_stopped"
-    return ""
+    return after_week_skip_reason(lead, row, timezone.now())
 
 
 def is_paused(lead: Lead, row: ScheduledEmail, now: datetime) -> bool:

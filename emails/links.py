@@ -13,9 +13,10 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import reverse
 
+from emails.content.merge import TAGGABLE_LINKS, split_tagged
 from emails.models import ScheduledEmail
 from leads import tokens
-from leads.models import Lead
+from leads.models import TAG_NAME, Lead
 
 # The tracked links an email may use as `links.<target>`.
 CLICK_TARGETS = ("free_guide", "upgrade", "full_guide", "app")
@@ -44,9 +45,13 @@ def _url_with_token(name: str, token: str) -> str:
     return _url_pattern(name).replace(_TOKEN_SLOT, token)
 
 
-def click_url(*, row: ScheduledEmail, target: str) -> str:
-    """A link through our signed redirect, so a click (and later revenue) is credited to this exact row."""
-    return _url_with_token("email-click", tokens.sign("click", {"row": row.pk, "lead": row.lead_id, "t": target}))
+def click_url(*, row: ScheduledEmail, target: str, tag: str = "") -> str:
+    """A link through our signed redirect, so a click (and later revenue) is credited to this exact row. With a
+    `tag`, the reader who follows it (a person's press, not a scanner's GET) gets that tag."""
+    payload: dict[str, object] = {"row": row.pk, "lead": row.lead_id, "t": target}
+    if tag:
+        payload["tag"] = tag
+    return _url_with_token("email-click", tokens.sign("click", payload))
 
 
 def unsubscribe_url(lead: Lead) -> str:
@@ -70,8 +75,17 @@ class ClickLinks(dict[str, str]):
         super().__init__()
         self.row = row
 
-    def __missing__(self, target: str) -> str:
-        if target not in CLICK_TARGETS:
-            raise KeyError(target)
-        url = self[target] = click_url(row=self.row, target=target)
+    def __missing__(self, name: str) -> str:
+        target, tag = click_link(name)
+        url = self[name] = click_url(row=self.row, target=target, tag=tag)
         return url
+
+
+def click_link(name: str) -> tuple[str, str]:
+    """(target, tag) of a tracked link's name, `free_guide` or `free_guide;tag=interested` (a tagging link,
+    emails/content/merge.py); KeyError for a name that is neither, so the copy shows the link as missing (or, for a
+    bad tag, untagged: the copy checks refuse both before anything is published)."""
+    target, tag = split_tagged(name)
+    if target not in CLICK_TARGETS or (tag and (target not in TAGGABLE_LINKS or not TAG_NAME.fullmatch(tag))):
+        raise KeyError(name)
+    return target, tag

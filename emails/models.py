@@ -13,6 +13,16 @@ from leads.models import Lead
 
 SEQUENCE_STEPS = ["welcome", "day-1", "day-2", "day-3", "day-4", "day-5", "day-6", "day-7"]
 REMINDER_STEPS = SEQUENCE_STEPS[1:]  # the seven daily reminders that follow the welcome
+# After the week, for readers who finished day 7 without buying (emails/follow_up.py).
+FOLLOW_UP_STEPS = ["follow-up-1", "follow-up-2", "follow-up-3"]
+# A one-off email to a segment is the step `broadcast-<id>` (emails/broadcasts/).
+BROADCAST_STEP_PREFIX = "broadcast-"
+
+
+def is_marketing_step(step: str) -> bool:
+    """Mail we send on our own initiative (marketing stream), as opposed to replies to what a reader did."""
+    return (step in SEQUENCE_STEPS or step in FOLLOW_UP_STEPS or step.startswith(BROADCAST_STEP_PREFIX)
+            or step == "order-waiting")
 
 
 class ScheduledEmail(models.Model):
@@ -73,8 +83,17 @@ class ScheduledEmail(models.Model):
             models.Index(fields=["sent_at"], condition=Q(stream="transactional"), name="sent_transactional_email_idx"),
             # ESP events find their row by message id: equality only, so no second (LIKE) index as db_index makes.
             models.Index(fields=["esp_message_id"], name="email_esp_message_idx"),
+            # Segments ask "reached day N" (emails/segments/conditions.py): the leads whose day-N row was sent. Only
+            # sent marketing rows are in it, each entered once, as it is marked sent (that update cannot be HOT anyway:
+            # `status` is in the other indexes' predicates).
+            models.Index(fields=["step", "lead"], condition=Q(status="sent", stream="marketing"),
+                         name="sent_step_lead_idx"),
             # Only the rows of an experiment have an arm; the others stay out of this index.
             models.Index(fields=["variant"], condition=Q(variant__isnull=False), name="email_variant_idx"),
+            # A broadcast's rows (its report, its cancel); the week's rows stay out. Queries repeat the condition
+            # (broadcast_rows) so the planner can match this partial index.
+            models.Index(fields=["step", "status"], condition=Q(step__startswith=BROADCAST_STEP_PREFIX),
+                         name="broadcast_email_idx"),
         ]
 
     def __str__(self) -> str:
@@ -138,15 +157,23 @@ class Click(models.Model):
     # Mailbox scanners open links too (emails/clicks.py): their clicks are kept, shown apart, never credited.
     machine = models.CharField(max_length=8, choices=Machine.choices, default="", db_default="", blank=True)
 
+    class Meta:
+        # Segments ask "a human click by this lead since …" (emails/segments/conditions.py) per lead.
+        indexes = [models.Index(fields=["lead", "created_at"], condition=Q(machine=""), name="human_click_idx")]
+
     def __str__(self) -> str:
         who = f" (machine: {self.machine})" if self.machine else ""
         return f"{self.target} click by lead #{self.lead_id}{who}"
 
 
-# Registered with this app from their own modules: the copy editor's and the experiments' tables.
+# Registered with this app from their own modules: the copy editor's, the experiments', the segments' and the
+# broadcasts' tables.
+from emails.broadcasts.models import Broadcast  # noqa: E402
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
 from emails.deliverability.models import MailboxDomain  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
+from emails.segments.models import Segment  # noqa: E402
 
-__all__ = ["SEQUENCE_STEPS", "Click", "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain",
-           "ScheduledEmail", "SequenceSettings", "Variant"]
+__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Broadcast", "Click", "EmailCopy",
+           "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment", "SequenceSettings",
+           "Variant", "is_marketing_step"]

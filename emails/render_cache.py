@@ -22,15 +22,17 @@ from django.dispatch import receiver
 
 from emails.compose import RenderedEmail, compose
 from emails.content.current import ChosenCopy
+from emails.content.merge import TAG_SEPARATOR
 from emails.content.text import CopyText
 from emails.context import LeadValues, template_context
-from emails.links import CLICK_TARGETS
+from emails.links import click_link
 from emails.models import ScheduledEmail
 from leads.models import Lead
 
 _SLOT_MARK = secrets.token_hex(6)
-_SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z_]+){_SLOT_MARK}")
+_SLOT_RE = re.compile(f"slot{_SLOT_MARK}([a-z0-9_-]+){_SLOT_MARK}")  # a tag's name may hold digits and "-"
 _LINK_PREFIX = "link_"
+_TAG_SLOT = "__tag_"  # link_free_guide__tag_interested: the tagging link `free_guide;tag=interested`
 # Subject, text and HTML, each as _SLOT_RE.split() leaves it: literal text at even indexes, slot names at odd ones.
 Pieces = list[str]
 # (step, stream, buyer, named, version, variant id): versions are never edited in place, so an entry never goes
@@ -42,6 +44,21 @@ STEP_CACHE_LIMIT = 512  # many publishes in one long-lived process: start over r
 
 def _slot(name: str) -> str:
     return f"slot{_SLOT_MARK}{name}{_SLOT_MARK}"
+
+
+class SlotLinks(dict[str, str]):
+    """`links` of a step render: a slot per tracked link the copy uses, tagging links included."""
+
+    def __missing__(self, name: str) -> str:
+        target, tag = click_link(name)
+        slot = self[name] = _slot(f"{_LINK_PREFIX}{target}" + (f"{_TAG_SLOT}{tag}" if tag else ""))
+        return slot
+
+
+def _link_name(slot: str) -> str:
+    """The link name a SlotLinks slot stands for: `link_free_guide__tag_interested` -> `free_guide;tag=interested`."""
+    target, _, tag = slot.removeprefix(_LINK_PREFIX).partition(_TAG_SLOT)
+    return f"{target}{TAG_SEPARATOR}{tag}" if tag else target
 
 
 class SlotValues:
@@ -66,7 +83,7 @@ class SlotValues:
         return _slot("first_reminder")
 
     def links(self) -> Mapping[str, str]:
-        return {target: _slot(f"{_LINK_PREFIX}{target}") for target in CLICK_TARGETS}
+        return SlotLinks()
 
 
 def step_cache_forget() -> None:
@@ -115,7 +132,7 @@ def render_from_step_cache(lead: Lead, row: ScheduledEmail, chosen: ChosenCopy) 
     def value(name: str) -> str:
         if name not in values:
             if name.startswith(_LINK_PREFIX):
-                values[name] = links[name.removeprefix(_LINK_PREFIX)]
+                values[name] = links[_link_name(name)]
             else:
                 values[name] = getattr(reader, name)()  # a slot is named after the LeadValues method that fills it
         return values[name]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from emails.content.timing import sequence_timing
-from emails.models import REMINDER_STEPS, SEQUENCE_STEPS
+from emails.models import FOLLOW_UP_STEPS, REMINDER_STEPS, SEQUENCE_STEPS
 
 # The first reminder waits at least this long after the welcome, so a 7 a.m. signup does not get two emails
 # within the hour.
@@ -114,3 +114,25 @@ def mornings_in_new_zone(times: list[datetime], *, old_zone: str | None, new_zon
         moved.append(at)
         next_free = local_morning_utc(at.astimezone(new).date() + timedelta(days=days_between), new, hour)
     return moved
+
+
+def follow_up_send_times(*, day_seven_at: datetime, time_zone: str | None, hour: int | None = None,
+                         after_days: int | None = None, days_between: int | None = None,
+                         day_seconds: int | None = None) -> dict[str, datetime]:
+    """UTC send time of each follow-up email for a reader whose day 7 went out at `day_seven_at`: the first
+    `after_days` local mornings later, each next one `days_between` mornings after the one before, at the
+    sequence's send hour (all three from the admin's setting when left out)."""
+    current = sequence_timing()
+    hour = current.send_hour if hour is None else hour
+    after_days = current.follow_up_after_days if after_days is None else after_days
+    days_between = current.follow_up_days_between if days_between is None else days_between
+    day_seconds = settings.DRIP_DAY_SECONDS if day_seconds is None else day_seconds
+    offsets = [after_days + n * days_between for n in range(len(FOLLOW_UP_STEPS))]
+    if day_seconds != REAL_DAY_SECONDS:
+        # Development: the compressed week goes on at the same pace.
+        return {step: day_seven_at + timedelta(seconds=days * day_seconds)
+                for step, days in zip(FOLLOW_UP_STEPS, offsets, strict=True)}
+    zone = reader_zone(time_zone)
+    day_seven = day_seven_at.astimezone(zone).date()
+    return {step: local_morning_utc(day_seven + timedelta(days=days), zone, hour)
+            for step, days in zip(FOLLOW_UP_STEPS, offsets, strict=True)}

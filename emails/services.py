@@ -14,13 +14,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from emails.broker import task_publish
-from emails.clicks import click_machine_reason
-from emails.models import REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
+from emails.clicks import click_confirm_human, click_machine_reason
+from emails.models import FOLLOW_UP_STEPS, REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due, dispatch_transactional
 from emails.tracking import rows_with_acceptance_evidence
 from leads.db import insert_for_each_unless_conflict, insert_unless_conflict
-from leads.models import Lead
+from leads.models import TAG_NAME, Lead, TagChange
+from leads.services import lead_tag_add
 
 # A kick that waited in the queue longer than a few beats is worthless: beat already ran.
 KICK_EXPIRES_SECONDS = 60
@@ -62,15 +63,15 @@ def sequence_enrol(*, lead: Lead, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None = None) -> int:
-    """Move `lead`'s unsent reminders from mornings in `previous_zone` to the same mornings in `lead.time_zone`
-    (emails.schedule.mornings_in_new_zone). Rows already claimed, sent or skipped stay as they are. Returns how
-    many rows moved. A compressed development week is not tied to mornings: nothing moves there."""
+    """Move `lead`'s unsent reminders and follow-up emails from mornings in `previous_zone` to the same mornings in
+    `lead.time_zone` (emails.schedule.mornings_in_new_zone). Rows already claimed, sent or skipped stay as they
+    are. Returns how many rows moved. A compressed development week is not tied to mornings: nothing moves there."""
     if settings.DRIP_DAY_SECONDS != REAL_DAY_SECONDS:
         return 0
     now = now or timezone.now()
     rows = list(ScheduledEmail.objects.select_for_update()
                 .filter(lead=lead, stream=ScheduledEmail.Stream.MARKETING, status=ScheduledEmail.Status.SCHEDULED,
-                        step__in=REMINDER_STEPS).order_by("send_at"))
+                        step__in=[*REMINDER_STEPS, *FOLLOW_UP_STEPS]).order_by("send_at"))
     times = mornings_in_new_zone([row.send_at for row in rows], old_zone=previous_zone, new_zone=lead.time_zone,
                                  now=now)
     moved = []
@@ -152,3 +153,16 @@ def click_record(*, lead_id: int, row_id: int | None, target: str, method: str =
     machine = click_machine_reason(row=row, target=target, at=now, method=method, user_agent=user_agent)
     return Click.objects.create(lead_id=lead_id, scheduled_email=row, target=target, created_at=now,
                                 machine=machine)
+
+
+@transaction.atomic
+def click_tag_confirm(*, lead_id: int, row_id: int | None, target: str, tag: str) -> bool:
+    """The reader pressed the button behind a tagging link (`[Yes](link:free_guide tag:interested)`): a CSRF-checked
+    POST, which mailbox scanners do not make. The lead gets the tag (in their timeline, "through a link in an
+    email"), and their click on that email counts as a person's. Returns whether the tag was new; a bad tag name or
+    a lead that is gone changes nothing."""
+    lead = Lead.objects.filter(pk=lead_id).exclude(status=Lead.Status.ERASED).first()
+    if lead is None or not TAG_NAME.fullmatch(tag):
+        return False
+    click_confirm_human(lead_id=lead.pk, row_id=row_id, target=target, at=timezone.now())
+    return lead_tag_add(lead=lead, tag=tag, source=TagChange.Source.EMAIL)

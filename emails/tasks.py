@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from emails import dispatch, esp_lookup
+from emails import dispatch, esp_lookup, follow_up
 
 # A transactional run is short: its lane exists so a sign-in link never waits, and a long run would make the next
 # kick wait behind it.
@@ -28,3 +28,9 @@ def dispatch_transactional() -> int:
 def unknown_rows_settle() -> dict[str, int]:
     """Ask the ESP about rows left `unknown` (emails/esp_lookup.py). Fired by beat."""
     return esp_lookup.unknown_rows_settle()
+
+
+@shared_task(name="emails.tasks.follow_up_enrol", ignore_result=True)
+def follow_up_enrol() -> int:
+    """Readers who finished the week without buying get the follow-up rows. Beat runs it every few minutes."""
+    return follow_up.follow_up_enrol_due()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from emails import services as email_services
 from emails.esp_reactivation import hard_bounce_reactivate
+from emails.segments.admin import SegmentListFilter
 from funnel.checkout.events import stripe_event_process
 from funnel.checkout.review import purchase_grant, purchase_refund_held
 from funnel.dashboard.timeline import lead_timeline
@@ -29,6 +30,10 @@ from leads.models import Lead
 class FunnelLeadAdmin(LeadAdmin):
     change_form_template = "admin/leads/lead/change_form_timeline.html"
     actions = ["resend_welcome", *LeadAdmin.actions]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        # A segment (emails) narrows the list, and with it the list's CSV download (leads/admin_csv.py).
+        return (SegmentListFilter, *super().get_list_filter(request))
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
                            change: bool = False, form_url: str = "", obj: Lead | None = None) -> HttpResponse:

@@ -1,7 +1,8 @@
-"""Lead admin: find a person, see their consent, and act on their request (unsubscribe, export, erase).
+"""Lead admin: find a person, see their consent and tags, and act on their request (unsubscribe, export, erase).
 
-Only `leads` is imported here (layers). The timeline and "resend welcome", which need emails and money, are added
-by the subclass registered in funnel/admin.py.
+Only `leads` is imported here (layers). The timeline, "resend welcome" and the segment filter, which need emails
+and money, are added by the subclass registered in funnel/admin.py. Tags: leads/admin_tags.py; the list's CSV
+download: leads/admin_csv.py.
 """
 
 import json
@@ -9,12 +10,14 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from leads import selectors, services
-from leads.models import ConsentRecord, Lead
+from leads.admin_csv import LeadCsvExportMixin
+from leads.admin_tags import LeadTagsAdminMixin, LeadTagsForm
+from leads.models import ConsentRecord, Lead, Tag
 
 MAX_EXPORT = 500
 
@@ -67,25 +70,42 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(Tag)
+class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Tags are made by tagging a lead (leads/admin_tags.py, an email's link, an import); this lists them."""
+
+    list_display = ("name", "readers", "created_at")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(reader_count=Count("lead_tags"))
+
+    @admin.display(description="Readers", ordering="reader_count")
+    def readers(self, obj: Tag) -> int:
+        return obj.reader_count  # type: ignore[attr-defined, no-any-return]
+
+
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadCsvExportMixin, LeadTagsAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "email", "first_name", "status", "is_customer", "utm_source", "created_at",
                     "confirmed_at")
     list_display_links = ("__str__", "email")
+    form = LeadTagsForm
     search_fields = ("email", "first_name")
-    list_filter = ("status", ("is_customer", admin.BooleanFieldListFilter), "utm_source", "created_at",
+    list_filter = ("status", ("is_customer", admin.BooleanFieldListFilter), "tags", "utm_source", "created_at",
                    ConfirmedFilter, "is_demo")
     ordering = ("-created_at",)
     # The changelist must stay fast at 100,000+ leads: no COUNT(*) of the unfiltered table on every page.
     show_full_result_count = False
     list_per_page = 50
     inlines = [ConsentRecordInline]
-    actions = ["unsubscribe_selected", "export_selected", "erase_selected", "lift_suppression"]
+    actions = ["tag_add_selected", "tag_remove_selected", "unsubscribe_selected", "export_selected", "erase_selected",
+               "lift_suppression"]
     # Suppression changes only through the ESP's events and the "Lift suppression…" action, which asks why.
-    readonly_fields = ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at", "erased_at",
-                       "suppression", "suppressed_at", "customer_since", "access_version", "last_sign_in_at",
-                       "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
-                       "landing_path", "is_demo")
+    readonly_fields = ("tag_names", "created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
+                       "erased_at", "suppression", "suppressed_at", "customer_since", "access_version",
+                       "last_sign_in_at", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+                       "referrer", "landing_path", "is_demo")
     fieldsets = (
         (None, {"fields": ("email", "first_name", "status", "time_zone", "is_demo")}),
         ("Dates", {"fields": ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
@@ -96,6 +116,14 @@ class LeadAdmin(admin.ModelAdmin):
         ("Where they came from", {"fields": ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                                              "referrer", "landing_path")}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Lead | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        return [*fieldsets, self.tag_fieldset(request, obj)] if obj is not None else fieldsets
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self.save_tags(request, obj, form)
 
     @admin.action(description="Unsubscribe from marketing email", permissions=["change"])
     def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:

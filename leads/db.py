@@ -56,9 +56,13 @@ def insert_unless_conflict(obj: Model, *, json_text: Mapping[str, str] | None = 
     return True
 
 
-def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: QuerySet[Any]) -> int:
+def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: QuerySet[Any],
+                                    per_row: Mapping[str, Any] | None = None) -> int:
     """INSERT a copy of `obj` for every row `source` finds, its `fk_column` set to that row's id, in one
     INSERT … SELECT … ON CONFLICT DO NOTHING. Returns how many rows were inserted (zero when `source` is empty).
+
+    `per_row` maps a column of `obj` to an expression over `source`'s rows (e.g. a send time that depends on each
+    lead's time zone), which replaces `obj`'s value for that column.
 
     The same single statement runs whatever `source` finds: for answers that must cost the same work whether or
     not a record exists (the database decides, the Python path does not branch). No model signals are sent.
@@ -67,16 +71,21 @@ def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: Query
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
     fields = _insertable_fields(model)
+    computed = {column: f"per_row_{n}" for n, column in enumerate(per_row or {})}
     select_list, params = [], []
     for f in fields:
         if f.column == fk_column:
             select_list.append("found.source_id")
+        elif f.column in computed:
+            select_list.append(f"found.{computed.pop(f.column)}")
         else:
             select_list.append("%s")
             params.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
-    if "found.source_id" not in select_list:
-        raise ValueError(f"{model.__name__} has no column {fk_column!r}")
-    source_sql, source_params = source.values(source_id=F("pk")).query.sql_with_params()
+    missing = ([] if "found.source_id" in select_list else [fk_column]) + sorted(computed)
+    if missing:
+        raise ValueError(f"{model.__name__} has no column(s) {missing}")
+    expressions = {f"per_row_{n}": expression for n, expression in enumerate((per_row or {}).values())}
+    source_sql, source_params = source.values(source_id=F("pk"), **expressions).query.sql_with_params()
     # The ORM's own SQL for the source; its values are bound like ours.
     body = f"SELECT {', '.join(select_list)} FROM ({source_sql}) AS found"  # noqa: S608
     sql = _insert_statement(connection, model, fields, body)

@@ -4,8 +4,10 @@ Whatever `emails` must know about a person (paused, stopped, suppressed, custome
 unsubscribe or a purchase never has to reach into the scheduler.
 """
 
+import re
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -68,6 +70,10 @@ class Lead(models.Model):
     # Part of the state the single-use data download and erasure links are signed over (leads/privacy_link.py):
     # using one moves it, which ends that link and every earlier one.
     privacy_link_used_at = models.DateTimeField(null=True, blank=True)
+
+    # Written only through leads.services.lead_tag_add / lead_tag_remove, which record each change (TagChange).
+    tags: "models.ManyToManyField[Tag, LeadTag]" = models.ManyToManyField(
+        "Tag", through="LeadTag", related_name="leads", blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["utm_source", "utm_campaign", "created_at"])]
@@ -143,3 +149,68 @@ class SuppressionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.get_suppression_display()} for lead #{self.lead_id}"
+
+
+# A tag's name as written in the admin, an import and an email's link (`[Yes](link:free_guide tag:interested)`):
+# lower-case letters, digits, "-" and "_", so it reads the same in a URL, a CSV cell and the copy.
+TAG_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
+
+
+def tag_name_clean(value: str) -> str:
+    """The canonical spelling of a tag name (trimmed, lower-case); ValidationError when it is not one."""
+    name = value.strip().lower()
+    if not TAG_NAME.fullmatch(name):
+        raise ValidationError(f"{value!r} is not a tag name: use 1 to 50 lower-case letters, digits, - or _, "
+                              "starting with a letter or digit.")
+    return name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadTag(models.Model):
+    """A lead carries a tag. Segments ask "has tag X" per lead: the unique (lead, tag) index answers that."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_tags")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="one_tag_per_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on lead #{self.lead_id}"
+
+
+class TagChange(models.Model):
+    """Append-only history of a lead's tags, for the lead's timeline: what, how, and which staff user."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", "Tag added"
+        REMOVED = "removed", "Tag removed"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "by staff in the admin"
+        EMAIL = "email", "by the reader, through a link in an email"
+        IMPORT = "import", "by an import"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tag_changes")
+    tag = models.CharField(max_length=50)  # the name, kept if the tag itself is deleted later
+    action = models.CharField(max_length=8, choices=Action.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    by = models.CharField(max_length=150, blank=True)  # the staff user; empty for a reader or an import
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.tag} on lead #{self.lead_id}"

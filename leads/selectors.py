@@ -1,5 +1,6 @@
 """Reads about leads that are more than one line."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,13 @@ def lead_export(*, lead: Lead) -> dict[str, Any]:
              "at": s.created_at.isoformat()}
             for s in lead.suppression_changes.order_by("created_at", "pk")
         ],
+        # Tags say what we noted about the person (an interest, a webinar): theirs to see, how each came, not which
+        # staff member added it.
+        "tags": sorted(lead.tags.values_list("name", flat=True)),
+        "tag_history": [
+            {"tag": t.tag, "action": t.action, "how": t.source, "at": t.created_at.isoformat()}
+            for t in lead.tag_changes.order_by("created_at", "pk")
+        ],
         **privacy.export_sections(lead),
     }
 
@@ -47,3 +55,23 @@ def leads_due_confirm_reminder(*, now: datetime, after: timedelta) -> QuerySet[L
     return Lead.objects.filter(
         status=Lead.Status.PENDING, confirm_reminder_sent_at__isnull=True, created_at__lte=now - after
     ).order_by("pk")
+
+
+LEAD_CSV_COLUMNS = [
+    "id", "email", "first_name", "status", "time_zone", "created_at", "confirmed_at", "unsubscribed_at",
+    "paused_until", "suppression", "is_customer", "customer_since", "utm_source", "utm_medium", "utm_campaign",
+    "utm_term", "utm_content",
+]
+CSV_CHUNK = 2000
+
+
+def lead_csv_rows(*, leads: QuerySet[Lead]) -> Iterator[list[str]]:
+    """The header, then one row per lead of `leads` (any filtered queryset: a segment, the admin list's filters),
+    streamed in chunks of CSV_CHUNK so a million leads never sit in memory; tags last, separated by spaces.
+    Cells are raw text: the writer escapes them (leads.spreadsheet.csv_cell)."""
+    yield [*LEAD_CSV_COLUMNS, "tags"]
+    rows = leads.order_by("pk").prefetch_related("tags").iterator(chunk_size=CSV_CHUNK)
+    for lead in rows:
+        values = [getattr(lead, "pk" if name == "id" else name) for name in LEAD_CSV_COLUMNS]
+        cells = ["" if value is None else _plain(value) for value in values]
+        yield [str(cell) for cell in cells] + [" ".join(tag.name for tag in lead.tags.all())]

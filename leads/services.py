@@ -15,7 +15,7 @@ from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
 from leads.mailbox import mailbox_sha256
-from leads.models import ConsentRecord, Lead, SuppressionChange
+from leads.models import ConsentRecord, Lead, LeadTag, SuppressionChange, Tag, TagChange, tag_name_clean
 from leads.validation import normalised_email
 
 
@@ -263,6 +263,9 @@ def _anonymise(lead: Lead, *, now: datetime) -> None:
                              "landing_path", "time_zone"])
     # Staff type their reason for lifting a suppression freely ("spoke to Ann on the phone"); ours never name anyone.
     SuppressionChange.objects.filter(lead=lead).exclude(by="").update(reason=privacy.ERASED)
+    # A tag says what a person is interested in (or told us about their pain): it goes with them.
+    LeadTag.objects.filter(lead=lead).delete()
+    TagChange.objects.filter(lead=lead).delete()
     privacy.erase_everywhere(person)
 
 
@@ -297,3 +300,33 @@ def lead_purge_unconfirmed(*, created_before: datetime) -> int:
         _anonymise(lead, now=now)
         purged += 1
     return purged
+
+
+@transaction.atomic
+def lead_tag_add(*, lead: Lead, tag: str, source: str, by: str = "") -> bool:
+    """Give the lead a tag (made on first use), recorded in their timeline with `source` (a TagChange.Source) and
+    the staff user `by`. Returns False when they already had it, or were erased. ValidationError for a bad name."""
+    name = tag_name_clean(tag)
+    # Read under the row's lock, as erasure takes it: a tag never lands on a person erased a moment ago.
+    status = Lead.objects.select_for_update().filter(pk=lead.pk).values_list("status", flat=True).first()
+    if status in (None, Lead.Status.ERASED):
+        return False
+    # Both inserts are single statements that never raise on a concurrent duplicate (no savepoint needed).
+    tag_row = Tag(name=name)
+    if not insert_unless_conflict(tag_row):
+        tag_row = Tag.objects.get(name=name)
+    if not insert_unless_conflict(LeadTag(lead=lead, tag=tag_row)):
+        return False
+    TagChange.objects.create(lead=lead, tag=name, action=TagChange.Action.ADDED, source=source, by=by[:150])
+    return True
+
+
+@transaction.atomic
+def lead_tag_remove(*, lead: Lead, tag: str, source: str, by: str = "") -> bool:
+    """Take the tag off the lead, recorded in their timeline. Returns False when they did not have it."""
+    name = tag.strip().lower()
+    deleted, _ = LeadTag.objects.filter(lead=lead, tag__name=name).delete()
+    if not deleted:
+        return False
+    TagChange.objects.create(lead=lead, tag=name, action=TagChange.Action.REMOVED, source=source, by=by[:150])
+    return True

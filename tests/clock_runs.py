@@ -30,6 +30,7 @@ NO_CLOCK = {
     "tests/drip/test_rendering_and_wire.py::test_text_and_call_to_action_are_readable_in_light_and_dark_mode":
         "colour contrast of a rendered email in Chromium",
     "tests/drip/test_week.py": "each test pins its own clock (`clock(START)`, 2026-03-05) before its first lead",
+    "tests/drip/test_follow_up.py": "each test pins its own clock before its first lead (the week and after it)",
     "tests/signup/test_browser.py": "the landing page and the signup form in Chromium: layout, print, focus order, "
                                     "errors (the signup's dated parts run without a browser in test_signup.py)",
     "tests/signup/test_time_zone_browser.py": "the zone the browser reports, preselected in the form",

@@ -20,18 +20,22 @@ from emails.content.merge import (
     LINKS,
     MERGE_FIELDS,
     TAG,
+    TAGGABLE_LINKS,
     MergeError,
     Values,
     conditions_used,
     merge,
 )
 from emails.content.text import CopyText
+from leads.models import TAG_NAME
 
 MAX_HTML_BYTES = 100_000
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _MARKDOWN_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
 _CODE = re.compile(r"`[^`]*`")
 SAMPLE_FIELDS = {name: f"sample {name}" for name in MERGE_FIELDS}
+# Anything written as a tagging link, however wrong its tag (the renderer folds only well-formed ones).
+_TAGGING_ATTEMPT = re.compile(r"\]\(\s*link:([a-z_][a-z0-9_]*)\s+tag:([^)]*)\)")
 
 
 def _sample_values(flags: frozenset[str], named: bool) -> Values:
@@ -51,8 +55,20 @@ def _merge_problem(text: str) -> str | None:
     return None
 
 
-def _link_problems(body: str, allow_external: bool) -> list[str]:
+def _tag_problems(body: str) -> list[str]:
     problems = []
+    for link, tag in _TAGGING_ATTEMPT.findall(body):
+        if link in LINKS and link not in TAGGABLE_LINKS:
+            problems.append(f"The link {LINK_SCHEME}{link} cannot tag a reader; tagging links: "
+                            + ", ".join(LINK_SCHEME + n for n in TAGGABLE_LINKS) + ".")
+        if not TAG_NAME.fullmatch(tag.strip()):
+            problems.append(f"tag:{tag} is not a tag name: use lower-case letters, digits, - or _, e.g. "
+                            "[Yes, tell me more](link:free_guide tag:interested).")
+    return problems
+
+
+def _link_problems(body: str, allow_external: bool) -> list[str]:
+    problems = _tag_problems(body)
     own_host = urlsplit(settings.SITE_URL).hostname
     for target in _MARKDOWN_LINK.findall(body):
         if target.startswith(LINK_SCHEME):

@@ -18,7 +18,16 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from emails.content.merge import BUTTON_MARK, LINK_SCHEME, SMALL_MARK, Values, block_token, merge
+from emails.content.merge import (
+    BUTTON_MARK,
+    LINK_SCHEME,
+    SMALL_MARK,
+    Values,
+    block_token,
+    fold_tagged_links,
+    merge,
+    split_tagged,
+)
 from emails.content.text import CopyText
 
 STEPS_TABLE = '<table class="steps" role="presentation" cellpadding="0" cellspacing="0" border="0" width="100%">\n'
@@ -103,7 +112,9 @@ def _named_link(values: Values, name: str) -> str:
     try:
         return values.links[name]  # a lazy mapping may make the URL only now
     except KeyError:
-        return ""
+        link, tag = split_tagged(name)
+        # Values that know no tagged links (the editor's samples) show the plain link.
+        return _named_link(values, link) if tag else ""
 
 
 def _resolve_links(tokens: list[Token], values: Values) -> None:
@@ -202,7 +213,7 @@ def _text_blocks(tokens: list[Token]) -> list[str]:
 
 def render_body(body: str, values: Values) -> tuple[str, Button | None, str, str]:
     """(content HTML, button, after-button HTML, text) of a body merged with `values`."""
-    merged = merge(body, values, escape=markdown_escape)
+    merged = fold_tagged_links(merge(body, values, escape=markdown_escape))
     md = parser()
     tokens = md.parse(merged)
     _resolve_links(tokens, values)

@@ -7,6 +7,8 @@ In a subject, a preheader or a body:
   the other case; no nesting). A condition is a flag from CONDITIONS or any merge field, true when not empty.
 - `[text](link:upgrade)`: a named link from LINKS (body only). Personal and tracked links are made at send time.
 - `[text](link:upgrade){.button}`, alone in a paragraph: the email's one call-to-action button (body only).
+- `[Yes, tell me more](link:free_guide tag:interested)`: a tracked link that also tags the reader who follows it
+  (TAGGABLE_LINKS only). A mailbox scanner's GET tags nobody: the reader confirms with one press (emails/views.py).
 
 The parsing lives here too, so the checks, the renderer and the editor's help all read one definition.
 """
@@ -57,6 +59,22 @@ CONDITIONS: dict[str, str] = {
 }
 
 LINK_SCHEME = "link:"
+# Tracked links that may carry a tag. Not `upgrade`: its page already asks for a press, to start a checkout.
+TAGGABLE_LINKS = ("free_guide", "full_guide", "app")
+# `(link:NAME tag:TAG)` as written in the copy, and the one-word form the renderer carries it in (`NAME;tag=TAG`):
+# CommonMark ends a link's address at a space, so the tag is folded in before the Markdown is parsed.
+TAGGED_LINK = re.compile(r"\]\(\s*link:([a-z_][a-z0-9_]*)\s+tag:([^\s)]*)\s*\)")
+TAG_SEPARATOR = ";tag="
+
+
+def fold_tagged_links(body: str) -> str:
+    return TAGGED_LINK.sub(lambda m: f"]({LINK_SCHEME}{m.group(1)}{TAG_SEPARATOR}{m.group(2)})", body)
+
+
+def split_tagged(name: str) -> tuple[str, str]:
+    """`free_guide;tag=interested` -> ("free_guide", "interested"); an untagged name -> (name, "")."""
+    link, _, tag = name.partition(TAG_SEPARATOR)
+    return link, tag
 BUTTON_MARK = "{.button}"
 SMALL_MARK = "{.small}"
 

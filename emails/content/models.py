@@ -78,8 +78,8 @@ class EmailDraft(models.Model):
 
 
 class SequenceSettings(models.Model):
-    """The sequence's timing, one row (pk=1). Applies to reminders scheduled from the moment it is saved; rows
-    already scheduled keep their time. Empty send hour: DRIP_SEND_HOUR from the environment."""
+    """The timing of the sequence and of its follow-up, one row (pk=1). Applies to reminders scheduled from the
+    moment it is saved; rows already scheduled keep their time. Empty send hour: DRIP_SEND_HOUR from the environment."""
 
     send_hour = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(23)],
@@ -87,6 +87,13 @@ class SequenceSettings(models.Model):
     days_between_steps = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(14)],
         help_text="Days from one reminder to the next")
+    # The follow-up after the week (emails/follow_up.py), at the same local send hour.
+    follow_up_after_days = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Days from day 7 to the first follow-up email")
+    follow_up_days_between = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Days from one follow-up email to the next")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)

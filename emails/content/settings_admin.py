@@ -31,9 +31,20 @@ class SequenceSettingsForm(forms.ModelForm):
                         "required": "Enter a number of days from 1 to 14 (1 sends a reminder every day).",
                         "invalid": "Enter the days as a whole number from 1 to 14."})
 
+    follow_up_after_days = forms.IntegerField(
+        min_value=1, max_value=30, label="Days from day 7 to the first follow-up",
+        error_messages={"min_value": "Enter a number of days from 1 to 30.", "max_value": "Enter a number of days "
+                        "from 1 to 30.", "required": "Enter a number of days from 1 to 30.",
+                        "invalid": "Enter the days as a whole number from 1 to 30."})
+    follow_up_days_between = forms.IntegerField(
+        min_value=1, max_value=30, label="Days between follow-up emails",
+        error_messages={"min_value": "Enter a number of days from 1 to 30.", "max_value": "Enter a number of days "
+                        "from 1 to 30.", "required": "Enter a number of days from 1 to 30.",
+                        "invalid": "Enter the days as a whole number from 1 to 30."})
+
     class Meta:
         model = SequenceSettings
-        fields = ["send_hour", "days_between_steps"]
+        fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,11 +55,17 @@ class SequenceSettingsForm(forms.ModelForm):
         self.fields["days_between_steps"].help_text = (
             "Days from one reminder to the next, 1-14. The first reminder still goes out on the first morning "
             "at least 12 hours after the welcome. Applies to readers who start after you save.")
+        self.fields["follow_up_after_days"].help_text = (
+            "Readers who finished day 7 without buying get the follow-up emails (follow-up-1 to -3, edited under "
+            "Email copy) at the send hour: the first this many days after day 7. Applies to readers who finish "
+            "after you save.")
+        self.fields["follow_up_days_between"].help_text = "Days from one follow-up email to the next, 1-30."
 
 
 class SequenceSettingsAdmin(admin.ModelAdmin):
     form = SequenceSettingsForm
-    fields = ["send_hour", "days_between_steps", "updated_by", "updated_at"]
+    fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between", "updated_by",
+              "updated_at"]
     readonly_fields = ["updated_by", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -69,5 +86,7 @@ class SequenceSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: SequenceSettings, form: forms.ModelForm, change: bool) -> None:
         saved = sequence_settings_save(send_hour=form.cleaned_data["send_hour"],
                                        days_between_steps=form.cleaned_data["days_between_steps"],
+                                       follow_up_after_days=form.cleaned_data["follow_up_after_days"],
+                                       follow_up_days_between=form.cleaned_data["follow_up_days_between"],
                                        user=request.user)  # type: ignore[arg-type]
         obj.updated_by, obj.updated_at = saved.updated_by, saved.updated_at

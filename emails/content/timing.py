@@ -28,31 +28,44 @@ TIMING_CACHE_SECONDS = 10.0
 class SequenceTiming:
     send_hour: int  # local hour in the reader's zone, 0-23
     days_between_steps: int  # from one reminder to the next, 1-14
+    follow_up_after_days: int = 2  # from day 7 to the first follow-up, 1-30
+    follow_up_days_between: int = 3  # from one follow-up to the next, 1-30
 
 
-# (read at, stored send hour or None, days between steps), or None when not read yet in this process.
-_cached: tuple[float, int | None, int] | None = None
+@dataclass(frozen=True)
+class _Stored:
+    send_hour: int | None  # None: DRIP_SEND_HOUR
+    days_between_steps: int
+    follow_up_after_days: int
+    follow_up_days_between: int
+
+
+_FIELDS = ("send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between")
+# (read at, the stored row), or None when not read yet in this process.
+_cached: tuple[float, _Stored] | None = None
 _lock = threading.Lock()
 
 
-def _stored() -> tuple[int | None, int]:
+def _stored() -> _Stored:
     global _cached
     with _lock:
         if _cached is not None and time.monotonic() - _cached[0] < TIMING_CACHE_SECONDS:
-            return _cached[1], _cached[2]
-    row = SequenceSettings.objects.filter(pk=SETTINGS_PK).values_list("send_hour", "days_between_steps").first()
-    send_hour, days = row if row is not None else (None, SequenceSettings._meta.get_field(
-        "days_between_steps").get_default())
+            return _cached[1]
+    row = SequenceSettings.objects.filter(pk=SETTINGS_PK).values(*_FIELDS).first()
+    # Not saved yet: an unsaved row holds the model's defaults.
+    stored = _Stored(**(row or {name: getattr(SequenceSettings(), name) for name in _FIELDS}))
     with _lock:
-        _cached = (time.monotonic(), send_hour, days)
-    return send_hour, days
+        _cached = (time.monotonic(), stored)
+    return stored
 
 
 def sequence_timing() -> SequenceTiming:
     """The timing new rows are scheduled with (cached: see the module's docstring)."""
-    send_hour, days = _stored()
-    return SequenceTiming(send_hour=settings.DRIP_SEND_HOUR if send_hour is None else send_hour,
-                          days_between_steps=days)
+    stored = _stored()
+    return SequenceTiming(send_hour=settings.DRIP_SEND_HOUR if stored.send_hour is None else stored.send_hour,
+                          days_between_steps=stored.days_between_steps,
+                          follow_up_after_days=stored.follow_up_after_days,
+                          follow_up_days_between=stored.follow_up_days_between)
 
 
 def sequence_timing_forget() -> None:
@@ -63,11 +76,16 @@ def sequence_timing_forget() -> None:
 
 
 @transaction.atomic
-def sequence_settings_save(*, send_hour: int | None, days_between_steps: int,
-                           user: AbstractBaseUser | None) -> SequenceSettings:
-    """Store the sequence's timing (the one row, created on first save), recording who and when."""
+def sequence_settings_save(*, send_hour: int | None, days_between_steps: int, user: AbstractBaseUser | None,
+                           follow_up_after_days: int | None = None,
+                           follow_up_days_between: int | None = None) -> SequenceSettings:
+    """Store the sequence's timing (the one row, created on first save), recording who and when. A follow-up
+    spacing left out keeps its stored value."""
+    follow_up = {name: value for name, value in (("follow_up_after_days", follow_up_after_days),
+                                                 ("follow_up_days_between", follow_up_days_between))
+                 if value is not None}
     row, _ = SequenceSettings.objects.update_or_create(pk=SETTINGS_PK, defaults={
-        "send_hour": send_hour, "days_between_steps": days_between_steps,
+        "send_hour": send_hour, "days_between_steps": days_between_steps, **follow_up,
         "updated_by": user if user is not None and user.is_authenticated else None,
         "updated_at": timezone.now()})
     # Now for the rest of this request, and again once committed: a read between the two (inside this

@@ -9,7 +9,7 @@ from typing import Any
 from django.template import Context, Template
 from django.template.loader import get_template
 
-from emails.content.merge import Values
+from emails.content.merge import Values, split_tagged
 from emails.links import CLICK_TARGETS
 
 # Named link -> the context key that holds its URL (the click-tracked links are under context["links"]).
@@ -37,8 +37,8 @@ class LazyLinks(dict[str, str]):
         self.context = context
 
     def __missing__(self, name: str) -> str:
-        if name in CLICK_TARGETS:
-            url = str(self.context["links"][name])
+        if split_tagged(name)[0] in CLICK_TARGETS:
+            url = str(self.context["links"][name])  # a tagged one too (`free_guide;tag=interested`)
         else:
             url = str(self.context.get(LINK_KEYS.get(name, ""), "") or "")
         self[name] = url

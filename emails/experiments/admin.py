@@ -18,19 +18,20 @@ from django.utils.html import format_html
 
 from emails.experiments.models import Experiment, Variant
 from emails.experiments.services import (
-    EXPERIMENT_STEPS,
     LABELS,
     MAX_VARIANTS,
     MIN_VARIANTS,
     VariantSpec,
     experiment_end,
     experiment_start,
+    experiment_steps,
     variant_problems,
 )
 
 
 class ExperimentForm(forms.ModelForm):
-    step = forms.ChoiceField(choices=[(step, step) for step in EXPERIMENT_STEPS])
+    # Read on each form: a broadcast written a minute ago can be tested.
+    step = forms.ChoiceField(choices=lambda: [(step, step) for step in experiment_steps()])
 
     class Meta:
         model = Experiment

@@ -8,18 +8,26 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from emails.broadcasts.models import Broadcast
 from emails.content.checks import copy_problems
 from emails.content.models import EmailCopy
 from emails.content.services import copy_publish
 from emails.content.text import CopyText, text_of
 from emails.experiments.assign import variant_text
 from emails.experiments.models import Experiment, Variant
-from emails.models import SEQUENCE_STEPS
+from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS
 
 LABELS = "ABCD"
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
 # The steps whose emails carry the upgrade link, so purchases (what decides) are credited to them.
-EXPERIMENT_STEPS = SEQUENCE_STEPS
+EXPERIMENT_STEPS = [*SEQUENCE_STEPS, *FOLLOW_UP_STEPS]
+
+
+def experiment_steps() -> list[str]:
+    """The emails an experiment may test: the sequence, the follow-up, and every broadcast not sent yet (an A/B
+    subject test of a broadcast is started before it is sent, so every reader gets their arm)."""
+    drafts = Broadcast.objects.filter(status=Broadcast.Status.DRAFT).order_by("pk").values_list("pk", flat=True)
+    return [*EXPERIMENT_STEPS, *(Broadcast(pk=pk).step for pk in drafts)]
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,9 @@ def published_text(step: str) -> CopyText | None:
 def variant_problems(step: str, scope: str, specs: Sequence[Variant | VariantSpec]) -> dict[str, list[str]]:
     """What is wrong with these arms, by field ("variants", "step", or "A.subject", "B.body"...); empty if none."""
     problems: dict[str, list[str]] = {}
-    if step not in EXPERIMENT_STEPS:
-        problems["step"] = [f"Experiments run on the sequence emails ({', '.join(EXPERIMENT_STEPS)}), "
-                            f"whose upgrade link credits purchases; not on {step!r}."]
+    if step not in experiment_steps():
+        problems["step"] = [f"Experiments run on the sequence and follow-up emails ({', '.join(EXPERIMENT_STEPS)}) "
+                            f"and on broadcasts not sent yet, whose upgrade link credits purchases; not on {step!r}."]
     if scope not in Experiment.Scope.values:
         problems["scope"] = [f"Unknown scope {scope!r}."]
     if not MIN_VARIANTS <= len(specs) <= MAX_VARIANTS:

@@ -5,7 +5,6 @@ One definition per table, so the page and its CSV can never disagree.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,15 +13,10 @@ from typing import Any
 from funnel.dashboard import selectors
 from funnel.dashboard.figures import Figures
 from funnel.dashboard.selectors import COHORT_DAYS, DashboardFilters
+from leads.spreadsheet import csv_cell
 
 INT, PCT, MONEY, TEXT, DAYS = "int", "pct", "money", "text", "days"
 RATE = "rate"  # a small percentage (complaints): two decimals
-
-# OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula. Sources and
-# campaigns come from anyone's URL (`/?utm_source==HYPERLINK(…)`), so every such cell gets a leading quote…
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# …except a plain number, which no spreadsheet reads as a formula ("-12.50" stays a number you can sum).
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 # How each kind of figure is written: scaled (a share to per cent, cents to dollars), then formatted for the page
@@ -83,13 +77,6 @@ class Table:
             for row in self.rows
         ]
         return [[csv_cell(cell) for cell in row] for row in rows]
-
-
-def csv_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs: formula-like text gets a leading single quote (OWASP)."""
-    if value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def cell_text(value: Any, kind: str, *, for_csv: bool = False) -> str:

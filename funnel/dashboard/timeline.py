@@ -20,7 +20,7 @@ from leads.models import Lead, SuppressionChange
 class TimelineEntry:
     at: datetime
     kind: str  # signup, consent, confirmed, email, click, checkout, purchase, refund, practice, unsubscribed,
-    # suppression, erased
+    # suppression, tag, erased
     title: str
     details: list[str] = field(default_factory=list)
 
@@ -40,6 +40,16 @@ def _suppression_entries(lead: Lead) -> list[TimelineEntry]:
         # Set before suppressions were recorded (or by seed_demo): only the current state is known.
         entries.append(TimelineEntry(at=lead.suppressed_at, kind="suppression",
                                      title=f"Suppressed: {lead.get_suppression_display()}"))
+    return entries
+
+
+def _tag_entries(lead: Lead) -> list[TimelineEntry]:
+    """Each tag added or removed, how (admin, an email's link, an import) and by which staff user."""
+    entries = []
+    for change in lead.tag_changes.all():
+        details = [change.get_source_display() + (f" ({change.by})" if change.by else "")]
+        title = f"{change.get_action_display()}: {change.tag}"
+        entries.append(TimelineEntry(at=change.created_at, kind="tag", title=title, details=details))
     return entries
 
 
@@ -126,6 +136,7 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
         entries.append(TimelineEntry(at=lead.unsubscribed_at, kind="unsubscribed", title="Unsubscribed",
                                      details=[lead.unsubscribe_reason] if lead.unsubscribe_reason else []))
     entries += _suppression_entries(lead)
+    entries += _tag_entries(lead)
     if lead.erased_at:
         entries.append(TimelineEntry(at=lead.erased_at, kind="erased", title="Personal data erased"))
     return sorted(entries, key=lambda entry: entry.at)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, path
 
-from funnel.dashboard import experiment_views, views
+from funnel.dashboard import broadcast_views, experiment_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", admin.site.admin_view(views.dashboard), name="admin-dashboard"),
@@ -11,4 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("experiments/<int:pk>/", admin.site.admin_view(experiment_views.experiment_detail), name="admin-experiment"),
     path("experiments/<int:pk>/promote/", admin.site.admin_view(experiment_views.experiment_promote_view),
          name="admin-experiment-promote"),
+    path("broadcasts/", admin.site.admin_view(broadcast_views.broadcast_list), name="admin-broadcasts"),
+    path("broadcasts/<int:pk>/", admin.site.admin_view(broadcast_views.broadcast_report),
+         name="admin-broadcast-report"),
 ]

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 
 from emails.deliverability import thresholds
 from emails.selectors import sending_now
-from funnel.dashboard import charts, selectors, tables
+from funnel.dashboard import broadcast_views, charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
 from funnel.dashboard.rate_chart import rate_chart
@@ -65,6 +65,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         # Not cached with the figures: a marketer who just started or promoted one expects to see it.
         "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
         "sending": sending_now(),  # live, never cached: an operator watching a large send
+        # Likewise live: a broadcast's figures move while it is being sent.
+        "broadcasts": broadcast_views.broadcast_rows_shown() if broadcast_views.can_view(request) else None,
     }
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 

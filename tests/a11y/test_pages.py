@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from leads import tokens
+from leads.models import Lead
 from tests.a11y.conftest import LONG_ADDRESS
 from tests.a11y.helpers import REFLOW_WIDTH, ZOOM_200_WIDTH, axe_violations, overflow
 from tests.editor.conftest import STEP
@@ -39,6 +40,13 @@ def _order_dialog(page: Any, base: str) -> None:
     page.get_by_role("alertdialog", name="Order matters").wait_for()
 
 
+def _tagging_link(page: Any, base: str) -> None:
+    """The page behind a tagging link in an email (`[Yes](link:free_guide tag:interested)`): one button."""
+    lead = Lead.objects.create(email="tagged@example.com", status=Lead.Status.SUBSCRIBED)
+    token = tokens.sign("click", {"lead": lead.pk, "row": None, "t": "free_guide", "tag": "interested"})
+    page.goto(f"{base}/c/{token}/")
+
+
 READER_LINKS = {"preferences": "/preferences/{token}/", "unsubscribe": "/u/{token}/"}
 
 # (id, who is signed in, a path, a READER_LINKS key, or what to do to get there)
@@ -53,6 +61,7 @@ PAGES: list[tuple[str, str, str | Callable[[Any, str], None]]] = [
     ("app-preview", "", reverse("app")),
     ("preferences", "reader", "preferences"),
     ("unsubscribe", "reader", "unsubscribe"),
+    ("tag-link", "", _tagging_link),
     ("guide", "buyer", reverse("full-guide")),
     ("guide-protocol", "buyer", reverse("guide-protocol")),
     ("guide-tools", "buyer", reverse("guide-tools")),

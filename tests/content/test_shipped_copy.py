@@ -3,7 +3,8 @@
 tests/content/snapshots/ holds every email (subject, text and HTML parts) as the template renderer made it for
 fixed readers at a fixed instant, taken before the copy became data (cases.py says how). Each email rendered now
 from the shipped copy, loaded on migrate, must match it byte for byte, whichever path renders it: the per-step
-render cache the dispatcher uses, or a full render.
+render cache the dispatcher uses, or a full render. The follow-up emails (follow-up-1 to -3) came after: their
+snapshots were taken from their first shipped files, so a change to the renderer shows in them too.
 """
 
 import pytest

@@ -48,8 +48,10 @@ def staff() -> Client:
     return client
 
 
-def _save(client: Client, send_hour: str = "", days: str = "1") -> Any:
-    return client.post(PAGE, {"send_hour": send_hour, "days_between_steps": days})
+def _save(client: Client, send_hour: str = "", days: str = "1", follow_up_after: str = "2",
+          follow_up_between: str = "3") -> Any:
+    return client.post(PAGE, {"send_hour": send_hour, "days_between_steps": days,
+                              "follow_up_after_days": follow_up_after, "follow_up_days_between": follow_up_between})
 
 
 def _local(lead: Lead, zone: ZoneInfo) -> dict[str, datetime]:

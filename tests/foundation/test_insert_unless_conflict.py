@@ -80,3 +80,25 @@ def test_insert_for_each_refuses_a_column_the_model_lacks() -> None:
     row = ScheduledEmail(step="signin", key="k3", send_at=timezone.now())
     with pytest.raises(ValueError, match="no column"):
         insert_for_each_unless_conflict(row, fk_column="nonsense_id", source=Lead.objects.all())
+
+
+def test_insert_for_each_takes_a_column_per_row_from_the_source() -> None:
+    """A broadcast at each reader's local hour: send_at chosen per row by the reader's zone, in the one statement."""
+    from datetime import UTC, datetime
+
+    from django.db.models import Case, DateTimeField, Value, When
+
+    berlin, new_york = _lead("berlin@example.com"), _lead("ny@example.com")
+    Lead.objects.filter(pk=berlin.pk).update(time_zone="Europe/Berlin")
+    at = {"Europe/Berlin": datetime(2026, 6, 3, 7, tzinfo=UTC),
+          "America/New_York": datetime(2026, 6, 3, 13, tzinfo=UTC)}
+    send_at = Case(*[When(time_zone=zone, then=Value(moment)) for zone, moment in at.items()],
+                   default=Value(datetime(2026, 6, 3, 9, tzinfo=UTC)), output_field=DateTimeField())
+    row = ScheduledEmail(step="broadcast-1", send_at=timezone.now())
+    fk = ScheduledEmail._meta.get_field("lead").column
+    assert insert_for_each_unless_conflict(row, fk_column=fk, source=Lead.objects.all(),
+                                           per_row={"send_at": send_at}) == 2
+    made = dict(ScheduledEmail.objects.values_list("lead_id", "send_at"))
+    assert made == {berlin.pk: at["Europe/Berlin"], new_york.pk: at["America/New_York"]}
+    with pytest.raises(ValueError, match="no column"):
+        insert_for_each_unless_conflict(row, fk_column=fk, source=Lead.objects.all(), per_row={"nonsense": send_at})

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from funnel.checkout.signatures import signature_header
 from tests.checkout.fake_stripe import FakeStripe, fake_stripe_start, fake_stripe_stop
 from tests.conftest import free_port, wait_until
-from tests.production.http import Browser, Response
+from tests.production.http import Browser, Response, forms_of
 from tests.production.services import (
     ROOT,
     Processes,
@@ -303,6 +303,48 @@ class Walk:
         expect(story.status == 200 and "delivered" in story.text, "the lead's page shows no delivery events")
         return f"admin login; dashboard funnel {counts}; the lead's page shows the ESP's delivery events"
 
+    def broadcast(self) -> str:
+        """A marketer builds a segment in the admin, writes a broadcast to it in the editor and sends it: the email
+        arrives through the real worker, with the footer's unsubscribe link."""
+        staff = self._staff()
+        page = staff.get("/admin/emails/segment/add/")
+        expect(page.status == 200, f"the segment builder answered {page.status}")
+        # Posted by hand: the form has a field called "match", which is also submit()'s own keyword.
+        (form,) = [f for f in forms_of(page.text) if f["id"] == "segment_form"]
+        saved = staff.post("/admin/emails/segment/add/", {
+            **form["fields"], "name": "Walkers in Berlin", "match": "all", "conditions-0-kind": "status",
+            "conditions-0-option": "subscribed", "conditions-1-kind": "time_zone",
+            "conditions-1-text": "Europe/Berlin"}, referer=page.url)
+        expect(saved.status == 302, f"saving the segment answered {saved.status}: {saved.text[:300]}")
+        page = staff.get("/admin/emails/broadcast/add/")
+        segment = re.search(r'<option value="(\d+)"[^>]*>Walkers in Berlin</option>', page.text)
+        expect(segment is not None, "the broadcast form does not offer the new segment")
+        assert segment is not None
+        added = staff.submit(page, form_id="broadcast_form", name="Walk broadcast", segment=segment.group(1))
+        editor = added.headers.get("location", "")
+        expect(added.status == 302 and "/editor/broadcast-" in editor, f"adding the broadcast led to {editor!r}")
+        step = editor.rstrip("/").rsplit("/", 1)[-1]
+        page = staff.get(editor)
+        published = staff.follow(staff.submit(page, form_id="copy-form", subject="A note for this week's walkers",
+                                              body="Hello{{ if first_name }}, {{ first_name }}{{ end }}.\n\n"
+                                                   "A short note for readers in Berlin.\n", action="publish"))
+        expect(published.status == 200 and "Published version 2" in published.text,
+               f"publishing the broadcast's email answered {published.status}")
+        broadcast_id = step.removeprefix("broadcast-")
+        send_page = staff.get(f"/admin/emails/broadcast/{broadcast_id}/send/")
+        count = re.search(r'id="recipient-count"><strong>(\d+)</strong>', send_page.text)
+        expect(count is not None and count.group(1) == "1", "the send page does not show 1 recipient")
+        sent = staff.submit(send_page, form_id="send-form", timing="now")
+        expect(sent.status == 302, f"sending answered {sent.status}: {sent.text[:300]}")
+        message = self.esp.wait_for(self.address, step, timeout=30)
+        expect(message["Subject"] == "A note for this week's walkers",
+               f"the broadcast arrived as {message['Subject']!r}")
+        expect("/u/" in message["TextBody"] and "not medical advice" in message["TextBody"],
+               "the broadcast lacks the footer's unsubscribe link or the notice")
+        report = staff.get(f"/admin/dashboard/broadcasts/{broadcast_id}/")
+        expect(report.status == 200 and 'data-column="sent">1<' in report.text, "the report does not count 1 sent")
+        return f"segment (1 recipient) → {step} sent now → {message['Subject']!r} arrived; report: 1 sent"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("build static, migrate, check --deploy, start gunicorn + worker + beat", self.boot),
@@ -320,6 +362,7 @@ class Walk:
             ("the edited day-3 email is what the dispatcher sends", self.edited_copy_sent),
             ("refund ends access", self.refund),
             ("admin dashboard", self.dashboard),
+            ("a marketer builds a segment and sends it a broadcast", self.broadcast),
         ]
 
     def close(self) -> None:

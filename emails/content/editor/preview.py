@@ -6,13 +6,9 @@ from dataclasses import dataclass, field
 
 from emails.content.checks import copy_problems
 from emails.content.text import CopyText
-from emails.models import SEQUENCE_STEPS, ScheduledEmail
+from emails.models import ScheduledEmail, is_marketing_step
 from emails.preview import render_email_preview
 from leads.models import Lead
-
-# Mail of the marketing stream (the sequence, and the nudge about an unfinished order): the others are replies to
-# something the reader did, sent on the transactional stream. As in the outbox admin's preview.
-_MARKETING_STEPS = frozenset([*SEQUENCE_STEPS, "order-waiting"])
 
 
 def sample_lead() -> Lead:
@@ -23,7 +19,8 @@ def sample_lead() -> Lead:
 
 def preview_row(lead: Lead, step: str) -> ScheduledEmail:
     """An unsaved outbox row: rendering it queues nothing."""
-    stream = ScheduledEmail.Stream.MARKETING if step in _MARKETING_STEPS else ScheduledEmail.Stream.TRANSACTIONAL
+    # As in the outbox admin's preview: marketing mail has the marketing stream's footer and headers.
+    stream = ScheduledEmail.Stream.MARKETING if is_marketing_step(step) else ScheduledEmail.Stream.TRANSACTIONAL
     return ScheduledEmail(lead=lead, step=step, stream=stream)
 
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from emails.content.models import EmailCopy, EmailDraft
 from emails.content.text import text_of
 from emails.experiments.models import Experiment
-from emails.models import SEQUENCE_STEPS
+from emails.models import BROADCAST_STEP_PREFIX, FOLLOW_UP_STEPS, SEQUENCE_STEPS
 
-# The order a marketer thinks of the mail in: signing up, the sequence, then buying and signing in.
-STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, "order-waiting", "payment-failed", "access", "signin"]
+# The order a marketer thinks of the mail in: signing up, the sequence and its follow-up, then buying and signing in.
+STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, *FOLLOW_UP_STEPS, "order-waiting", "payment-failed",
+              "access", "signin"]
 
 
 def _order(step: str) -> tuple[int, str]:
@@ -53,8 +54,10 @@ class StepRow:
 
 
 def editor_steps() -> list[StepRow]:
-    """One row per step that has copy: three queries whatever the number of steps."""
-    current = {c.step: c for c in EmailCopy.objects.published().select_related("created_by")}
+    """One row per email of the product that has copy (three queries whatever the number of steps). A broadcast's
+    one-off email is listed with its broadcast (Admin → Broadcasts), not here, nor exported with the product's."""
+    current = {c.step: c for c in EmailCopy.objects.published().exclude(step__startswith=BROADCAST_STEP_PREFIX)
+               .select_related("created_by")}
     drafts = {d.step: d for d in EmailDraft.objects.select_related("updated_by").filter(step__in=current)}
     experiments = {e.step: e for e in Experiment.objects.filter(status=Experiment.Status.RUNNING)}
     return [StepRow(step=step, current=current[step], state=DraftState(drafts.get(step), current[step]),

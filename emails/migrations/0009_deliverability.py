@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emails', '0005_leaner_outbox_indexes'),
+        ('emails', '0008_broadcasts'),
         ('leads', '0004_backfill_mailbox_sha256'),
     ]
 
