@@ -52,12 +52,16 @@ class ErasedPerson:
 
     def scrub_json(self, value: Any) -> Any:
         """A copy of a JSON value with every copy of the address replaced, in keys and strings at any depth."""
+        return self._scrub_json(value, self.scrub)
+
+    def _scrub_json(self, value: Any, scrub_string: Callable[[str], str]) -> Any:
+        # Keys lose only the address, whatever the strings lose, so a payload keeps its shape.
         if isinstance(value, str):
-            return self.scrub(value)
+            return scrub_string(value)
         if isinstance(value, list):
-            return [self.scrub_json(item) for item in value]
+            return [self._scrub_json(item, scrub_string) for item in value]
         if isinstance(value, dict):
-            return {self.scrub(key): self.scrub_json(item) for key, item in value.items()}
+            return {self.scrub(key): self._scrub_json(item, scrub_string) for key, item in value.items()}
         return value
 
     def mentions(self, text: str) -> bool:
@@ -81,13 +85,7 @@ class ErasedPerson:
 
     def scrub_json_values(self, value: Any) -> Any:
         """Like scrub_json, and every string value also loses the first name."""
-        if isinstance(value, str):
-            return self.scrub_free_text(value)
-        if isinstance(value, list):
-            return [self.scrub_json_values(item) for item in value]
-        if isinstance(value, dict):
-            return {self.scrub(key): self.scrub_json_values(item) for key, item in value.items()}
-        return value
+        return self._scrub_json(value, self.scrub_free_text)
 
     def mentioned_in(self, text: str) -> bool:
         """The address or the first name is in `text`."""

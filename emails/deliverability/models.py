@@ -4,11 +4,12 @@ from django.db import models
 
 
 class MailboxProvider(models.TextChoices):
-    GMAIL = "gmail", "Gmail"
-    YAHOO = "yahoo", "Yahoo"
-    MICROSOFT = "microsoft", "Microsoft"
-    APPLE = "apple", "Apple"
-    OTHER = "other", "Other"
+    # Each label is the name's own capitalisation ("Gmail", "Microsoft"…), as TextChoices makes it.
+    GMAIL = "gmail"
+    YAHOO = "yahoo"
+    MICROSOFT = "microsoft"
+    APPLE = "apple"
+    OTHER = "other"
 
 
 class MailboxDomain(models.Model):

@@ -20,6 +20,16 @@ BAR = "#3f6f9f"
 GRID = "#d5dbe1"
 
 
+def svg_start(*, width: int, height: int, ids: str, title: str, desc: str) -> list[str]:
+    """A chart's opening: an SVG image named by its title and described in words for screen readers."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" aria-labelledby="{ids}-title {ids}-desc" font-family="sans-serif" font-size="12">',
+        f'<title id="{ids}-title">{escape(title)}</title>',
+        f'<desc id="{ids}-desc">{escape(desc)}</desc>',
+    ]
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -79,12 +89,7 @@ def conversion_line(points: Sequence[DayPoint], *, title: str = "Conversion over
         if any(v is not None for v in vals) else f"{name}: no data"
         for name, vals, *_ in series
     )
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" aria-labelledby="cl-title-{uid} cl-desc-{uid}" font-family="sans-serif" font-size="12">',
-        f'<title id="cl-title-{uid}">{escape(title)}</title>',
-        f'<desc id="cl-desc-{uid}">{escape(desc)}</desc>',
-    ]
+    parts = svg_start(width=width, height=height, ids=f"cl-{uid}", title=title, desc=desc)
     for tick in range(6):
         value = y_max * tick / 5
         y = y_at(value)

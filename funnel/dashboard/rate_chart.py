@@ -12,7 +12,7 @@ from itertools import count
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from funnel.dashboard.charts import GRID, INK
+from funnel.dashboard.charts import GRID, INK, svg_start
 from funnel.dashboard.selectors import Counts
 from funnel.dashboard.selectors.deliverability import DayRates
 
@@ -59,12 +59,7 @@ def rate_chart(days: Sequence[DayRates], *, title: str, rate: Callable[[Counts],
         f"{stream}: highest {_pct(max(v for v in values if v is not None))}" if any(v is not None for v in values)
         else f"{stream}: no mail" for stream, values in series.items())
     desc += "; limits: " + ", ".join(f"{label} {_pct(value)}" for value, label, _ in limits)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" aria-labelledby="rc-title-{uid} rc-desc-{uid}" font-family="sans-serif" font-size="12">',
-        f'<title id="rc-title-{uid}">{escape(title)}</title>',
-        f'<desc id="rc-desc-{uid}">{escape(desc)}</desc>',
-    ]
+    parts = svg_start(width=width, height=height, ids=f"rc-{uid}", title=title, desc=desc)
     for tick in range(5):
         value = y_max * tick / 4
         parts += [f'<line x1="{left}" x2="{left + plot_w}" y1="{y_at(value):.1f}" y2="{y_at(value):.1f}" '

@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from emails.broadcasts.models import Broadcast
-from emails.models import BROADCAST_STEP_PREFIX, Click, EmailEvent, ScheduledEmail
-from funnel.dashboard.selectors.common import PAID_STATUSES, rate
-from funnel.models import Purchase
+from emails.models import BROADCAST_STEP_PREFIX, EmailEvent, ScheduledEmail
+from funnel.dashboard.selectors.common import credit_clicks_and_purchases, rate
 
 RECENT_BROADCASTS = 20
 
@@ -92,22 +91,5 @@ def broadcast_reports(broadcasts: Iterable[Broadcast]) -> list[BroadcastRow]:
     for item in unsubscribed:
         rows[item["step"]].unsubscribes += item["n"]
 
-    human = Q(machine=Click.Machine.HUMAN)  # scanners' clicks never count
-    clicks = (Click.objects.filter(via_mine, human).values(f"{via}step")
-              .annotate(any=Count("scheduled_email_id", distinct=True),
-                        upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)))
-              .order_by())
-    for item in clicks:
-        row = rows[item[f"{via}step"]]
-        row.clicked, row.upgrade_clicks = item["any"], item["upgrade"]
-
-    purchases = (Purchase.objects.filter(via_mine, status__in=PAID_STATUSES).values(f"{via}step")
-                 .annotate(buyers=Count("scheduled_email_id", distinct=True), gross=Sum("amount_cents"),
-                           refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)))
-                 .order_by())
-    for item in purchases:
-        row = rows[item[f"{via}step"]]
-        row.purchases = item["buyers"]
-        row.gross_cents = item["gross"] or 0
-        row.net_cents = row.gross_cents - (item["refunded"] or 0)
+    credit_clicks_and_purchases(rows, emails=via_mine, key="step")
     return list(rows.values())

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 
 from emails.experiments import stats
 from emails.experiments.models import Experiment, Variant
-from emails.models import Click, EmailEvent, ScheduledEmail
-from funnel.dashboard.selectors.common import PAID_STATUSES, rate
-from funnel.models import Purchase
+from emails.models import EmailEvent, ScheduledEmail
+from funnel.dashboard.selectors.common import credit_clicks_and_purchases, rate
 
 
 @dataclass
@@ -86,24 +85,7 @@ def experiment_report(experiment: Experiment) -> ExperimentReport:
     for item in opened:
         rows[item[f"{via}variant_id"]].opened = item["n"]
 
-    human = Q(machine=Click.Machine.HUMAN)  # scanners' clicks never count
-    clicks = (Click.objects.filter(in_experiment, human).values(f"{via}variant_id")
-              .annotate(any=Count("scheduled_email_id", distinct=True),
-                        upgrade=Count("scheduled_email_id", distinct=True, filter=Q(target=Click.Target.UPGRADE)))
-              .order_by())
-    for item in clicks:
-        row = rows[item[f"{via}variant_id"]]
-        row.clicked, row.upgrade_clicks = item["any"], item["upgrade"]
-
-    purchases = (Purchase.objects.filter(in_experiment, status__in=PAID_STATUSES).values(f"{via}variant_id")
-                 .annotate(buyers=Count("scheduled_email_id", distinct=True), gross=Sum("amount_cents"),
-                           refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)))
-                 .order_by())
-    for item in purchases:
-        row = rows[item[f"{via}variant_id"]]
-        row.purchases = item["buyers"]
-        row.gross_cents = item["gross"] or 0
-        row.net_cents = row.gross_cents - (item["refunded"] or 0)
+    credit_clicks_and_purchases(rows, emails=in_experiment, key="variant_id")
 
     arms = [rows[variant.pk] for variant in variants]
     verdict = stats.decide([(arm.label, arm.purchases, arm.sent) for arm in arms])

@@ -130,34 +130,24 @@ def funnel_and_sources(filters: DashboardFilters, *,
         if tag == "cur":
             sources[key] = SourceRow(utm_source=key[0], utm_campaign=key[1], **item)
 
-    visits = (
-        DailyVisit.objects.filter(visits_q(filters) | visits_q(previous))
-        .annotate(period=Case(When(date__gte=filters.start, then=Value("cur")), default=Value("prev")))
-        .values("period", "utm_source", "utm_campaign")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
-    for item in visits:
-        counts[f"{item['period']}_visits"] += item["n"] or 0
-        if item["period"] == "cur":
-            key = (item["utm_source"], item["utm_campaign"])
-            sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1])).visits += item["n"] or 0
-
-    if rolled_in:
-        # Welcome opens of the leads who signed up on the days already summed up (the live query skipped them).
-        opened = (
-            SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in)
-            .annotate(period=Case(When(day__gte=filters.start, then=Value("cur")), default=Value("prev")))
-            .values("period", "utm_source", "utm_campaign")
-            .annotate(n=Sum("welcome_opened"))
-            .order_by()
-        )
-        for item in opened:
-            counts[f"{item['period']}_welcome_opened"] += item["n"] or 0
+    def add_daily(rows: QuerySet[Any], date_field: str, total: str, field: str) -> None:
+        """Sum a daily table's `total` per period and source into the funnel's `<period>_<field>` and, for this
+        period, the source's `field`."""
+        summed = (rows.annotate(period=Case(When(**{f"{date_field}__gte": filters.start}, then=Value("cur")),
+                                            default=Value("prev")))
+                  .values("period", "utm_source", "utm_campaign").annotate(n=Sum(total)).order_by())
+        for item in summed:
+            counts[f"{item['period']}_{field}"] += item["n"] or 0
             if item["period"] == "cur":
                 key = (item["utm_source"], item["utm_campaign"])
                 row = sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1]))
-                row.welcome_opened += item["n"] or 0
+                setattr(row, field, getattr(row, field) + (item["n"] or 0))
+
+    add_daily(DailyVisit.objects.filter(visits_q(filters) | visits_q(previous)), "date", "count", "visits")
+    if rolled_in:
+        # Welcome opens of the leads who signed up on the days already summed up (the live query skipped them).
+        add_daily(SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in), "day", "welcome_opened",
+                  "welcome_opened")
 
     money = _money(filters, previous, sources)
 
