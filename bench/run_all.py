@@ -28,6 +28,7 @@ BENCHES = {
     "web": "bench.bench_web",
     "dashboard": "bench.bench_admin",
     "esp": "bench.bench_esp",
+    "crash": "bench.bench_crash",
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "out" / "results.json"  # every benchmark's latest figures, so --only can merge
@@ -72,6 +73,7 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
                         f"**{_n(s['emails_per_s'])} emails/s** | post_office: {_n(s['post_office_emails_per_s'])}/s | "
                         f"{s['vs_post_office']:.2f}x faster | faster (> 1x) |")
     rows += esp_rows(results.get("esp"))
+    rows += crash_rows(results.get("crash"))
     c = results.get("schedule")
     if c:
         idx = "yes" if c["plan_uses_due_email_idx"] else "**NO**"
@@ -129,6 +131,18 @@ def esp_rows(e: dict[str, Any] | None) -> list[str]:
                     f"discarding backend | "
                     f"{target} |")
     return rows
+
+
+def crash_rows(k: dict[str, Any] | None) -> list[str]:
+    """bench_crash: three workers, one SIGKILLed while Postmark takes its chunk; what was lost or sent twice."""
+    if not k:
+        return []
+    return [f"| {_n(k['rows'])} welcome emails due at once, {k['workers']} worker processes, one SIGKILLed while "
+            f"handing a chunk over (after {_n(k['killed_after_messages'])} messages; fake Postmark at "
+            f"{k['delay_ms']} ms, lease {k['drip_lease_seconds']} s, lookup after {k['esp_lookup_after_seconds']} s)"
+            f" | **{k['never_taken']} lost, {k['taken_twice']} sent twice**, {k['left_unsettled']} left unsettled; "
+            f"all settled in {k['seconds']:.0f} s | before: 45-229 rows left `unknown` | {k['unknown_peak']} rows "
+            f"`unknown` at the peak, {k['resent']} resent | 0 lost, 0 sent twice |"]
 
 
 def write_results(results: dict[str, dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace,
