@@ -6,13 +6,17 @@ N welcome rows due at once; anymail's Postmark backend (unchanged) pointed at th
 (tests/drip/fake_esp.py: real HTTP, each request answered after 50 ms, messages searchable 2 s after they are
 taken); three `celery worker --concurrency=1` processes with DRIP_BATCH_SIZE=500, DRIP_LEASE_SECONDS=15 and
 ESP_LOOKUP_AFTER_SECONDS=5; this process fires the dispatcher every second and the lookup every 2 s, as beat would.
-Once the fake has taken N/3 messages, it SIGKILLs (the whole process group) the worker that handed over the message
-it is taking, before answering that request: Postmark has the chunk, the worker never learns it. Then, polling the
+Once the fake has taken N/3 messages, the next batch request that arrives SIGKILLs (the whole process group) the
+worker that sent it and is never answered; twice, each with fresh rows and workers: once the fake takes that chunk
+first (Postmark has it, the worker never learns it: the lookup must find it, not resend it), once it takes none of
+it (the worker died after marking the chunk handed over: the lookup must resend it, once). Then, polling the
 database, until every row is settled (bounded): rows total, rows the fake took (by our row id in Metadata), rows
 taken twice, rows never taken, rows left unknown or scheduled, and the time taken.
 """
 
 import collections
+import io
+import json
 import os
 import signal
 import subprocess
@@ -33,6 +37,8 @@ WORKER_ENV = {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend", "DRIP_B
               "DRIP_LEASE_SECONDS": "15", "ESP_LOOKUP_AFTER_SECONDS": "5"}
 DISPATCH_EVERY, LOOKUP_EVERY = 1.0, 2.0
 TIMEOUT_SECONDS = 300
+WHEN_TAKEN = "after Postmark took the chunk"
+WHEN_NOT_SENT = "before the chunk reached Postmark"
 
 
 class Worker:
@@ -64,31 +70,45 @@ class Worker:
 def workers_ready(count: int) -> None:
     from config.celery import app
 
-    common.wait_for(lambda: len(app.control.ping(timeout=0.5)) >= count, 90, what=f"{count} celery workers")
+    common.wait_for(lambda: len(app.control.ping(timeout=0.5) or []) >= count, 90, what=f"{count} celery workers")
 
 
 class KillMidHandOver:
-    """Wraps the fake's `take`: at the `after`-th message taken, SIGKILL the worker whose claim holds that row,
-    before the fake answers the request (the rest of the request is still taken, as Postmark would)."""
+    """Wraps the fake Postmark's request handler: the first batch request that arrives once `after` messages were
+    taken kills (SIGKILL) the worker whose claim holds its rows and is never answered. WHEN_TAKEN: the fake takes
+    every message of it first (Postmark has the chunk, the worker never learns it); WHEN_NOT_SENT: it takes none
+    (the chunk was marked handed over, then the worker died before Postmark got it)."""
 
-    def __init__(self, fake: Any, workers: list[Worker], after: int) -> None:
-        self.fake, self.workers, self.after = fake, workers, after
-        self.take = fake.take
+    def __init__(self, fake: Any, workers: list[Worker], *, after: int, when: str) -> None:
+        self.workers, self.after, self.when = workers, after, when
         self.lock = threading.Lock()
-        self.seen = 0
         self.killed: Worker | None = None
         self.killed_at = 0.0
         self.claim = ""
-        fake.take = self
+        kill = self
+        handler: Any = fake.server.RequestHandlerClass
 
-    def __call__(self, message: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.seen += 1
-            if self.seen == self.after:
-                self._kill(int(message["Metadata"]["row_id"]))
-        return self.take(message, extra)
+        class KillingHandler(handler):  # type: ignore[misc]
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                with kill.lock:
+                    trigger = kill.killed is None and len(fake.accepted) >= kill.after
+                    if trigger:
+                        fake.requests += 1
+                        messages = json.loads(raw)
+                        if kill.when == WHEN_TAKEN:
+                            for message in messages:
+                                fake.take(message, {})
+                        kill.kill_owner(int(messages[0]["Metadata"]["row_id"]))
+                if trigger:
+                    self.close_connection = True
+                    return  # no answer: the worker is gone
+                self.rfile: Any = io.BytesIO(raw)
+                super().do_POST()
 
-    def _kill(self, row_id: int) -> None:
+        fake.server.RequestHandlerClass = KillingHandler
+
+    def kill_owner(self, row_id: int) -> None:
         from django.db import connection
 
         from emails.models import ScheduledEmail
@@ -111,31 +131,37 @@ def main() -> None:
 
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine_info().items()), flush=True)
     n = common.scaled(3_000, minimum=300)
-    with FakePostmark() as fake, common.bench_database(NAME):
-        fake.delay, fake.index_delay = DELAY_MS / 1000, INDEX_DELAY_SECONDS
-        base = {"ANYMAIL_POSTMARK_SERVER_TOKEN": "bench", "ANYMAIL_POSTMARK_API_URL": fake.url}
-        common.django_setup(NAME, **base)
-        common.redis_flush()
+    result: dict[str, Any] = {"bench": NAME, "rows": n, "workers": WORKERS, "delay_ms": DELAY_MS,
+                              "index_delay_s": INDEX_DELAY_SECONDS,
+                              **{k.lower(): v for k, v in WORKER_ENV.items() if k != "EMAIL_BACKEND"}, "when": {}}
+    with common.bench_database(NAME):
+        common.django_setup(NAME)
         make_leads(n)
-        env = common.bench_env(NAME, **base, **WORKER_ENV)
-        os.makedirs(env["VAR_DIR"], exist_ok=True)
-        workers = [Worker(env, i) for i in range(WORKERS)]
-        try:
-            workers_ready(WORKERS)
-            result = crash_run(fake, workers, n)
-        finally:
-            for worker in workers:
-                worker.stop()
+        for when in (WHEN_TAKEN, WHEN_NOT_SENT):
             common.redis_flush()
-    print(f"{result['rows']} rows, {WORKERS} workers, one SIGKILLed after {result['killed_after_messages']} "
-          f"messages: {result['rows_taken']} taken by the fake Postmark, {result['taken_twice']} taken twice, "
-          f"{result['never_taken']} never taken, {result['left_unsettled']} left unknown/scheduled/sending; "
-          f"{result['unknown_peak']} rows were unknown at the peak, {result['resent']} resent; every row settled "
-          f"in {result['seconds']:.1f} s ({result['seconds_after_kill']:.1f} s after the kill)", flush=True)
+            with FakePostmark() as fake:
+                fake.delay, fake.index_delay = DELAY_MS / 1000, INDEX_DELAY_SECONDS
+                env = common.bench_env(NAME, ANYMAIL_POSTMARK_SERVER_TOKEN="bench", ANYMAIL_POSTMARK_API_URL=fake.url,
+                                       **WORKER_ENV)
+                os.makedirs(env["VAR_DIR"], exist_ok=True)
+                workers = [Worker(env, i) for i in range(WORKERS)]
+                try:
+                    workers_ready(WORKERS)
+                    figures = result["when"][when] = crash_run(fake, workers, n, when=when)
+                finally:
+                    for worker in workers:
+                        worker.stop()
+            print(f"{n} rows, {WORKERS} workers, one SIGKILLed after {figures['killed_after_messages']} messages, "
+                  f"{when}: {figures['rows_taken']} taken by the fake Postmark, {figures['taken_twice']} taken "
+                  f"twice, {figures['never_taken']} never taken, {figures['left_unsettled']} left "
+                  f"unknown/scheduled/sending; {figures['unknown_peak']} rows were unknown at the peak, "
+                  f"{figures['resent']} resent; every row settled in {figures['seconds']:.1f} s "
+                  f"({figures['seconds_after_kill']:.1f} s after the kill)", flush=True)
+        common.redis_flush()
     common.emit(result)
 
 
-def crash_run(fake: Any, workers: list[Worker], n: int) -> dict[str, Any]:
+def crash_run(fake: Any, workers: list[Worker], n: int, *, when: str) -> dict[str, Any]:
     from django.utils import timezone
 
     from emails.models import EmailEvent, ScheduledEmail
@@ -146,10 +172,12 @@ def crash_run(fake: Any, workers: list[Worker], n: int) -> dict[str, Any]:
     assert isinstance(fake, FakePostmark)
     status = ScheduledEmail.Status
     now = timezone.now()
+    ScheduledEmail.objects.all().delete()
+    EmailEvent.objects.all().delete()
     ScheduledEmail.objects.bulk_create([ScheduledEmail(lead_id=lead_id, step="welcome", send_at=now, created_at=now)
                                         for lead_id in Lead.objects.order_by("pk").values_list("pk", flat=True)],
                                        batch_size=2000)
-    kill = KillMidHandOver(fake, workers, after=n // 3)
+    kill = KillMidHandOver(fake, workers, after=n // 3, when=when)
     rows = ScheduledEmail.objects.all()
     unsettled = rows.filter(status__in=[status.SCHEDULED, status.SENDING, status.UNKNOWN])
     started = time.monotonic()
@@ -175,8 +203,6 @@ def crash_run(fake: Any, workers: list[Worker], n: int) -> dict[str, Any]:
     ids = set(rows.values_list("pk", flat=True))
     statuses = collections.Counter(rows.values_list("status", flat=True))
     return {
-        "bench": NAME, "rows": n, "workers": WORKERS, "delay_ms": DELAY_MS, "index_delay_s": INDEX_DELAY_SECONDS,
-        **{k.lower(): v for k, v in WORKER_ENV.items() if k != "EMAIL_BACKEND"},
         "killed_after_messages": kill.after, "killed_claim": kill.claim,
         "rows_taken": len(ids & set(taken)), "taken_twice": sum(1 for c in taken.values() if c > 1),
         "never_taken": len(ids - set(taken)), "left_unsettled": unsettled.count(),

@@ -134,15 +134,15 @@ def esp_rows(e: dict[str, Any] | None) -> list[str]:
 
 
 def crash_rows(k: dict[str, Any] | None) -> list[str]:
-    """bench_crash: three workers, one SIGKILLed while Postmark takes its chunk; what was lost or sent twice."""
+    """bench_crash: three workers, one SIGKILLed while handing a chunk over; what was lost or sent twice."""
     if not k:
         return []
     return [f"| {_n(k['rows'])} welcome emails due at once, {k['workers']} worker processes, one SIGKILLed while "
-            f"handing a chunk over (after {_n(k['killed_after_messages'])} messages; fake Postmark at "
+            f"handing a chunk over, {when} (after {_n(r['killed_after_messages'])} messages; fake Postmark at "
             f"{k['delay_ms']} ms, lease {k['drip_lease_seconds']} s, lookup after {k['esp_lookup_after_seconds']} s)"
-            f" | **{k['never_taken']} lost, {k['taken_twice']} sent twice**, {k['left_unsettled']} left unsettled; "
-            f"all settled in {k['seconds']:.0f} s | before: 45-229 rows left `unknown` | {k['unknown_peak']} rows "
-            f"`unknown` at the peak, {k['resent']} resent | 0 lost, 0 sent twice |"]
+            f" | **{r['never_taken']} lost, {r['taken_twice']} sent twice**, {r['left_unsettled']} left unsettled; "
+            f"all settled in {r['seconds']:.0f} s | before: 45-229 rows left `unknown` | {r['unknown_peak']} rows "
+            f"`unknown` at the peak, {r['resent']} resent | 0 lost, 0 sent twice |" for when, r in k["when"].items()]
 
 
 def write_results(results: dict[str, dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace,
