@@ -199,6 +199,8 @@ def crash_run(fake: Any, workers: list[Worker], n: int, *, when: str) -> dict[st
             break
         time.sleep(0.2)
     elapsed = time.monotonic() - started
+    if kill.killed is None:
+        raise RuntimeError("no worker was killed: the kill never triggered (see the workers' logs in VAR_DIR)")
     taken = collections.Counter(int(m["Metadata"]["row_id"]) for m in fake.accepted)
     ids = set(rows.values_list("pk", flat=True))
     statuses = collections.Counter(rows.values_list("status", flat=True))
@@ -209,7 +211,7 @@ def crash_run(fake: Any, workers: list[Worker], n: int, *, when: str) -> dict[st
         "statuses": dict(statuses), "unknown_peak": unknown_peak,
         "resent": EmailEvent.objects.filter(event_type="resent").count(),
         "requests": fake.requests, "searches": fake.searches,
-        "seconds": elapsed, "seconds_after_kill": (started + elapsed) - kill.killed_at if kill.killed else 0.0,
+        "seconds": elapsed, "seconds_after_kill": (started + elapsed) - kill.killed_at,
     }
 
 
