@@ -107,12 +107,10 @@ def report_plan(step: str) -> str:
 
 def main() -> None:
     n = common.scaled(100_000, minimum=10_000)
-    with common.bench_database(NAME):
-        common.django_setup(NAME)
+    with common.filled_database(NAME, lambda: fill(n)) as load_s:
         from emails.broadcasts.models import Broadcast
         from emails.segments.services import segment_save
 
-        load_s, _ = common.timed(lambda: fill(n))
         print(f"loaded {2 * n:,} leads and {16 * n:,} rows in {load_s:.0f} s", flush=True)
         segment = segment_save(name="Did not buy", match="all", conditions=[
             {"kind": "purchase", "value": "not_bought"}, {"kind": "status", "value": "subscribed"}])

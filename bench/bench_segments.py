@@ -107,14 +107,12 @@ def fill(leads: int) -> None:
 
 def main() -> None:
     n = common.scaled(1_000_000, minimum=20_000)
-    with common.bench_database(NAME):
-        common.django_setup(NAME)
+    with common.filled_database(NAME, lambda: fill(n)) as load_s:
         from emails.segments.models import Segment
         from emails.segments.selectors import segment_count, segment_leads
         from emails.segments.services import segment_save
         from leads.models import Lead
 
-        load_s, _ = common.timed(lambda: fill(n))
         print(f"loaded {n:,} leads in {load_s:.0f} s", flush=True)
         segments = {name: segment_save(name=name, match=match, conditions=conditions)
                     for name, (match, conditions) in SEGMENTS.items()}

@@ -179,6 +179,16 @@ def bench_database(name: str) -> Iterator[str]:
             database_drop(name)
 
 
+@contextmanager
+def filled_database(name: str, fill: Callable[[], Any]) -> Iterator[float]:
+    """A benchmark database with this process's Django pointed at it, filled by `fill`: yields the seconds the fill
+    took, and drops the database afterwards."""
+    with bench_database(name):
+        django_setup(name)
+        load_seconds, _ = timed(fill)
+        yield load_seconds
+
+
 def emit(result: dict[str, Any]) -> None:
     """The one line run_all reads back: every benchmark prints its figures as JSON, tagged."""
     print("BENCH-RESULT " + json.dumps(result), flush=True)

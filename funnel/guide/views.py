@@ -1,5 +1,6 @@
 """The full guide: server-rendered pages, complete for buyers, a short preview with the upgrade button otherwise."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,38 +38,34 @@ def _render(request: HttpRequest, template: str, *, section: str, title: str, **
     return render(request, template, context)
 
 
-# Buyer content varies per visitor: keep it out of shared caches.
-_private = cache_control(private=True, no_store=True)
+def guide_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page of the guide: GET only, and kept out of shared caches (buyer content varies per visitor)."""
+    return require_GET(cache_control(private=True, no_store=True)(view))
 
 
-@require_GET
-@_private
+@guide_page
 def guide_index(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/index.html", section="full-guide", title="The complete 3-Step Pain Reset",
                    protocol=content.PROTOCOL)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_protocol(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/protocol.html", section="guide-protocol", title="The protocol in detail",
                    protocol=content.PROTOCOL, order_why=content.STEP_ORDER_WHY)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_tools(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/tools.html", section="guide-tools", title="Tools", tools=content.TOOLS)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_areas(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/areas.html", section="guide-areas", title="The six pain areas")
 
 
-@require_GET
-@_private
+@guide_page
 def guide_area(request: HttpRequest, slug: str) -> HttpResponse:
     area = content.AREAS_BY_SLUG.get(slug)
     if area is None:
@@ -76,22 +73,19 @@ def guide_area(request: HttpRequest, slug: str) -> HttpResponse:
     return _render(request, "funnel/guide/area.html", section="guide-areas", title=area.name, area=area)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_mistakes(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/mistakes.html", section="guide-mistakes", title="The five mistakes",
                    mistakes=content.MISTAKES)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_plan_7(request: HttpRequest) -> HttpResponse:
     days = [(day, content.AREAS_BY_SLUG.get(day.area_slug)) for day in content.PLAN_7_DAYS]
     return _render(request, "funnel/guide/plan_7.html", section="guide-plan-7", title="The 7-day plan", days=days)
 
 
-@require_GET
-@_private
+@guide_page
 def guide_plan_30(request: HttpRequest) -> HttpResponse:
     return _render(request, "funnel/guide/plan_30.html", section="guide-plan-30", title="The 30-day plan",
                    weeks=content.PLAN_30_DAYS)
