@@ -3,7 +3,8 @@ savepoint + INSERT + release would cost four round trips to PostgreSQL and a sav
 
 Every statement here is built by `_insert_statement`, the one place that writes `INSERT … ON CONFLICT DO NOTHING`,
 and each is tested directly on SQLite and on PostgreSQL (tests/foundation/test_insert_unless_conflict.py): the two
-databases parse this syntax differently (see `_insert_statement`), and the embedded default runs on SQLite.
+databases parse this syntax differently (see `insert_for_each_unless_conflict`), and the embedded default runs on
+SQLite.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: Query
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
     fields = _insertable_fields(model)
-    computed = {column: f"per_row_{n}" for n, column in enumerate(per_row or {})}
+    aliases = {column: f"per_row_{n}" for n, column in enumerate(per_row or {})}
+    expressions = {alias: (per_row or {})[column] for column, alias in aliases.items()}
+    computed = dict(aliases)
     select_list, params = [], []
     for f in fields:
         if f.column == fk_column:
@@ -84,10 +87,11 @@ def insert_for_each_unless_conflict(obj: Model, *, fk_column: str, source: Query
     missing = ([] if "found.source_id" in select_list else [fk_column]) + sorted(computed)
     if missing:
         raise ValueError(f"{model.__name__} has no column(s) {missing}")
-    expressions = {f"per_row_{n}": expression for n, expression in enumerate((per_row or {}).values())}
     source_sql, source_params = source.values(source_id=F("pk"), **expressions).query.sql_with_params()
-    # The ORM's own SQL for the source; its values are bound like ours.
-    body = f"SELECT {', '.join(select_list)} FROM ({source_sql}) AS found"  # noqa: S608
+    # The ORM's own SQL for the source; its values are bound like ours. SQLite reads `… FROM x ON CONFLICT` as a
+    # join's ON clause (its documented parsing ambiguity of an upsert after INSERT … SELECT): the SELECT must end in
+    # a WHERE clause before the upsert clause, and `WHERE true` costs nothing on either database.
+    body = f"SELECT {', '.join(select_list)} FROM ({source_sql}) AS found WHERE true"  # noqa: S608
     sql = _insert_statement(connection, model, fields, body)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *source_params])
@@ -102,13 +106,9 @@ def _insert_statement(connection: BaseDatabaseWrapper, model: type[Model], field
                       rows_sql: str) -> str:
     """`INSERT INTO table (columns) <rows_sql> ON CONFLICT DO NOTHING RETURNING pk`, for both databases.
 
-    SQLite reads `… FROM x ON CONFLICT` as a join's ON clause (its documented parsing ambiguity of an upsert after
-    INSERT … SELECT): a SELECT must end in a WHERE clause before the upsert clause. `WHERE true` costs nothing on
-    either database. Only identifiers from the model's own metadata, quoted by the backend, are formatted in.
+    Only identifiers from the model's own metadata, quoted by the backend, are formatted in.
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    if rows_sql.lstrip().upper().startswith("SELECT"):
-        rows_sql += " WHERE true"
     return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {rows_sql} "  # noqa: S608
             f"ON CONFLICT DO NOTHING RETURNING {quote(model._meta.pk.column)}")
