@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    "corsheaders",
     "leads",
     "emails",
     "funnel",
@@ -45,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware: answers preflights; /api/ only (below)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -299,6 +301,13 @@ TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
 # Peers whose forwarding header is believed (addresses or CIDR networks): the reverse proxy, nothing else.
 TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/h")
+# Sites whose pages may sign readers up (the embedded form, the API from a browser): origins such as
+# https://blog.example.com, comma-separated. Empty: none. CORS (django-cors-headers) for the API only.
+SIGNUP_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env.list("SIGNUP_ALLOWED_ORIGINS", default=[])]
+CORS_ALLOWED_ORIGINS = SIGNUP_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_METHODS = ["GET", "OPTIONS", "POST"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Security. On by default; DEBUG (development only) relaxes what needs HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -7,5 +7,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("funnel.checkout.urls")),
     path("", include("funnel.guide.urls")),
     path("", include("funnel.practice.urls")),
+    path("", include("funnel.embed.urls")),  # signups from other sites: the API and the embedded form
     # The conversion dashboard lives inside the admin: config/urls.py mounts funnel.dashboard.urls at /admin/dashboard/.
 ]

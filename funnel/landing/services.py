@@ -13,6 +13,7 @@ from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from emails.suppression import CONFIRMATION_STEPS
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
+from leads.consent import CONSENT_TEXT
 from leads.mailbox import mailbox_sha256
 from leads.models import Lead
 from leads.selectors import leads_due_confirm_reminder
@@ -69,11 +70,12 @@ def _queue_confirmation(lead: Lead) -> None:
 
 @transaction.atomic
 def signup_submit(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
-                  attribution: Attribution | None = None) -> None:
+                  attribution: Attribution | None = None, consent_text: str = CONSENT_TEXT) -> None:
     """Record the signup and send what comes next. Returns nothing on purpose: the page a visitor sees must
-    not depend on whether the address was new, pending, unsubscribed or a customer's."""
+    not depend on whether the address was new, pending, unsubscribed or a customer's. `consent_text`: what the
+    consent record keeps as agreed to (the API adds where it came from: funnel/embed/api.py)."""
     lead, _created = lead_signup(email=email, first_name=first_name, time_zone=time_zone, ip_address=ip_address,
-                                 user_agent=user_agent, attribution=attribution)
+                                 user_agent=user_agent, attribution=attribution, consent_text=consent_text)
     if lead.status == Lead.Status.PENDING:
         if settings.FUNNEL_DOUBLE_OPT_IN:
             _queue_confirmation(lead)
