@@ -11,7 +11,7 @@ per-IP rate limit, the consent flag and double opt-in as a reader typing into ou
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import Field, field_validator
 
@@ -35,10 +35,13 @@ api = NinjaAPI(title="Pain Reset signups", version="1", description=DESCRIPTION,
 
 
 class SignupIn(Schema):
-    email: str = Field(description="The reader's address; checked by the signup form's rules.")
+    email: str = Field(max_length=EMAIL_MAX_LENGTH, json_schema_extra={"format": "email"},
+                       description="The reader's address; checked by the signup form's rules.")
     first_name: str = Field("", description=f"Optional, up to {FIRST_NAME_MAX_LENGTH} characters.")
     time_zone: str = Field("", description="IANA name, e.g. Europe/Berlin; unknown or empty: our default.")
-    consent: bool = Field(strict=True, description="true only when the reader ticked the consent checkbox.")
+    # Strict: 1 or "yes" is not a reader ticking a box. `false` passes the type and is refused by the form's rule.
+    consent: bool = Field(strict=True, json_schema_extra={"const": True},
+                          description="true: the reader ticked the consent checkbox. Anything else is refused.")
 
     @field_validator("email", "first_name", "time_zone")
     @classmethod
@@ -76,17 +79,17 @@ def _message(error: dict[str, Any]) -> str:
     if error.get("type") == "missing":
         return "This field is required."
     if error.get("loc", ())[-1:] == ("consent",):
-        return "Send true or false (a JSON boolean)."
+        return "Send true (a JSON boolean) when the reader ticked the consent box."
     return str(error.get("msg", "Invalid value."))
 
 
 @api.post("/signups", response={202: Accepted, 400: Problem, 403: Problem, 422: FieldErrors, 429: Problem},
           summary="Sign a reader up (double opt-in)")
-def signups(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, Any]]:
+def signups(request: HttpRequest, payload: SignupIn) -> Status[dict[str, Any]]:
     origin = origin_of(request.headers.get("Origin", ""))
     if request.headers.get("Origin") and not origin_allowed(origin):
         raise HttpError(403, "This site is not allowed to sign readers up (SIGNUP_ALLOWED_ORIGINS).")
-    data = {"email": payload.email[: EMAIL_MAX_LENGTH + 1], "first_name": payload.first_name,
+    data = {"email": payload.email, "first_name": payload.first_name,
             "time_zone": payload.time_zone[:100], "consent": "on" if payload.consent else "",
             "consent_version": CONSENT_VERSION}
     # The consent record keeps the text the calling page had to show, and that it came through the API.
@@ -96,6 +99,7 @@ def signups(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, Any
     if intake.outcome is Outcome.LIMITED:
         raise HttpError(429, "Too many signups from this address; try again later.")
     if intake.outcome is Outcome.INVALID:
-        return 422, {"errors": {field: [str(m) for m in messages] for field, messages in intake.form.errors.items()}}
-    return 202, {"status": "accepted", "message": "If the address can receive our mail, a confirmation email is on "
-                 "its way; the reader confirms from it."}
+        return Status(422, {"errors": {field: [str(m) for m in messages]
+                                       for field, messages in intake.form.errors.items()}})
+    return Status(202, {"status": "accepted", "message": "If the address can receive our mail, a confirmation email "
+                        "is on its way; the reader confirms from it."})
