@@ -35,5 +35,6 @@ def origin_allowed(origin: str) -> bool:
 
 
 def origin_host(origin: str) -> str:
-    """What the dashboard's per-source table shows for a signup from this site: its host (and port, if any)."""
-    return origin.split("://", 1)[-1]
+    """What the dashboard's per-source table shows for a signup from this site: its host name, without the port
+    (a source is a UTM value, which has no room for ':'; funnel/landing/utm.py)."""
+    return urlsplit(origin).hostname or ""
