@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from funnel.embed.intake import Outcome, external_signup_take
-from funnel.embed.origins import allowed_origins, origin_allowed, request_origin
+from funnel.embed.origins import allowed_origins, origin_allowed, origin_of, request_origin
 from funnel.embed.snippet import snippet_html
 from funnel.landing import typed
 from funnel.landing.views import _landing_context
@@ -51,7 +51,7 @@ def signup_snippet_page(request: HttpRequest) -> TemplateResponse:
     if not request.user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied
     context = {**admin.site.each_context(request), "title": "Signup form for other sites",
-               "snippet": snippet_html(), "origins": sorted(allowed_origins()),
+               "snippet": snippet_html(), "origins": sorted(allowed_origins() - {origin_of(settings.SITE_URL)}),
                "api_url": settings.SITE_URL + reverse("api-v1:signups"),
                "schema_url": settings.SITE_URL + reverse("api-v1:openapi-json")}
     return TemplateResponse(request, "admin/embed/signup_snippet.html", context)

@@ -60,6 +60,10 @@ def test_a_server_without_origin_may_call_it(client: Client) -> None:
     assert (Lead.objects.get().utm_source, Lead.objects.get().utm_medium) == ("api", "api")
 
 
+def test_a_page_of_our_own_may_call_it(client: Client, settings: Any) -> None:
+    assert post_json(client, signup_body(), Origin=settings.SITE_URL).status_code == 202
+
+
 @pytest.mark.parametrize("consent", [False, None, "true", 1])
 def test_consent_must_be_the_boolean_true(client: Client, consent: Any) -> None:
     answer = post_json(client, signup_body(consent=consent))

@@ -345,6 +345,25 @@ class Walk:
         expect(report.status == 200 and 'data-column="sent">1<' in report.text, "the report does not count 1 sent")
         return f"segment (1 recipient) → {step} sent now → {message['Subject']!r} arrived; report: 1 sent"
 
+    def api_signup(self) -> str:
+        """A reader signed up through POST /api/v1/signups (JSON): 202, and the confirmation email arrives through
+        the real worker; a site not in SIGNUP_ALLOWED_ORIGINS gets no CORS header and a 403."""
+        address = unique_address()
+        partner = Browser(("127.0.0.1", self.port), SITE, client_ip="203.0.113.120", user_agent="partner/1.0")
+        body = json.dumps({"email": address, "first_name": "Api", "time_zone": "Europe/Berlin",
+                           "consent": True}).encode()
+        answer = partner.post("/api/v1/signups", body, content_type="application/json")
+        expect(answer.status == 202 and answer.json()["status"] == "accepted",
+               f"the API answered {answer.status}: {answer.text[:300]}")
+        refused = partner.post("/api/v1/signups", body, content_type="application/json",
+                               headers={"Origin": "https://not-allowed.prodcheck.test"})
+        expect(refused.status == 403 and "access-control-allow-origin" not in refused.headers,
+               f"a refused origin got {refused.status} {refused.headers}")
+        schema = partner.get("/api/v1/openapi.json")
+        expect(schema.status == 200 and "/api/v1/signups" in schema.json()["paths"], "no OpenAPI schema served")
+        message = self.esp.wait_for(address, "confirm", timeout=30)
+        return f"202 for {address}; refused origin 403; schema served; {message['Subject']!r} arrived"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("build static, migrate, check --deploy, start gunicorn + worker + beat", self.boot),
@@ -363,6 +382,7 @@ class Walk:
             ("refund ends access", self.refund),
             ("admin dashboard", self.dashboard),
             ("a marketer builds a segment and sends it a broadcast", self.broadcast),
+            ("API signup (its confirmation arrives)", self.api_signup),
         ]
 
     def close(self) -> None:
