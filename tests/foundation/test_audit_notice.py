@@ -37,7 +37,7 @@ NOT_PAGES = {"healthz", "readyz", "stripe-webhook", "email-click",
              "signout",  # POST-only, answers with a redirect
              "preferences-time-zone",  # POST-only, redirects to the preferences page
              "favicon"}  # an image
-NOT_PAGE_PREFIXES = ("admin/", "anymail/", "dev/outbox/", "webhooks/")
+NOT_PAGE_PREFIXES = ("admin/", "anymail/", "dev/outbox/", "webhooks/", "api/")  # api/: JSON
 
 
 def _lead(*, buyer: bool = False, status: str = Lead.Status.SUBSCRIBED) -> Lead:
@@ -148,7 +148,8 @@ def test_every_public_url_is_covered() -> None:
     public = {name for name, route in _named_patterns(get_resolver().url_patterns)
               if name not in NOT_PAGES and not route.startswith(NOT_PAGE_PREFIXES)}
     # POST-only / DEBUG-only pages: checked in their own tests below.
-    public -= {"signup", "checkout-simulator", "unsubscribe-reason", "preferences-export"}
+    public -= {"signup", "checkout-simulator", "unsubscribe-reason", "preferences-export",
+               "embed-signup"}  # tests/api/test_embed.py
     covered = {name for name, _ in PAGE_CASES.values()}
     assert public - covered == set(), "public pages without a notice check"
 
