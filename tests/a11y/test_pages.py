@@ -81,6 +81,7 @@ PAGES: list[tuple[str, str, str | Callable[[Any, str], None]]] = [
     ("copy-diff", "editor", reverse("admin:emails_copy_diff", args=[STEP])),
 
     ("sender-check", "staff", "/admin/sender-check/"),
+    ("signup-snippet", "staff", "/admin/signup-form/"),
 ]
 COOKIES = {"buyer": "buyer_cookie", "staff": "staff_cookie", "editor": "editor_cookie"}
 

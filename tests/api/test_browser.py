@@ -90,3 +90,20 @@ def test_the_snippet_on_a_site_not_allowed_stores_nothing(browser: Any, live_ser
     assert page.get_by_role("heading", level=1).inner_text() == "This form cannot sign you up from that site"
     context.close()
     assert not Lead.objects.exists()
+
+
+def test_staff_copy_the_snippet_with_one_button(browser: Any, live_server: Any, admin_user: Any) -> None:
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(admin_user)
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    context.add_cookies([{"name": "sessionid", "value": staff.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_role("link", name="Signup form for other sites").click()
+    page.get_by_role("button", name="Copy the HTML").click()
+    page.get_by_text("Copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == snippet_html()
+    context.close()
