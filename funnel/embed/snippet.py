@@ -14,4 +14,6 @@ def snippet_html() -> str:
     return render_to_string("funnel/embed/snippet.html", {
         "action": settings.SITE_URL + reverse("embed-signup"), "consent_text": CONSENT_TEXT,
         "consent_version": CONSENT_VERSION, "honeypot_field": HONEYPOT_FIELD,
+        # The file's plain name, not the hashed one of the manifest: a pasted snippet outlives our deploys.
+        "script": settings.SITE_URL + settings.STATIC_URL + "js/embed.js",
     }).strip() + "\n"

@@ -82,6 +82,20 @@ def test_the_snippet_on_another_site_signs_up_without_javascript(browser: Any, l
     assert lead.time_zone == settings.DRIP_DEFAULT_TIME_ZONE  # the script that reads the zone did not run
 
 
+def test_with_javascript_the_snippet_sends_the_readers_time_zone(browser: Any, live_server: Any,
+                                                                blogs: tuple[_Blog, _Blog]) -> None:
+    allowed, _ = blogs
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.goto(allowed.url)
+    page.get_by_label("Email address").fill("tokyo-blog@example.com")
+    page.get_by_label("Yes, email me the free").check()
+    page.get_by_role("button", name="Email me the free guide").click()
+    page.wait_for_url(f"{live_server.url}/thanks/")
+    context.close()
+    assert Lead.objects.get(email="tokyo-blog@example.com").time_zone == "Asia/Tokyo"
+
+
 def test_the_snippet_on_a_site_not_allowed_stores_nothing(browser: Any, live_server: Any,
                                                          blogs: tuple[_Blog, _Blog]) -> None:
     _, refused = blogs

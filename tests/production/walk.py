@@ -361,6 +361,9 @@ class Walk:
                f"a refused origin got {refused.status} {refused.headers}")
         schema = partner.get("/api/v1/openapi.json")
         expect(schema.status == 200 and "/api/v1/signups" in schema.json()["paths"], "no OpenAPI schema served")
+        # The embedded form's optional script, by the plain name a pasted snippet keeps across deploys.
+        script = partner.get("/static/js/embed.js")
+        expect(script.status == 200, f"/static/js/embed.js answered {script.status}")
         message = self.esp.wait_for(address, "confirm", timeout=30)
         return f"202 for {address}; refused origin 403; schema served; {message['Subject']!r} arrived"
 
