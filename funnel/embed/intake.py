@@ -34,7 +34,7 @@ class Intake:
 
 
 def external_signup_take(*, request: HttpRequest, data: dict[str, Any], origin: str, medium: str,
-                         consent_text: str | None = None) -> Intake:
+                         consent_text: str = CONSENT_TEXT) -> Intake:
     """Validate and record a signup from another site. `origin` is the embedding site, already checked against
     SIGNUP_ALLOWED_ORIGINS ('' for a server-to-server API call); `medium` names the door ("api", "embed")."""
     fields = {name: data[name] for name in READER_FIELDS if name in data}
@@ -50,5 +50,5 @@ def external_signup_take(*, request: HttpRequest, data: dict[str, Any], origin: 
         return Intake(Outcome.INVALID, form)
     signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
                   time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
-                  attribution=form.attribution(), consent_text=consent_text or CONSENT_TEXT)
+                  attribution=form.attribution(), consent_text=consent_text)
     return Intake(Outcome.ACCEPTED, form)

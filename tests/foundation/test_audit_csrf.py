@@ -1,8 +1,8 @@
 """CSRF protects every URL that takes a POST, except those that cannot carry a token by design:
 the Stripe webhook and the ESP tracking webhook (signed / basic auth), the RFC 8058 one-click unsubscribe
 (mail providers POST without cookies), and signups from other sites, the API and the embedded form (no session;
-held by SIGNUP_ALLOWED_ORIGINS, rate limits, consent and double opt-in: funnel/embed/views.py). The URL list comes from the URL configuration, so a new view that
-forgets protection (or a stray @csrf_exempt) fails here.
+held by SIGNUP_ALLOWED_ORIGINS, rate limits, consent and double opt-in: funnel/embed/views.py). The URL list
+comes from the URL configuration, so a new view that forgets protection (or a stray @csrf_exempt) fails here.
 """
 
 import re
