@@ -37,24 +37,33 @@ def lead_activity_record(*, lead_id: int, reason: str, now: datetime | None = No
 
 
 @transaction.atomic
-def leads_sunset_ask(*, lead_ids: Iterable[int], now: datetime) -> int:
+def leads_sunset_ask(*, lead_ids: Iterable[int], now: datetime) -> list[int]:
     """Open a cycle for these leads (their "still want these?" email is queued by the caller in the same
-    transaction). Only leads with no cycle open are touched. Returns how many."""
+    transaction). Only leads with no cycle open are touched. Returns their ids."""
     ids = list(Lead.objects.filter(pk__in=list(lead_ids), sunset_asked_at__isnull=True, inactive_since__isnull=True)
                .values_list("pk", flat=True))
     Lead.objects.filter(pk__in=ids).update(sunset_asked_at=now)
     SunsetChange.objects.bulk_create([SunsetChange(lead_id=pk, action=Action.ASKED, created_at=now) for pk in ids])
-    return len(ids)
+    return ids
 
 
 @transaction.atomic
-def leads_sunset_inactivate(*, asked_before: datetime, now: datetime) -> int:
-    """Readers asked before `asked_before` who have not answered become inactive. A reader who bought meanwhile is
-    never made inactive (buyers are never sunset): their cycle just closes. Set-based; returns how many."""
-    asked = Lead.objects.filter(sunset_asked_at__isnull=False, sunset_asked_at__lt=asked_before)
+def leads_sunset_inactivate(*, lead_ids: Iterable[int], now: datetime) -> int:
+    """These asked leads did not answer in time (the caller knows when they were asked): they become inactive. A
+    reader who bought meanwhile is never made inactive (buyers are never sunset): their cycle just closes.
+    Set-based; returns how many became inactive."""
+    asked = Lead.objects.filter(pk__in=list(lead_ids), sunset_asked_at__isnull=False)
     asked.filter(is_customer=True).update(sunset_asked_at=None)
     ids = list(asked.filter(is_customer=False).values_list("pk", flat=True))
     Lead.objects.filter(pk__in=ids).update(sunset_asked_at=None, inactive_since=now)
     SunsetChange.objects.bulk_create([SunsetChange(lead_id=pk, action=Action.INACTIVE, reason="no answer",
                                                    created_at=now) for pk in ids])
     return len(ids)
+
+
+def sunset_counts() -> dict[str, int]:
+    """For the dashboard, live: readers inactive now, asked and waiting now, and revivals ever. Three counts on
+    partial or small indexes, whatever the size of the list."""
+    return {"inactive": Lead.objects.filter(inactive_since__isnull=False).count(),
+            "asked": Lead.objects.filter(sunset_asked_at__isnull=False).count(),
+            "revived": SunsetChange.objects.filter(action=Action.REVIVED).count()}
