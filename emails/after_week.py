@@ -1,5 +1,5 @@
-"""What stops the mail that comes after the week (the follow-up, broadcasts, the sunset), read by the dispatcher before each
-send like every other rule: a purchase, a pause or a stop needs no call into the scheduler."""
+"""What stops the mail that comes after the week (the follow-up, broadcasts, the sunset), read by the dispatcher
+before each send like every other rule: a purchase, a pause or a stop needs no call into the scheduler."""
 
 from datetime import datetime
 

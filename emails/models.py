@@ -182,6 +182,6 @@ from emails.deliverability.models import MailboxDomain  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 from emails.segments.models import Segment  # noqa: E402
 
-__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "SUNSET_STEP", "Broadcast", "Click", "EmailCopy",
-           "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment", "SequenceSettings",
-           "Variant", "copy_step", "is_marketing_step"]
+__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "SUNSET_STEP", "Broadcast", "Click",
+           "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment",
+           "SequenceSettings", "Variant", "copy_step", "is_marketing_step"]

@@ -16,7 +16,6 @@ from django.urls import reverse
 from emails.content.models import SequenceSettings
 from emails.content.timing import SETTINGS_PK, sequence_settings_save
 
-
 SUNSET_FIELDS = ["sunset_after_emails", "sunset_subscribed_days", "sunset_grace_days"]
 SUNSET_HELP = {
     "sunset_after_emails": "A reader with this many marketing emails in a row and no human click gets the "
