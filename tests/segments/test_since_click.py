@@ -8,7 +8,6 @@ Runs on SQLite and PostgreSQL alike (the PostgreSQL dispatcher raises the count 
 import importlib
 import random
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine

@@ -156,9 +156,10 @@ def test_a_silent_reader_is_asked_once_stopped_after_the_grace_and_revived_by_a_
     token = tokens.sign("preferences", {"lead": silent.pk})
     assert Client().post(reverse("preferences-export", args=[token])).status_code == 200
     dispatch_due()
-    sent_now = {(m.to[0], m.tags[0]) for m in mail.outbox[before:]}
+    outbox: list[Any] = mail.outbox[before:]
+    sent_now = {(m.to[0], m.tags[0]) for m in outbox}
     assert sent_now == {(buyer.email, "day-3"), (buyer.email, "signin"), (silent.email, "privacy-link")}
-    practice = next(m for m in mail.outbox[before:] if m.tags[0] == "day-3")
+    practice = next(m for m in outbox if m.tags[0] == "day-3")
     assert "open the app: it times every hold" in practice.body  # the buyer's practice reminder
     assert ScheduledEmail.objects.get(lead=silent, step="day-3").skip_reason == "inactive"
     assert sunset_counts() == {"inactive": 1, "asked": 0, "revived": 0}
