@@ -53,12 +53,14 @@ class SequenceSettingsForm(forms.ModelForm):
                         "from 1 to 30.", "required": "Enter a number of days from 1 to 30.",
                         "invalid": "Enter the days as a whole number from 1 to 30."})
 
-    # The sunset (emails/sunset.py); the model's validators give the ranges.
-    sunset_after_emails = forms.IntegerField(min_value=3, max_value=100, label="Sunset: emails without a click",
+    # The sunset (emails/sunset.py), in the model's ranges. Left out of a save: the stored value stays.
+    sunset_after_emails = forms.IntegerField(required=False, min_value=3, max_value=100,
+                                             label="Sunset: emails without a click",
                                              help_text=SUNSET_HELP["sunset_after_emails"])
-    sunset_subscribed_days = forms.IntegerField(min_value=14, max_value=3650, label="Sunset: days on the list",
+    sunset_subscribed_days = forms.IntegerField(required=False, min_value=14, max_value=3650,
+                                                label="Sunset: days on the list",
                                                 help_text=SUNSET_HELP["sunset_subscribed_days"])
-    sunset_grace_days = forms.IntegerField(min_value=1, max_value=60, label="Sunset: days to answer",
+    sunset_grace_days = forms.IntegerField(required=False, min_value=1, max_value=60, label="Sunset: days to answer",
                                            help_text=SUNSET_HELP["sunset_grace_days"])
 
     class Meta:

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from emails import dispatch, outcomes
 from emails.dispatch import dispatch_batch
 from emails.engagement import since_click_recount
 from emails.models import Click, ScheduledEmail
@@ -50,8 +51,8 @@ def sent_together(steps_by_lead: dict[Lead, list[str]], at: datetime) -> None:
         for step in steps:
             ScheduledEmail.objects.create(lead=lead, step=step, send_at=at)
     with time_machine.travel(at, tick=False):
-        outcomes = dispatch_batch()
-    assert len(outcomes.sent) == sum(len(steps) for steps in steps_by_lead.values()), outcomes
+        done = dispatch_batch()
+    assert len(done.sent) == sum(len(steps) for steps in steps_by_lead.values()), done
 
 
 def test_the_count_follows_sends_and_human_clicks_and_ignores_scanners() -> None:
@@ -140,3 +141,29 @@ def test_a_segment_count_reads_the_lead_alone() -> None:
     segment = make_segment([{"kind": "no_click_in_last", "emails": 3}])
     sql = str(segment_leads(segment).query)
     assert "marketing_since_click" in sql and ScheduledEmail._meta.db_table not in sql
+
+
+@pytest.mark.postgres
+def test_the_postgresql_mark_sent_raises_the_counts_the_plain_one_raises() -> None:
+    now = timezone.now()
+    two, mixed, foreign = reader("two"), reader("mixed"), reader("foreign")
+    for lead, step, stream in ((two, "welcome", "marketing"), (two, "day-1", "marketing"),
+                               (mixed, "welcome", "marketing"), (mixed, "signin", "transactional"),
+                               (foreign, "welcome", "marketing")):
+        ScheduledEmail.objects.create(lead=lead, step=step, stream=stream, send_at=now - timedelta(minutes=1))
+    claim = "host:1:abc"
+    ids = dispatch._claim_ids(claim, now=now, size=10)
+    ScheduledEmail.objects.filter(lead=foreign).update(claimed_by="other:2:def")  # not ours: not marked, not counted
+    sent_ids = {pk: f"esp-{pk}" for pk in ids}
+    rows_before = list(ScheduledEmail.objects.order_by("pk").values())
+
+    def counts() -> dict[str, int]:
+        return {lead.first_name.lower(): lead.marketing_since_click for lead in Lead.objects.all()}
+
+    outcomes._mark_sent(sent_ids, claim, now)
+    plain = counts()
+    for row in rows_before:
+        ScheduledEmail.objects.filter(pk=row["id"]).update(**{k: v for k, v in row.items() if k != "id"})
+    Lead.objects.update(marketing_since_click=0)
+    outcomes._mark_sent_postgresql(sent_ids, claim, now)
+    assert counts() == plain == {"two": 2, "mixed": 1, "foreign": 0}
