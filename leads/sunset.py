@@ -9,7 +9,7 @@ on any of our links, a save on the preferences page), closes the cycle: `lead_ac
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -62,8 +62,13 @@ def leads_sunset_inactivate(*, lead_ids: Iterable[int], now: datetime) -> int:
 
 
 def sunset_counts() -> dict[str, int]:
-    """For the dashboard, live: readers inactive now, asked and waiting now, and revivals ever. Three counts on
-    partial or small indexes, whatever the size of the list."""
-    return {"inactive": Lead.objects.filter(inactive_since__isnull=False).count(),
-            "asked": Lead.objects.filter(sunset_asked_at__isnull=False).count(),
-            "revived": SunsetChange.objects.filter(action=Action.REVIVED).count()}
+    """For the dashboard: readers inactive now, asked and waiting now, and revivals ever. One statement of three
+    counts, each on a partial or small index, whatever the size of the list."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT (SELECT COUNT(*) FROM {Lead._meta.db_table} WHERE inactive_since IS NOT NULL),
+                       (SELECT COUNT(*) FROM {Lead._meta.db_table} WHERE sunset_asked_at IS NOT NULL),
+                       (SELECT COUNT(*) FROM {SunsetChange._meta.db_table} WHERE action = %s)""",  # noqa: S608
+            [Action.REVIVED])
+        inactive, asked, revived = cursor.fetchone() or (0, 0, 0)
+    return {"inactive": inactive, "asked": asked, "revived": revived}

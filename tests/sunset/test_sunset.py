@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -174,6 +175,11 @@ def test_a_silent_reader_is_asked_once_stopped_after_the_grace_and_revived_by_a_
     assert page.status_code == 200 and b"tag-link-form" in page.content  # the button; the tag waits for a press
     assert state(silent) == (False, False)
     assert sunset_counts() == {"inactive": 0, "asked": 0, "revived": 1}
+    User.objects.create_superuser("ops", "ops@example.com", "pw")
+    staff = Client()
+    staff.login(username="ops", password="pw")
+    dashboard = staff.get(reverse("admin-dashboard"), {"fresh": "1"}).content.decode()
+    assert '<dd id="sunset-inactive">0</dd>' in dashboard and '<dd id="sunset-revived">1</dd>' in dashboard
     assert [c.action for c in SunsetChange.objects.filter(lead=silent)] == ["asked", "inactive", "revived"]
     titles = [e.title for e in lead_timeline(lead=silent) if e.kind == "sunset"]
     assert titles[-1] == "Active again: marketing mail resumed"
