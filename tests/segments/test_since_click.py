@@ -167,3 +167,13 @@ def test_the_postgresql_mark_sent_raises_the_counts_the_plain_one_raises() -> No
     Lead.objects.update(marketing_since_click=0)
     outcomes._mark_sent_postgresql(sent_ids, claim, now)
     assert counts() == plain == {"two": 2, "mixed": 1, "foreign": 0}
+
+
+def test_saved_segments_keep_selecting_the_unsubscribed_after_inactive_changed_meaning() -> None:
+    from django.apps import apps
+
+    migration = importlib.import_module("emails.migrations.0010_sunset_settings_and_since_click_backfill")
+    old = make_segment([{"kind": "status", "value": "inactive"}, {"kind": "status", "value": "paused"}], name="old")
+    migration._inactive_was_unsubscribed(apps, None)
+    old.refresh_from_db()
+    assert old.conditions == [{"kind": "status", "value": "unsubscribed"}, {"kind": "status", "value": "paused"}]
