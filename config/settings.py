@@ -196,6 +196,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Silent readers are asked once, then stop getting marketing mail (emails/sunset.py): two indexed queries.
+    "sunset-silent-readers": {
+        "task": "emails.tasks.sunset_run",
+        "schedule": 900.0,
+        "options": {"expires": 890},
+    },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",
         "schedule": 3600.0,

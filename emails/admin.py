@@ -12,7 +12,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, Click, EmailEvent, ScheduledEmail, is_marketing_step
+from emails.models import (
+    FOLLOW_UP_STEPS,
+    SEQUENCE_STEPS,
+    SUNSET_STEP,
+    Click,
+    EmailEvent,
+    ScheduledEmail,
+    is_marketing_step,
+)
 from emails.preview import build_test_message, render_email_preview
 from emails.services import email_retry
 from emails.tracking import rows_with_acceptance_evidence
@@ -20,7 +28,7 @@ from leads.models import Lead
 
 PREVIEW_STEPS = [*SEQUENCE_STEPS, "confirm", "confirm-reminder", "access", "signin", "payment-failed",
                  "order-waiting", "privacy-link", "already-yours", "duplicate-refunded", "order-review",
-                 *FOLLOW_UP_STEPS]
+                 *FOLLOW_UP_STEPS, SUNSET_STEP]
 
 
 class EmailEventInline(admin.TabularInline):

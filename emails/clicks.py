@@ -8,6 +8,7 @@ both), but only human clicks are credited.
 import re
 from datetime import datetime, timedelta
 
+from emails.engagement import click_human_record
 from emails.models import Click, EmailEvent, ScheduledEmail
 
 # Substrings of the user agents mail-security scanners and generic bots send (case-insensitive).
@@ -64,4 +65,7 @@ def click_confirm_human(*, lead_id: int, row_id: int | None, target: str, at: da
     if row_id is None or clicks.filter(machine=Click.Machine.HUMAN).exists():
         return 0
     newest = clicks.filter(machine__in=_TIMING_MARKS).order_by("-created_at").values_list("pk", flat=True)[:1]
-    return Click.objects.filter(pk__in=list(newest)).update(machine=Click.Machine.HUMAN)
+    confirmed = Click.objects.filter(pk__in=list(newest)).update(machine=Click.Machine.HUMAN)
+    if confirmed:
+        click_human_record(lead_id=lead_id, how=f"pressed the button behind a link ({target}) in an email")
+    return confirmed

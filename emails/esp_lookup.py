@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from emails.engagement import since_click_raise
 from emails.models import EmailEvent, ScheduledEmail
 from emails.tracking import RESENT
 
@@ -92,6 +93,8 @@ def _settle(row: ScheduledEmail, found: dict[str, Any] | None, *, now: datetime,
         received = parse_datetime(str(found.get("ReceivedAt", ""))) if found.get("ReceivedAt") else None
         settled = still.update(status=Status.SENT, esp_message_id=str(found.get("MessageID", ""))[:255],
                                sent_at=row.handed_at or received or now, last_error="", updated_at=now)
+        if settled and row.stream == ScheduledEmail.Stream.MARKETING:
+            since_click_raise(lead_id=row.lead_id)
         return "found" if settled else "left"
     handed = row.handed_at or row.updated_at
     if now - handed < timedelta(seconds=settings.ESP_LOOKUP_AFTER_SECONDS):

@@ -17,12 +17,20 @@ REMINDER_STEPS = SEQUENCE_STEPS[1:]  # the seven daily reminders that follow the
 FOLLOW_UP_STEPS = ["follow-up-1", "follow-up-2", "follow-up-3"]
 # A one-off email to a segment is the step `broadcast-<id>` (emails/broadcasts/).
 BROADCAST_STEP_PREFIX = "broadcast-"
+# The sunset's "do you still want these?" (emails/sunset.py): one copy, `sunset`, sent as the step `sunset-<cycle>`
+# (one row per reader per cycle under the one-row-per-(lead, step) rule of marketing mail).
+SUNSET_STEP = "sunset"
+
+
+def copy_step(step: str) -> str:
+    """The copy a row's step is rendered from: its own, except a sunset cycle's, which share `sunset`."""
+    return SUNSET_STEP if step.startswith(f"{SUNSET_STEP}-") else step
 
 
 def is_marketing_step(step: str) -> bool:
     """Mail we send on our own initiative (marketing stream), as opposed to replies to what a reader did."""
     return (step in SEQUENCE_STEPS or step in FOLLOW_UP_STEPS or step.startswith(BROADCAST_STEP_PREFIX)
-            or step == "order-waiting")
+            or step == "order-waiting" or copy_step(step) == SUNSET_STEP)
 
 
 class ScheduledEmail(models.Model):
@@ -174,6 +182,6 @@ from emails.deliverability.models import MailboxDomain  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 from emails.segments.models import Segment  # noqa: E402
 
-__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "Broadcast", "Click", "EmailCopy",
-           "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment", "SequenceSettings",
-           "Variant", "is_marketing_step"]
+__all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "SUNSET_STEP", "Broadcast", "Click",
+           "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment",
+           "SequenceSettings", "Variant", "copy_step", "is_marketing_step"]

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import Case, DateTimeField, F, TextField, Value, When
+from django.db.models import Case, Count, DateTimeField, F, OuterRef, Subquery, TextField, Value, When
 
 from emails.backoff import exponential_backoff_seconds
 from emails.models import ScheduledEmail
 from emails.tracking import unknown_rows_reconcile
+from leads.models import Lead
 
 Status = ScheduledEmail.Status
 MAX_BACKOFF_SECONDS = 3600
@@ -55,25 +56,43 @@ def _case(mapping: dict[int, Any], output_field: Any) -> Case:
 
 
 def _mark_sent(sent: dict[int, str], claim: str, now: datetime) -> None:
-    """The plain version of _mark_sent_postgresql (a test compares the two)."""
+    """The plain version of _mark_sent_postgresql (a test compares the two): the rows, then their leads' count of
+    marketing emails since a click (emails/engagement.py), one UPDATE each."""
     ScheduledEmail.objects.filter(claimed_by=claim, status__in=KNOWN_AFTER_LEASE_LOSS, pk__in=sent).update(
         status=Status.SENT, sent_at=now, esp_message_id=_case(sent, TextField()), last_error="",
         attempts=F("attempts") + 1, lease_until=None, updated_at=now)
+    # The rows this UPDATE marked (a row already sent before keeps an older sent_at), per lead: a lead may have two
+    # in one chunk (the welcome and day 1).
+    just_sent = ScheduledEmail.objects.filter(pk__in=sent, claimed_by=claim, status=Status.SENT, sent_at=now,
+                                              stream=ScheduledEmail.Stream.MARKETING)
+    per_lead = just_sent.filter(lead=OuterRef("pk")).values("lead").annotate(n=Count("pk")).values("n")
+    Lead.objects.filter(pk__in=just_sent.values("lead")).update(
+        marketing_since_click=F("marketing_since_click") + Subquery(per_lead))
 
 
 def _mark_sent_postgresql(sent: dict[int, str], claim: str, now: datetime) -> None:
     """The hot path: two arrays instead of a CASE with one branch per row, which the ORM builds slowly. Each row
     finds its id's place in the first array; a join with unnest() instead was planned as a nested loop (the row
-    estimate of a claimed chunk is 1) costing more than the update itself."""
-    table = ScheduledEmail._meta.db_table
+    estimate of a claimed chunk is 1) costing more than the update itself.
+
+    The leads' count of marketing emails since a click (emails/engagement.py) is raised in the same statement, from
+    the rows the UPDATE returns: no round trip of its own."""
+    table, leads = ScheduledEmail._meta.db_table, Lead._meta.db_table
     ids = list(sent)
     with db_connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {table} AS e
-                   SET status = %s, sent_at = %s, esp_message_id = (%s::text[])[array_position(%s::bigint[], e.id)],
-                       last_error = '', attempts = e.attempts + 1, lease_until = NULL, updated_at = %s
-                 WHERE e.id = ANY(%s::bigint[]) AND e.claimed_by = %s AND e.status = ANY(%s)""",  # noqa: S608
-            [Status.SENT, now, list(sent.values()), ids, now, ids, claim, KNOWN_AFTER_LEASE_LOSS],
+            f"""WITH marked AS (
+                    UPDATE {table} AS e
+                       SET status = %s, sent_at = %s,
+                           esp_message_id = (%s::text[])[array_position(%s::bigint[], e.id)],
+                           last_error = '', attempts = e.attempts + 1, lease_until = NULL, updated_at = %s
+                     WHERE e.id = ANY(%s::bigint[]) AND e.claimed_by = %s AND e.status = ANY(%s)
+                 RETURNING e.lead_id, e.stream)
+                UPDATE {leads} AS l SET marketing_since_click = l.marketing_since_click + m.n
+                  FROM (SELECT lead_id, COUNT(*) AS n FROM marked WHERE stream = %s GROUP BY lead_id) AS m
+                 WHERE l.id = m.lead_id""",  # noqa: S608 - our tables
+            [Status.SENT, now, list(sent.values()), ids, now, ids, claim, KNOWN_AFTER_LEASE_LOSS,
+             ScheduledEmail.Stream.MARKETING],
         )
 
 

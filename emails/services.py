@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from emails.broker import task_publish
 from emails.clicks import click_confirm_human, click_machine_reason
+from emails.engagement import click_human_record, since_click_recount
 from emails.models import FOLLOW_UP_STEPS, REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due, dispatch_transactional
@@ -151,8 +152,14 @@ def click_record(*, lead_id: int, row_id: int | None, target: str, method: str =
     row = ScheduledEmail.objects.filter(pk=row_id, lead_id=lead_id).first() if row_id is not None else None
     now = timezone.now()
     machine = click_machine_reason(row=row, target=target, at=now, method=method, user_agent=user_agent)
-    return Click.objects.create(lead_id=lead_id, scheduled_email=row, target=target, created_at=now,
-                                machine=machine)
+    click = Click.objects.create(lead_id=lead_id, scheduled_email=row, target=target, created_at=now,
+                                 machine=machine)
+    if machine == Click.Machine.HUMAN:
+        click_human_record(lead_id=lead_id, how=f"clicked a link ({target}) in an email")
+    elif machine == Click.Machine.BURST:
+        # The earlier clicks of the burst were a person's until now: count this reader's emails again without them.
+        since_click_recount(lead_ids=[lead_id])
+    return click
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from emails import dispatch, esp_lookup, follow_up
+from emails import dispatch, esp_lookup, follow_up, sunset
 
 # A transactional run is short: its lane exists so a sign-in link never waits, and a long run would make the next
 # kick wait behind it.
@@ -34,3 +34,9 @@ def unknown_rows_settle() -> dict[str, int]:
 def follow_up_enrol() -> int:
     """Readers who finished the week without buying get the follow-up rows. Beat runs it every few minutes."""
     return follow_up.follow_up_enrol_due()
+
+
+@shared_task(name="emails.tasks.sunset_run", ignore_result=True)
+def sunset_run() -> dict[str, int]:
+    """Ask silent readers whether they still want our emails; stop those who did not answer (emails/sunset.py)."""
+    return sunset.sunset_run()

@@ -20,6 +20,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from emails.bounces import HARD, SOFT, bounce_kind, soft_bounces_suppress
+from emails.engagement import since_click_raise
 from emails.models import EmailEvent, ScheduledEmail
 from emails.suppression import confirmations_skip_for_mailbox
 from leads.models import Lead
@@ -125,6 +126,8 @@ def _reconcile(row: ScheduledEmail, events: list[EmailEvent]) -> bool:
         return False
     row.updated_at = timezone.now()
     row.save(update_fields=["status", "sent_at", "esp_message_id", "last_error", "updated_at"])
+    if row.status == ScheduledEmail.Status.SENT and row.stream == ScheduledEmail.Stream.MARKETING:
+        since_click_raise(lead_id=row.lead_id)
     logger.info("reconciled unknown row=%s as %s from %d stored event(s)", row.pk, row.status, len(events))
     return True
 

@@ -85,6 +85,9 @@ class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return obj.reader_count  # type: ignore[attr-defined, no-any-return]
 
 
+SUNSET_FIELDS = ("marketing_since_click", "sunset_asked_at", "inactive_since")
+
+
 @admin.register(Lead)
 class LeadAdmin(LeadCsvExportMixin, LeadTagsAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "email", "first_name", "status", "is_customer", "utm_source", "created_at",
@@ -105,13 +108,15 @@ class LeadAdmin(LeadCsvExportMixin, LeadTagsAdminMixin, admin.ModelAdmin):
     readonly_fields = ("tag_names", "created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
                        "erased_at", "suppression", "suppressed_at", "customer_since", "access_version",
                        "last_sign_in_at", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-                       "referrer", "landing_path", "is_demo")
+                       "referrer", "landing_path", "is_demo", *SUNSET_FIELDS)
     fieldsets = (
         (None, {"fields": ("email", "first_name", "status", "time_zone", "is_demo")}),
         ("Dates", {"fields": ("created_at", "confirmed_at", "confirm_reminder_sent_at", "unsubscribed_at",
                               "unsubscribe_reason", "erased_at")}),
         ("Reminders and suppression", {"fields": ("paused_until", "reminders_stopped_at", "suppression",
                                                   "suppressed_at")}),
+        # Read-only: the dispatcher, the reader's clicks and the sunset's beat task change them (leads/sunset.py).
+        ("Engagement (sunset)", {"fields": SUNSET_FIELDS}),
         ("Buyer", {"fields": ("is_customer", "customer_since", "access_version", "last_sign_in_at")}),
         ("Where they came from", {"fields": ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                                              "referrer", "landing_path")}),

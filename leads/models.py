@@ -71,12 +71,29 @@ class Lead(models.Model):
     # using one moves it, which ends that link and every earlier one.
     privacy_link_used_at = models.DateTimeField(null=True, blank=True)
 
+    # Engagement, read by segments and the sunset (emails/engagement.py, emails/sunset.py): marketing emails sent
+    # since the last human click (or ever), raised per dispatcher chunk and reset to 0 by a person's click.
+    marketing_since_click = models.PositiveIntegerField(default=0)
+    # The sunset cycle: asked "do you still want these?" at (cleared by an answer), and inactive since (no marketing
+    # mail until a human click or a preferences save). Changed only through leads.services.lead_sunset_*.
+    sunset_asked_at = models.DateTimeField(null=True, blank=True)
+    inactive_since = models.DateTimeField(null=True, blank=True)
+
     # Written only through leads.services.lead_tag_add / lead_tag_remove, which record each change (TagChange).
     tags: "models.ManyToManyField[Tag, LeadTag]" = models.ManyToManyField(
         "Tag", through="LeadTag", related_name="leads", blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["utm_source", "utm_campaign", "created_at"])]
+        indexes = [
+            models.Index(fields=["utm_source", "utm_campaign", "created_at"]),
+            # "No human click in the last N marketing emails" is `marketing_since_click >= N`: a range scan.
+            models.Index(fields=["marketing_since_click"], name="lead_since_click_idx"),
+            # The sunset's grace check and the dashboard's count read only the few leads inside a cycle.
+            models.Index(fields=["sunset_asked_at"], condition=models.Q(sunset_asked_at__isnull=False),
+                         name="lead_sunset_asked_idx"),
+            models.Index(fields=["inactive_since"], condition=models.Q(inactive_since__isnull=False),
+                         name="lead_inactive_idx"),
+        ]
         # Viewing a lead is not exporting it: a data download is personal data leaving the system, so it is a
         # permission of its own, which the view-only "marketing" group does not get (README, "Operating it").
         permissions = [("export_lead", "Can export a lead's personal data")]
@@ -149,6 +166,28 @@ class SuppressionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.get_suppression_display()} for lead #{self.lead_id}"
+
+
+class SunsetChange(models.Model):
+    """Append-only history of a lead's sunset cycles, for the timeline and the dashboard's "revived" figure."""
+
+    class Action(models.TextChoices):
+        ASKED = "asked", "Asked whether they still want our emails"
+        KEPT = "kept", "Answered: keeps getting our emails"
+        INACTIVE = "inactive", "Became inactive (no answer): marketing mail stopped"
+        REVIVED = "revived", "Active again: marketing mail resumed"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sunset_changes")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.CharField(max_length=200, blank=True)  # what answered: a human click, a preferences save
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["action", "created_at"], name="sunset_change_action_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} (lead #{self.lead_id})"
 
 
 # A tag's name as written in the admin, an import and an email's link (`[Yes](link:free_guide tag:interested)`):

@@ -35,6 +35,7 @@ from leads.services import (
     lead_stop_reminders,
     lead_unsubscribe,
 )
+from leads.sunset import lead_activity_record
 from leads.time_zones import send_time_text, time_zone_options
 
 PAUSE_DAYS = 3
@@ -50,6 +51,7 @@ _DONE_MESSAGES = {
     "stop_reminders": "Done. No more daily reminders; you still get receipts and sign-in links.",
     "unsubscribe": "You are unsubscribed from all our emails.",
     "resubscribe": "Welcome back. Your emails are on again.",
+    "keep": "Thank you. We will keep sending you our emails.",
     # The change itself is a `funnel` flow (it moves unsent emails too): funnel.landing.views.preferences_time_zone.
     "time_zone": "Saved. Your reminders now follow the time zone below.",
 }
@@ -70,8 +72,10 @@ def preferences(request: HttpRequest, token: str, lead: Lead) -> HttpResponse:
             lead_unsubscribe(lead=lead, ip_address=ip, user_agent=agent)
         elif action == "resubscribe":
             lead_resubscribe(lead=lead, ip_address=ip, user_agent=agent)
-        else:
+        elif action != "keep":
             return HttpResponse("Unknown action", status=400, content_type="text/plain")
+        if action != "unsubscribe":  # a save here is a person reading us: the sunset lets them be (leads/sunset.py)
+            lead_activity_record(lead_id=lead.pk, reason=f"saved their email preferences ({action})")
         return redirect(f"{reverse('preferences', args=[token])}?done={action}")
     lead.refresh_from_db()
     return render(request, "leads/preferences.html", {

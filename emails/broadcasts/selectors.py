@@ -9,11 +9,12 @@ from leads.models import Lead
 
 
 def broadcast_audience(broadcast: Broadcast) -> QuerySet[Lead]:
-    """The segment's readers who can be mailed now: subscribed and not suppressed. A row is made for each when the
-    broadcast is scheduled; the dispatcher re-checks each of them at send time (an unsubscribe in between, a
-    complaint, a pause) like every other email."""
+    """The segment's readers who can be mailed now: subscribed, not suppressed, not made inactive by the sunset
+    (emails/sunset.py; a buyer never is). A row is made for each when the broadcast is scheduled; the dispatcher
+    re-checks each of them at send time (an unsubscribe in between, a complaint, a pause) like every other email."""
     return segment_leads(broadcast.segment).filter(status=Lead.Status.SUBSCRIBED,
-                                                   suppression=Lead.Suppression.NONE)
+                                                   suppression=Lead.Suppression.NONE).exclude(
+        inactive_since__isnull=False, is_customer=False)
 
 
 def broadcast_rows(broadcast: Broadcast) -> QuerySet[ScheduledEmail]:

@@ -15,7 +15,7 @@ from emails.content.models import EmailCopy
 from emails.content.text import CopyText, text_of
 from emails.experiments.assign import bucket, pick, variant_text
 from emails.experiments.models import Experiment, Variant
-from emails.models import ScheduledEmail
+from emails.models import ScheduledEmail, copy_step
 from leads.models import Lead
 
 
@@ -126,7 +126,7 @@ def _arm(row: ScheduledEmail, lead_id: int) -> Variant | None:
 
 def copy_for_row(lead: Lead, row: ScheduledEmail) -> ChosenCopy:
     """(copy, version, arm) for `row`: a subject-only arm keeps the published preheader and body."""
-    published = published_copy(row.step)
+    published = published_copy(copy_step(row.step))
     text = text_of(published)
     variant = _arm(row, lead.pk)
     if variant is None:

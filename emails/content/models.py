@@ -94,6 +94,16 @@ class SequenceSettings(models.Model):
     follow_up_days_between = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="Days from one follow-up email to the next")
+    # The sunset (emails/sunset.py): readers who stopped reading are asked once, then stop getting marketing mail.
+    sunset_after_emails = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(3), MaxValueValidator(100)],
+        help_text="Marketing emails in a row without a human click before a reader is asked")
+    sunset_subscribed_days = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(14), MaxValueValidator(3650)],
+        help_text="Days on the list (since confirming) before a reader can be asked")
+    sunset_grace_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Days to answer before the reader becomes inactive")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)

@@ -16,6 +16,17 @@ from django.urls import reverse
 from emails.content.models import SequenceSettings
 from emails.content.timing import SETTINGS_PK, sequence_settings_save
 
+SUNSET_FIELDS = ["sunset_after_emails", "sunset_subscribed_days", "sunset_grace_days"]
+SUNSET_HELP = {
+    "sunset_after_emails": "A reader with this many marketing emails in a row and no human click gets the "
+                           "“do you still want these?” email (edited under Email copy: sunset), once. "
+                           "3-100.",
+    "sunset_subscribed_days": "Only readers who confirmed more than this many days ago are asked. 14-3650.",
+    "sunset_grace_days": "Without a human click (or a preferences save) this many days after that email, the reader "
+                         "becomes inactive: no more marketing mail. Buyers and transactional mail are never affected. "
+                         "1-60.",
+}
+
 
 class SequenceSettingsForm(forms.ModelForm):
     # Declared here (not from the model) for messages that say what to type rather than "ensure this value...".
@@ -42,9 +53,20 @@ class SequenceSettingsForm(forms.ModelForm):
                         "from 1 to 30.", "required": "Enter a number of days from 1 to 30.",
                         "invalid": "Enter the days as a whole number from 1 to 30."})
 
+    # The sunset (emails/sunset.py), in the model's ranges. Left out of a save: the stored value stays.
+    sunset_after_emails = forms.IntegerField(required=False, min_value=3, max_value=100,
+                                             label="Sunset: emails without a click",
+                                             help_text=SUNSET_HELP["sunset_after_emails"])
+    sunset_subscribed_days = forms.IntegerField(required=False, min_value=14, max_value=3650,
+                                                label="Sunset: days on the list",
+                                                help_text=SUNSET_HELP["sunset_subscribed_days"])
+    sunset_grace_days = forms.IntegerField(required=False, min_value=1, max_value=60, label="Sunset: days to answer",
+                                           help_text=SUNSET_HELP["sunset_grace_days"])
+
     class Meta:
         model = SequenceSettings
-        fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between"]
+        fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between",
+                  *SUNSET_FIELDS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,8 +86,8 @@ class SequenceSettingsForm(forms.ModelForm):
 
 class SequenceSettingsAdmin(admin.ModelAdmin):
     form = SequenceSettingsForm
-    fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between", "updated_by",
-              "updated_at"]
+    fields = ["send_hour", "days_between_steps", "follow_up_after_days", "follow_up_days_between", *SUNSET_FIELDS,
+              "updated_by", "updated_at"]
     readonly_fields = ["updated_by", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -88,5 +110,6 @@ class SequenceSettingsAdmin(admin.ModelAdmin):
                                        days_between_steps=form.cleaned_data["days_between_steps"],
                                        follow_up_after_days=form.cleaned_data["follow_up_after_days"],
                                        follow_up_days_between=form.cleaned_data["follow_up_days_between"],
+                                       **{name: form.cleaned_data[name] for name in SUNSET_FIELDS},
                                        user=request.user)  # type: ignore[arg-type]
         obj.updated_by, obj.updated_at = saved.updated_by, saved.updated_at

@@ -78,11 +78,16 @@ def sequence_timing_forget() -> None:
 @transaction.atomic
 def sequence_settings_save(*, send_hour: int | None, days_between_steps: int, user: AbstractBaseUser | None,
                            follow_up_after_days: int | None = None,
-                           follow_up_days_between: int | None = None) -> SequenceSettings:
+                           follow_up_days_between: int | None = None, sunset_after_emails: int | None = None,
+                           sunset_subscribed_days: int | None = None,
+                           sunset_grace_days: int | None = None) -> SequenceSettings:
     """Store the sequence's timing (the one row, created on first save), recording who and when. A follow-up
-    spacing left out keeps its stored value."""
+    spacing or sunset rule (emails/sunset.py) left out keeps its stored value."""
     follow_up = {name: value for name, value in (("follow_up_after_days", follow_up_after_days),
-                                                 ("follow_up_days_between", follow_up_days_between))
+                                                 ("follow_up_days_between", follow_up_days_between),
+                                                 ("sunset_after_emails", sunset_after_emails),
+                                                 ("sunset_subscribed_days", sunset_subscribed_days),
+                                                 ("sunset_grace_days", sunset_grace_days))
                  if value is not None}
     row, _ = SequenceSettings.objects.update_or_create(pk=SETTINGS_PK, defaults={
         "send_hour": send_hour, "days_between_steps": days_between_steps, **follow_up,

@@ -3,7 +3,8 @@ compiled to one `Q` over `Lead`.
 
 A segment stores its conditions as JSON, a list of objects, each with a `kind` and that kind's parameters:
 
-    {"kind": "status", "value": "subscribed" | "pending" | "confirmed" | "paused" | "inactive" | "suppressed"}
+    {"kind": "status", "value": "subscribed" | "pending" | "confirmed" | "paused" | "inactive" | "unsubscribed"
+                                 | "suppressed"}                (inactive: sunset, emails/sunset.py)
     {"kind": "purchase", "value": "bought" | "not_bought" | "refunded"}
     {"kind": "has_tag", "tag": "interested"}          {"kind": "lacks_tag", "tag": "interested"}
     {"kind": "utm_source" | "utm_medium" | "utm_campaign" | "utm_term" | "utm_content", "value": "facebook"}
@@ -28,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from emails.models import SEQUENCE_STEPS, Click, ScheduledEmail
 from leads.models import Lead, LeadTag, tag_name_clean
@@ -41,7 +42,8 @@ STATUS_VALUES = {
     "pending": "Awaiting confirmation",
     "confirmed": "Confirmed their address (at any time)",
     "paused": "Paused their reminders (now)",
-    "inactive": "Unsubscribed (no longer on the list)",
+    "inactive": "Inactive (stopped reading; no marketing mail until they click again)",
+    "unsubscribed": "Unsubscribed (no longer on the list)",
     "suppressed": "Suppressed (bounces, complaint or ESP unsubscribe)",
 }
 PURCHASE_VALUES = {
@@ -94,7 +96,8 @@ def _status_q(value: str, now: datetime) -> Q:
         "pending": Q(status=Lead.Status.PENDING),
         "confirmed": Q(confirmed_at__isnull=False),
         "paused": Q(paused_until__gt=now),
-        "inactive": Q(status=Lead.Status.UNSUBSCRIBED),
+        "inactive": Q(inactive_since__isnull=False),  # the sunset (emails/sunset.py)
+        "unsubscribed": Q(status=Lead.Status.UNSUBSCRIBED),
         "suppressed": ~Q(suppression=Lead.Suppression.NONE),
     }[value]
 
@@ -138,15 +141,9 @@ def _clicked_within_q(days: int, now: datetime) -> Q:
 
 
 def _no_click_in_last_q(emails: int) -> Q:
-    # The emails nobody clicked through since they were sent (a human click at or after an email's send time
-    # ends its silence, whichever email's link it came from), per lead: N of them means the last N went unclicked.
-    # Set-based (an anti-join, then one GROUP BY), never a subquery per lead.
-    unclicked = ScheduledEmail.objects.filter(stream=ScheduledEmail.Stream.MARKETING,
-                                              status=ScheduledEmail.Status.SENT).exclude(
-        Exists(Click.objects.filter(lead=OuterRef("lead"), machine=Click.Machine.HUMAN,
-                                    created_at__gte=OuterRef("sent_at"))))
-    silent = unclicked.values("lead").annotate(unclicked=Count("pk")).filter(unclicked__gte=emails)
-    return Q(pk__in=silent.values("lead"))
+    # The marketing emails sent since the reader's last human click (or ever) are counted on the lead as they go
+    # (emails/engagement.py): a range on its own index, not an anti-join of every sent row with the clicks.
+    return Q(marketing_since_click__gte=emails)
 
 
 @dataclass(frozen=True)

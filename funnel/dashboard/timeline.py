@@ -20,7 +20,7 @@ from leads.models import Lead, SuppressionChange
 class TimelineEntry:
     at: datetime
     kind: str  # signup, consent, confirmed, email, click, checkout, purchase, refund, practice, unsubscribed,
-    # suppression, tag, erased
+    # suppression, tag, sunset, erased
     title: str
     details: list[str] = field(default_factory=list)
 
@@ -51,6 +51,13 @@ def _tag_entries(lead: Lead) -> list[TimelineEntry]:
         title = f"{change.get_action_display()}: {change.tag}"
         entries.append(TimelineEntry(at=change.created_at, kind="tag", title=title, details=details))
     return entries
+
+
+def _sunset_entries(lead: Lead) -> list[TimelineEntry]:
+    """Each sunset step: asked, kept, inactive, revived, and what answered (leads.SunsetChange)."""
+    return [TimelineEntry(at=change.created_at, kind="sunset", title=change.get_action_display(),
+                          details=[change.reason] if change.reason else [])
+            for change in lead.sunset_changes.all()]
 
 
 def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
@@ -137,6 +144,7 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
                                      details=[lead.unsubscribe_reason] if lead.unsubscribe_reason else []))
     entries += _suppression_entries(lead)
     entries += _tag_entries(lead)
+    entries += _sunset_entries(lead)
     if lead.erased_at:
         entries.append(TimelineEntry(at=lead.erased_at, kind="erased", title="Personal data erased"))
     return sorted(entries, key=lambda entry: entry.at)

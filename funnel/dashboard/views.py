@@ -18,6 +18,7 @@ from funnel.dashboard import broadcast_views, charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
 from funnel.dashboard.rate_chart import rate_chart
+from funnel.dashboard.sunset_panel import sunset_panel
 
 VIEW_PERMISSION = "leads.view_lead"
 DEFAULT_SORT = "-signups"
@@ -67,6 +68,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "sending": sending_now(),  # live, never cached: an operator watching a large send
         # Likewise live: a broadcast's figures move while it is being sent.
         "broadcasts": broadcast_views.broadcast_rows_shown() if broadcast_views.can_view(request) else None,
+        "sunset": sunset_panel(fresh=request.GET.get("fresh") == "1"),  # one query of three indexed counts
     }
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 

@@ -30,6 +30,7 @@ from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.links import with_preferences_lead
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
+from leads.sunset import lead_activity_record
 from leads.time_zones import clean_time_zone, known_zones, send_time_text, time_zone_options
 
 _BOT_MARKERS = ("bot", "spider", "crawl", "slurp", "preview", "monitor")
@@ -113,6 +114,7 @@ def preferences_time_zone(request: HttpRequest, token: str, lead: Lead) -> HttpR
     if zone not in known_zones():
         return HttpResponse("Unknown time zone", status=400, content_type="text/plain")
     reader_time_zone_change(lead=lead, time_zone=zone)
+    lead_activity_record(lead_id=lead.pk, reason="saved their email preferences (time zone)")
     return redirect(f"{reverse('preferences', args=[token])}?done=time_zone")
 
 

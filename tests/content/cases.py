@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from emails.admin import PREVIEW_STEPS
 from emails.compose import RenderedEmail
-from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, ScheduledEmail
+from emails.models import FOLLOW_UP_STEPS, SEQUENCE_STEPS, SUNSET_STEP, ScheduledEmail
 from funnel.models.checkout import Purchase
 from leads.models import Lead
 
@@ -78,7 +78,7 @@ def make_case(case: Case) -> tuple[Lead, ScheduledEmail]:
         context["purchase_id"] = purchase.pk
     if case.action:
         context["action"] = case.action
-    marketing = case.step in SEQUENCE_STEPS or case.step in FOLLOW_UP_STEPS
+    marketing = case.step in SEQUENCE_STEPS or case.step in FOLLOW_UP_STEPS or case.step == SUNSET_STEP
     stream = ScheduledEmail.Stream.MARKETING if marketing else ScheduledEmail.Stream.TRANSACTIONAL
     row, _ = ScheduledEmail.objects.update_or_create(pk=row_pk, defaults={
         "lead": lead, "step": case.step, "stream": stream, "send_at": AT, "created_at": AT, "context": context,

@@ -3,8 +3,11 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+import time_machine
 from django.utils import timezone
 
+from emails.dispatch import dispatch_batch
 from emails.models import Click, ScheduledEmail
 from emails.segments.models import Segment
 from emails.segments.selectors import segment_leads
@@ -24,9 +27,20 @@ def reader(name: str, **fields: Any) -> Lead:
     return Lead.objects.create(**values)
 
 
+@pytest.fixture(autouse=True)
+def _sending(settings: Any) -> None:
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"  # records messages in mail.outbox
+    settings.DRIP_KICK_ON_QUEUE = False
+
+
 def sent(lead: Lead, step: str, at: datetime) -> ScheduledEmail:
-    return ScheduledEmail.objects.create(lead=lead, step=step, send_at=at, sent_at=at,
-                                         status=ScheduledEmail.Status.SENT)
+    """`step` sent to `lead` at `at` by the real dispatcher (which also counts it on the lead)."""
+    row = ScheduledEmail.objects.create(lead=lead, step=step, send_at=at)
+    with time_machine.travel(at, tick=False):
+        outcomes = dispatch_batch()
+    assert row.pk in outcomes.sent, outcomes
+    row.refresh_from_db()
+    return row
 
 
 def human_click(lead: Lead, row: ScheduledEmail | None = None, *, target: str = Click.Target.FREE_GUIDE) -> Click:

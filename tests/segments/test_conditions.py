@@ -28,15 +28,17 @@ def test_status_conditions() -> None:
     lead_unsubscribe(lead=reader("gone"))
     lead_suppress(lead=reader("bounced"), reason=Lead.Suppression.HARD_BOUNCE)
     reader("erased", email=None, status=Lead.Status.ERASED)  # never in any segment
+    reader("silent", inactive_since=timezone.now())  # the sunset stopped their marketing mail (emails/sunset.py)
 
     def who(value: str) -> set[str]:
         return names(make_segment([{"kind": "status", "value": value}], name=value))
 
-    assert who("subscribed") == {"sub", "paused", "bounced"}
+    assert who("subscribed") == {"sub", "paused", "bounced", "silent"}
     assert who("pending") == {"pending"}
-    assert who("confirmed") == {"sub", "paused", "gone", "bounced"}
+    assert who("confirmed") == {"sub", "paused", "gone", "bounced", "silent"}
     assert who("paused") == {"paused"}
-    assert who("inactive") == {"gone"}
+    assert who("inactive") == {"silent"}
+    assert who("unsubscribed") == {"gone"}
     assert who("suppressed") == {"bounced"}
 
 
@@ -132,15 +134,17 @@ def test_no_click_in_the_last_n_emails() -> None:
     start = timezone.now() - timedelta(days=10)
     silent, woke, early, late, new = reader("silent"), reader("woke"), reader("early"), reader("late"), reader("new")
     rows = {}
-    for who in (silent, woke, early, late):
-        for day, step in enumerate(("welcome", "day-1", "day-2", "day-3")):
-            rows[who.first_name.lower(), step] = sent(who, step, start + timedelta(days=day))
     sent(new, "welcome", start)
+    # In the order it happened: the emails (through the real dispatcher) and the readers' clicks between them.
+    for day, step in enumerate(("welcome", "day-1", "day-2", "day-3")):
+        for who in (silent, woke, early, late):
+            rows[who.first_name.lower(), step] = sent(who, step, start + timedelta(days=day))
+        if step == "welcome":
+            with time_machine.travel(start + timedelta(hours=12)):
+                human_click(early, rows["early", "welcome"])  # then three emails without a click
     with time_machine.travel(start + timedelta(days=5)):
         human_click(woke, rows["woke", "day-3"])  # clicked the newest email
         human_click(late, rows["late", "welcome"])  # an old email's link, but after all four were sent
-    with time_machine.travel(start + timedelta(hours=12)):
-        human_click(early, rows["early", "welcome"])  # then three emails without a click
     # A scanner's click is no sign of life.
     from emails.services import click_record
     click_record(lead_id=silent.pk, row_id=rows["silent", "day-3"].pk, target=Click.Target.FREE_GUIDE, method="HEAD")

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from emails.content.models import EmailCopy, EmailDraft
 from emails.content.text import text_of
 from emails.experiments.models import Experiment
-from emails.models import BROADCAST_STEP_PREFIX, FOLLOW_UP_STEPS, SEQUENCE_STEPS
+from emails.models import BROADCAST_STEP_PREFIX, FOLLOW_UP_STEPS, SEQUENCE_STEPS, SUNSET_STEP
 
 # The order a marketer thinks of the mail in: signing up, the sequence and its follow-up, then buying and signing in.
-STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, *FOLLOW_UP_STEPS, "order-waiting", "payment-failed",
+STEP_ORDER = ["confirm", "confirm-reminder", *SEQUENCE_STEPS, *FOLLOW_UP_STEPS, SUNSET_STEP, "order-waiting",
+              "payment-failed",
               "access", "signin"]
 
 
