@@ -13,6 +13,7 @@ from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from emails.suppression import CONFIRMATION_STEPS
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
+from leads.imports.models import LeadImportRow
 from leads.mailbox import mailbox_sha256
 from leads.models import Lead
 from leads.selectors import leads_due_confirm_reminder
@@ -154,9 +155,13 @@ def sequence_enrol_missing(*, limit: int = 1000) -> int:
     """
     has_welcome = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="welcome",
                                                 stream=ScheduledEmail.Stream.MARKETING)
+    # Staff chose not to enrol the confirmed rows of an import (funnel/imports): they stay out until they confirm.
+    imported_unenrolled = LeadImportRow.objects.filter(lead=OuterRef("pk"), dry_run=False, lead_import__enrol=False,
+                                                       outcome=LeadImportRow.Outcome.CONFIRMED)
     missing = (Lead.objects.filter(status=Lead.Status.SUBSCRIBED, confirmed_at__isnull=False,
                                    reminders_stopped_at__isnull=True, suppression="", is_demo=False)
-               .exclude(email__isnull=True).filter(~Exists(has_welcome)).order_by("pk")[:limit])
+               .exclude(email__isnull=True).filter(~Exists(has_welcome), ~Exists(imported_unenrolled))
+               .order_by("pk")[:limit])
     enrolled = 0
     for lead in missing:
         # sequence_enrol inserts with UNIQUE(lead, step) and ignore_conflicts: a confirmation racing this run
