@@ -43,6 +43,7 @@ class MappingForm(forms.Form):
         choices = [("", "— not in the file —"), *((column, column) for column in columns)]
         for name, label in FIELDS.items():
             self.fields[name] = forms.ChoiceField(label=label, choices=choices, required=name == "email")
+        self.order_fields([*FIELDS, "enrol"])
 
 
 class _Echo:

@@ -154,8 +154,9 @@ def lead_import_chunk(*, lead_import: LeadImport, rows: list[ImportRow], seen: s
     created = [row for row in wanted if row.email in ours]
     _consents_record(lead_import, [row for row in created if row.outcome == Outcome.CONFIRMED], ours, now=now)
     _tags_add(created, ours, now=now)
-    LeadImportRow.objects.bulk_create([_report_row(lead_import, row, dry_run=False, lead_id=ours.get(row.email))
-                                       for row in rows])
+    LeadImportRow.objects.bulk_create([
+        _report_row(lead_import, row, dry_run=False, lead_id=ours[row.email] if row.importable else None)
+        for row in rows])
     for row in created:
         if row.outcome == Outcome.CONFIRMED:
             result.confirmed.append(Lead(pk=ours[row.email], time_zone=row.time_zone))

@@ -109,6 +109,7 @@ def test_the_import_brings_in_the_good_rows_and_never_resubscribes_anyone(known_
     assert vic.first_name == "=SUM(A1:A3)"
     rows = list(import_report_rows(lead_import=lead_import, dry_run=False))
     assert len(rows) == 1 + len(EVERY_KIND)
+    assert LeadImportRow.objects.filter(dry_run=False, lead__isnull=False).count() == 3, "only the rows it created"
 
     for name, lead in known_leads.items():
         fresh = Lead.objects.get(pk=lead.pk)
