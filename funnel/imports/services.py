@@ -14,6 +14,7 @@ from django.utils import timezone
 from emails.broker import task_publish
 from emails.models import Click, ScheduledEmail
 from emails.services import dispatcher_kick, sequence_enrol
+from leads.db import insert_columns_unless_conflict
 from leads.imports import services as imports
 from leads.imports.models import LeadImport, LeadImportRow
 from leads.imports.selectors import import_leads_acted
@@ -78,10 +79,10 @@ def _confirmations_queue(lead_import: LeadImport, lead_ids: list[int], *, before
     gap = timedelta(hours=1) / settings.LEAD_IMPORT_CONFIRMATIONS_PER_HOUR
     start = lead_import.started_at or timezone.now()
     key = f"import-{lead_import.pk}"
-    ScheduledEmail.objects.bulk_create([
-        ScheduledEmail(lead_id=lead_id, step=CONFIRM_STEP, key=key, stream=ScheduledEmail.Stream.TRANSACTIONAL,
-                       send_at=start + gap * (before + n), context={})
-        for n, lead_id in enumerate(lead_ids)], ignore_conflicts=True)
+    insert_columns_unless_conflict(ScheduledEmail, {
+        "lead_id": lead_ids, "step": [CONFIRM_STEP] * len(lead_ids), "key": [key] * len(lead_ids),
+        "stream": [ScheduledEmail.Stream.TRANSACTIONAL.value] * len(lead_ids),
+        "send_at": [start + gap * (before + n) for n in range(len(lead_ids))]})
     transaction.on_commit(lambda: dispatcher_kick(transactional=True))
 
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from leads.db import insert_many_unless_conflict
+from leads.db import insert_columns_unless_conflict
 from leads.imports.csvfile import Record, csv_check, csv_records
 from leads.imports.models import FIELDS, LeadImport, LeadImportRow
 from leads.imports.rows import ImportRow, row_parse, rows_classify
@@ -137,16 +137,17 @@ def lead_import_chunk(*, lead_import: LeadImport, rows: list[ImportRow], seen: s
     and its cursor at this chunk's first row. Set-based: a few statements per chunk, whatever its size."""
     rows_classify(rows, seen=seen)
     wanted = [row for row in rows if row.importable]
-    campaign = f"import-{lead_import.pk}"
-    insert_many_unless_conflict([
-        Lead(email=row.email, first_name=row.first_name, time_zone=row.time_zone, mailbox_sha256=row.mailbox,
-             status=Lead.Status.SUBSCRIBED if row.outcome == Outcome.CONFIRMED else Lead.Status.PENDING,
-             confirmed_at=now if row.outcome == Outcome.CONFIRMED else None, created_at=now,
-             utm_source=IMPORTED_SOURCE, utm_medium="csv", utm_campaign=campaign)
-        for row in wanted])
-    # Ours: the leads of this chunk made by this import (a signup racing the chunk keeps its own lead).
-    ours = dict(Lead.objects.filter(email__in=[row.email for row in wanted], utm_campaign=campaign, created_at=now)
-                .values_list("email", "pk"))
+    n = len(wanted)
+    confirmed = [row.outcome == Outcome.CONFIRMED for row in wanted]
+    # ON CONFLICT DO NOTHING: a signup racing the chunk keeps its own lead, and the row says so.
+    ours = {email: pk for pk, email in insert_columns_unless_conflict(Lead, {
+        "email": [row.email for row in wanted], "first_name": [row.first_name for row in wanted],
+        "time_zone": [row.time_zone for row in wanted], "mailbox_sha256": [row.mailbox for row in wanted],
+        "status": [Lead.Status.SUBSCRIBED.value if yes else Lead.Status.PENDING.value for yes in confirmed],
+        "confirmed_at": [now if yes else None for yes in confirmed], "created_at": [now] * n,
+        "utm_source": [IMPORTED_SOURCE] * n, "utm_medium": ["csv"] * n,
+        "utm_campaign": [f"import-{lead_import.pk}"] * n,
+    }, returning="email")}
     result = ChunkResult(pending_before=lead_import.counts.get(Outcome.PENDING, 0))
     for row in wanted:
         if row.email not in ours:
@@ -154,9 +155,13 @@ def lead_import_chunk(*, lead_import: LeadImport, rows: list[ImportRow], seen: s
     created = [row for row in wanted if row.email in ours]
     _consents_record(lead_import, [row for row in created if row.outcome == Outcome.CONFIRMED], ours, now=now)
     _tags_add(created, ours, now=now)
-    LeadImportRow.objects.bulk_create([
-        _report_row(lead_import, row, dry_run=False, lead_id=ours[row.email] if row.importable else None)
-        for row in rows])
+    lead_ids = [ours[row.email] if row.importable else None for row in rows]
+    insert_columns_unless_conflict(LeadImportRow, {
+        "lead_import_id": [lead_import.pk] * len(rows), "dry_run": [False] * len(rows),
+        "line": [row.line for row in rows], "outcome": [str(row.outcome) for row in rows],
+        "detail": [row.detail[:300] for row in rows], "lead_id": lead_ids,
+        "email": ["" if lead_id else row.raw_email[:254] for row, lead_id in zip(rows, lead_ids, strict=True)],
+    })
     for row in created:
         if row.outcome == Outcome.CONFIRMED:
             result.confirmed.append(Lead(pk=ours[row.email], time_zone=row.time_zone))
@@ -176,13 +181,15 @@ def _consents_record(lead_import: LeadImport, rows: list[ImportRow], ids: dict[s
     """Each confirmed row's proof: the import (file, its SHA-256, who, when) and the evidence columns as written."""
     cited = (f"Imported from “{lead_import.file_name}” (SHA-256 {lead_import.file_sha256}), import "
              f"#{lead_import.pk}, by {lead_import.created_by} on {now:%Y-%m-%d %H:%M} UTC.")
-    ConsentRecord.objects.bulk_create([
-        ConsentRecord(lead_id=ids[row.email], email_sha256=email_sha256(row.email), action=ConsentRecord.Action.IMPORT,
-                      consent_version=f"import-{lead_import.pk}", ip_address=row.consent_ip, created_at=now,
-                      consent_text=(f"{cited} Evidence in the file (line {row.line}): consent given "
-                                    f"{row.consent_at:%Y-%m-%d %H:%M} UTC; source: {row.consent_source or '–'}; "
-                                    f"IP: {row.consent_ip or '–'}."))
-        for row in rows])
+    insert_columns_unless_conflict(ConsentRecord, {
+        "lead_id": [ids[row.email] for row in rows], "email_sha256": [email_sha256(row.email) for row in rows],
+        "action": [ConsentRecord.Action.IMPORT.value] * len(rows),
+        "consent_version": [f"import-{lead_import.pk}"] * len(rows),
+        "ip_address": [row.consent_ip for row in rows], "created_at": [now] * len(rows),
+        "consent_text": [f"{cited} Evidence in the file (line {row.line}): consent given "
+                         f"{row.consent_at:%Y-%m-%d %H:%M} UTC; source: {row.consent_source or '–'}; "
+                         f"IP: {row.consent_ip or '–'}." for row in rows],
+    })
 
 
 def _tags_add(rows: list[ImportRow], ids: dict[str, int], *, now: datetime) -> None:
@@ -192,11 +199,14 @@ def _tags_add(rows: list[ImportRow], ids: dict[str, int], *, now: datetime) -> N
         return
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-    LeadTag.objects.bulk_create([LeadTag(lead_id=ids[row.email], tag_id=tag_ids[name], created_at=now)
-                                 for row in rows for name in row.tags], ignore_conflicts=True)
-    TagChange.objects.bulk_create([TagChange(lead_id=ids[row.email], tag=name, action=TagChange.Action.ADDED,
-                                             source=TagChange.Source.IMPORT, created_at=now)
-                                   for row in rows for name in row.tags])
+    pairs = [(ids[row.email], name) for row in rows for name in row.tags]
+    insert_columns_unless_conflict(LeadTag, {"lead_id": [lead_id for lead_id, _ in pairs],
+                                             "tag_id": [tag_ids[name] for _, name in pairs],
+                                             "created_at": [now] * len(pairs)})
+    insert_columns_unless_conflict(TagChange, {
+        "lead_id": [lead_id for lead_id, _ in pairs], "tag": [name for _, name in pairs],
+        "action": [TagChange.Action.ADDED.value] * len(pairs), "source": [TagChange.Source.IMPORT.value] * len(pairs),
+        "created_at": [now] * len(pairs)})
 
 
 @transaction.atomic
