@@ -136,7 +136,8 @@ def _columns_plan(model: type[Model], columns: Mapping[str, Sequence[Any]], conn
 
 
 def _returning(model: type[Model], returning: str | None, quote: Any) -> str:
-    extra = f", {quote(model._meta.get_field(returning).column)}" if returning else ""
+    field = model._meta.get_field(returning) if returning else None
+    extra = f", {quote(field.column)}" if isinstance(field, Field) else ""
     return f"RETURNING {quote(model._meta.pk.column)}{extra}"
 
 
