@@ -240,3 +240,13 @@ def test_formulas_in_cells_are_stored_as_text_and_neutralised_in_the_report(db: 
     for row in import_report_rows(lead_import=lead_import, dry_run=True):
         writer.writerow([csv_cell(cell) for cell in row])
     assert [row[1] for row in csv.reader(io.StringIO(out.getvalue()))][1:] == [f"'{cell}" for cell in cells]
+
+
+def test_erasing_a_person_clears_their_address_from_an_import_report(known_leads: dict[str, Lead]) -> None:
+    from leads.services import lead_erase
+
+    lead_import = _upload(csv_file([["Gone@example.com", "", "", "", "", "", ""]]))
+    imports.lead_import_dry_run(lead_import=lead_import, mapping=MAPPING, enrol=False)
+    assert LeadImportRow.objects.get().email == "Gone@example.com"
+    lead_erase(lead=known_leads["gone"])
+    assert LeadImportRow.objects.get().email == "[erased]"
