@@ -250,3 +250,21 @@ def test_erasing_a_person_clears_their_address_from_an_import_report(known_leads
     assert LeadImportRow.objects.get().email == "Gone@example.com"
     lead_erase(lead=known_leads["gone"])
     assert LeadImportRow.objects.get().email == "[erased]"
+
+
+def test_the_confirmations_go_out_through_the_dispatcher_at_their_pace(db: None, settings: object) -> None:
+    from django.core import mail
+
+    from emails import dispatch
+
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"  # type: ignore[attr-defined]
+    settings.LEAD_IMPORT_CONFIRMATIONS_PER_HOUR = 60  # type: ignore[attr-defined]
+    dispatch._seconds_per_message = None
+    with time_machine.travel(NOW, tick=False):
+        _run(_upload(csv_file([[f"r{i}@example.com", f"R{i}", "", "", "", "", ""] for i in range(3)])))
+        dispatch.dispatch_due()
+        assert [m.to for m in mail.outbox] == [["r0@example.com"]], "one due now, the others later"
+        assert mail.outbox[0].tags == ["confirm"]
+    with time_machine.travel(NOW + timedelta(minutes=2, seconds=1), tick=False):
+        dispatch.dispatch_due()
+    assert sorted(m.to[0] for m in mail.outbox) == ["r0@example.com", "r1@example.com", "r2@example.com"]
