@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from funnel.checkout.events import stripe_event_process, stripe_events_sweep
-from funnel.imports.services import import_run, imports_resume
+from funnel.imports.services import import_check_run, import_run, imports_resume
 from funnel.landing.services import sequence_enrol_missing, signup_housekeeping
 
 
@@ -29,6 +29,12 @@ def process_stripe_event(event_id: str) -> str | None:
 def sweep_stripe_events() -> dict[str, int]:
     """Stored events no task processed (broker down, worker killed) and failures due for a retry. Beat runs it."""
     return stripe_events_sweep()
+
+
+@shared_task(name="funnel.tasks.lead_import_check", ignore_result=True)
+def lead_import_check(import_id: int) -> str:
+    """The dry run of an import whose columns were just mapped in the admin."""
+    return import_check_run(import_id=import_id)
 
 
 @shared_task(name="funnel.tasks.lead_import_run", ignore_result=True)

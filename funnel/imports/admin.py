@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from funnel.imports.services import import_start, import_undo
+from funnel.imports.services import import_check, import_start, import_undo
 from leads.imports import services as imports
 from leads.imports.csvfile import MAX_FILE_BYTES, ImportFileError
 from leads.imports.models import FIELDS, LeadImport, LeadImportRow
@@ -124,13 +124,14 @@ class LeadImportAdmin(admin.ModelAdmin):
             "may_download": self._may_download(request),
             "preview": self._preview(lead_import), "dry_run_counts": self._counts(lead_import.dry_run_counts),
             "counts": self._counts(lead_import.counts), "kept": self._kept(lead_import),
-            "refresh": lead_import.status in (LeadImport.Status.QUEUED, LeadImport.Status.RUNNING),
+            "refresh": lead_import.status in (LeadImport.Status.CHECKING, LeadImport.Status.QUEUED,
+                                              LeadImport.Status.RUNNING),
             "Status": LeadImport.Status})
 
     def _dry_run(self, request: HttpRequest, lead_import: LeadImport, form: MappingForm) -> HttpResponse:
         mapping = {name: form.cleaned_data.get(name, "") for name in FIELDS}
         try:
-            imports.lead_import_dry_run(lead_import=lead_import, mapping=mapping, enrol=form.cleaned_data["enrol"])
+            import_check(lead_import=lead_import, mapping=mapping, enrol=form.cleaned_data["enrol"])
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         return HttpResponseRedirect(request.path)

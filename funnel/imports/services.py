@@ -24,10 +24,25 @@ log = logging.getLogger(__name__)
 CONFIRM_STEP = "confirm"
 
 
-def _publish_run(import_id: int) -> None:
-    from funnel.tasks import lead_import_run  # the task module imports this one
+def _publish(import_id: int, *, dry_run: bool = False) -> None:
+    from funnel.tasks import lead_import_check, lead_import_run  # the task module imports this one
 
-    task_publish(lead_import_run, import_id)
+    task_publish(lead_import_check if dry_run else lead_import_run, import_id)
+
+
+@transaction.atomic
+def import_check(*, lead_import: LeadImport, mapping: dict[str, str], enrol: bool) -> None:
+    """Store the mapping and have a worker run the dry run: a big file takes longer than a web request may."""
+    imports.lead_import_map(lead_import=lead_import, mapping=mapping, enrol=enrol)
+    transaction.on_commit(lambda: _publish(lead_import.pk, dry_run=True))
+
+
+def import_check_run(*, import_id: int) -> str:
+    """The worker's dry run (funnel.tasks.lead_import_check). Returns the status."""
+    lead_import = LeadImport.objects.get(pk=import_id)
+    if lead_import.status == LeadImport.Status.CHECKING:
+        imports.lead_import_dry_run(lead_import=lead_import)
+    return LeadImport.objects.values_list("status", flat=True).get(pk=import_id)
 
 
 @transaction.atomic
@@ -35,7 +50,7 @@ def import_start(*, lead_import: LeadImport) -> bool:
     """Order the import (after its dry run): a worker runs it. False when it was not waiting to be started."""
     if not imports.lead_import_queue(lead_import=lead_import):
         return False
-    transaction.on_commit(lambda: _publish_run(lead_import.pk))
+    transaction.on_commit(lambda: _publish(lead_import.pk))
     return True
 
 
@@ -87,16 +102,18 @@ def _confirmations_queue(lead_import: LeadImport, lead_ids: list[int], *, before
 
 
 def imports_resume(*, now: datetime | None = None, stale_after: timedelta | None = None) -> int:
-    """Queued or running imports whose heartbeat stopped (the worker died, or the broker lost the task) are handed
-    to a worker again; it resumes at the committed cursor. Beat runs this. Returns how many."""
+    """Dry runs and imports whose heartbeat stopped (the worker died, or the broker lost the task) are handed to a
+    worker again: a dry run starts over, an import resumes at its committed cursor. Beat runs this. Returns how
+    many."""
     now = now or timezone.now()
     stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.LEAD_IMPORT_STALE_SECONDS)
-    stalled = list(LeadImport.objects.filter(status__in=[LeadImport.Status.QUEUED, LeadImport.Status.RUNNING],
-                                             heartbeat_at__lte=now - stale_after).values_list("pk", flat=True))
-    for import_id in stalled:
-        log.warning("import %s stalled: resuming it", import_id)
+    waiting = [LeadImport.Status.CHECKING, LeadImport.Status.QUEUED, LeadImport.Status.RUNNING]
+    stalled = list(LeadImport.objects.filter(status__in=waiting, heartbeat_at__lte=now - stale_after)
+                   .values_list("pk", "status"))
+    for import_id, status in stalled:
+        log.warning("import %s stalled (%s): handing it to a worker again", import_id, status)
         LeadImport.objects.filter(pk=import_id).update(heartbeat_at=now)
-        _publish_run(import_id)
+        _publish(import_id, dry_run=status == LeadImport.Status.CHECKING)
     return len(stalled)
 
 

@@ -18,6 +18,7 @@ FIELDS = {
 class LeadImport(models.Model):
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded: map the columns"
+        CHECKING = "checking", "Dry run under way"
         CHECKED = "checked", "Dry run done"
         QUEUED = "queued", "Waiting for a worker"
         RUNNING = "running", "Importing"
@@ -44,7 +45,7 @@ class LeadImport(models.Model):
     cursor = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict)  # outcome -> rows, of the import itself
     dry_run_counts = models.JSONField(default=dict)  # outcome -> rows, of the last dry run
-    # Moved by every committed chunk: an import queued or running whose heartbeat stopped lost its worker.
+    # Moved when a worker is asked and by every committed chunk: work whose heartbeat stopped lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -71,16 +71,33 @@ def _chunks(rows: Iterator[ImportRow], size: int) -> Iterator[list[ImportRow]]:
         yield chunk
 
 
+_BEFORE_IMPORT = (LeadImport.Status.UPLOADED, LeadImport.Status.CHECKING, LeadImport.Status.CHECKED)
+
+
 @transaction.atomic
-def lead_import_dry_run(*, lead_import: LeadImport, mapping: dict[str, str], enrol: bool,
-                        chunk_size: int = 2000) -> dict[str, int]:
-    """Check every row against the leads we have, changing no lead: the counts per outcome, and a report row for
-    each row that would not come in (its line, address and reason). Returns the counts."""
+def lead_import_map(*, lead_import: LeadImport, mapping: dict[str, str], enrol: bool) -> None:
+    """Store the column mapping and the enrolment choice; the dry run (a worker's, for a big file) comes next."""
     lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
-    if lead_import.status not in (LeadImport.Status.UPLOADED, LeadImport.Status.CHECKED):
-        raise ValidationError("This import has started: its dry run can no longer change.")
+    if lead_import.status not in _BEFORE_IMPORT:
+        raise ValidationError("This import has started: its columns can no longer change.")
     lead_import.mapping = mapping_clean(columns=lead_import.columns, mapping=mapping)
     lead_import.enrol = enrol
+    lead_import.status = LeadImport.Status.CHECKING
+    lead_import.heartbeat_at = timezone.now()
+    lead_import.save(update_fields=["mapping", "enrol", "status", "heartbeat_at"])
+
+
+@transaction.atomic
+def lead_import_dry_run(*, lead_import: LeadImport, mapping: dict[str, str] | None = None, enrol: bool = False,
+                        chunk_size: int = 2000) -> dict[str, int]:
+    """Check every row against the leads we have, changing no lead: the counts per outcome, and a report row for
+    each row that would not come in (its line, address and reason). With `mapping`, store it (and `enrol`) first;
+    without, use the stored ones. Returns the counts. One transaction: run again after a crash, it starts over."""
+    if mapping is not None:
+        lead_import_map(lead_import=lead_import, mapping=mapping, enrol=enrol)
+    lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
+    if lead_import.status != LeadImport.Status.CHECKING:
+        raise ValidationError("This import is not waiting for a dry run.")
     LeadImportRow.objects.filter(lead_import=lead_import, dry_run=True).delete()
     counts: dict[str, int] = {}
     seen: set[str] = set()
@@ -92,7 +109,7 @@ def lead_import_dry_run(*, lead_import: LeadImport, mapping: dict[str, str], enr
                                            for row in chunk if not row.importable])
     lead_import.dry_run_counts = counts
     lead_import.status = LeadImport.Status.CHECKED
-    lead_import.save(update_fields=["mapping", "enrol", "dry_run_counts", "status"])
+    lead_import.save(update_fields=["dry_run_counts", "status"])
     return counts
 
 

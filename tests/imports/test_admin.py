@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from funnel.tasks import lead_import_run
+from funnel.tasks import lead_import_check, lead_import_run
 from leads.imports.models import LeadImport
 from leads.models import Lead
 from tests.imports.conftest import EVERY_KIND, client_for, csv_file, every_kind_file, report
@@ -41,6 +41,9 @@ def test_upload_preview_dry_run_import_and_undo(importer: User, known_leads: dic
 
     checked = client.post(_detail(lead_import), {**MAPPING_POST, "step": "dry_run"})
     assert checked.status_code == 302
+    checking = client.get(_detail(lead_import)).content.decode()
+    assert "The dry run is under way" in checking and '<meta http-equiv="refresh"' in checking
+    lead_import_check.run(lead_import.pk)  # what the worker the admin published to does
     page = client.get(_detail(lead_import)).content.decode()
     assert "Invalid address</th><td>2" in page and "Suppressed or unsubscribed</th><td>4" in page
     assert 'value="Import"' in page and "will not start the sequence" in page

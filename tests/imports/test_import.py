@@ -268,3 +268,15 @@ def test_the_confirmations_go_out_through_the_dispatcher_at_their_pace(db: None,
     with time_machine.travel(NOW + timedelta(minutes=2, seconds=1), tick=False):
         dispatch.dispatch_due()
     assert sorted(m.to[0] for m in mail.outbox) == ["r0@example.com", "r1@example.com", "r2@example.com"]
+
+
+def test_the_sweep_hands_only_stalled_work_to_a_worker_again(db: None) -> None:
+    from funnel.imports.services import imports_resume
+
+    made = {status: _upload(csv_file([["a@example.com", "", "", "", "", "", ""]]), name=f"{status}.csv")
+            for status in ("checking", "queued", "running", "done")}
+    for status, lead_import in made.items():
+        LeadImport.objects.filter(pk=lead_import.pk).update(status=status, heartbeat_at=NOW)
+    assert imports_resume(now=NOW + timedelta(seconds=119)) == 0, "a heartbeat within LEAD_IMPORT_STALE_SECONDS"
+    assert imports_resume(now=NOW + timedelta(seconds=121)) == 3
+    assert imports_resume(now=NOW + timedelta(seconds=122)) == 0, "its heartbeat moved as it was handed over"
