@@ -264,7 +264,7 @@ def test_the_confirmations_go_out_through_the_dispatcher_at_their_pace(db: None,
         _run(_upload(csv_file([[f"r{i}@example.com", f"R{i}", "", "", "", "", ""] for i in range(3)])))
         dispatch.dispatch_due()
         assert [m.to for m in mail.outbox] == [["r0@example.com"]], "one due now, the others later"
-        assert mail.outbox[0].tags == ["confirm"]
+        assert getattr(mail.outbox[0], "tags", None) == ["confirm"]
     with time_machine.travel(NOW + timedelta(minutes=2, seconds=1), tick=False):
         dispatch.dispatch_due()
     assert sorted(m.to[0] for m in mail.outbox) == ["r0@example.com", "r1@example.com", "r2@example.com"]
