@@ -172,6 +172,7 @@ def test_a_run_resumes_at_its_committed_cursor(db: None) -> None:
     (b"email\n", "no rows"),
     (b"email,email\nann@example.com,b@example.com\n", "same name"),
     (b"email\n\"ann@example.com\n", "not valid CSV"),
+    (b"email\n" + b"ann@example.com\n" * 500 + b"\"broken, never closed\n", "Line 502 is not valid CSV"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not"),
 ])
 def test_a_bad_file_gets_a_clear_message_and_changes_nothing(db: None, data: bytes, message: str) -> None:
