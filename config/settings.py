@@ -168,7 +168,7 @@ ESP_LOOKUP_EVERY_SECONDS = env.float("ESP_LOOKUP_EVERY_SECONDS", default=60.0)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 # Lead imports (leads/imports/, funnel/imports/): rows per transaction (the resume point), the pace of the
 # confirmation emails to imported rows without consent evidence, and after how long a silent import is resumed.
-LEAD_IMPORT_CHUNK_ROWS = env.int("LEAD_IMPORT_CHUNK_ROWS", default=2000)
+LEAD_IMPORT_CHUNK_ROWS = env.int("LEAD_IMPORT_CHUNK_ROWS", default=5000)
 LEAD_IMPORT_CONFIRMATIONS_PER_HOUR = env.int("LEAD_IMPORT_CONFIRMATIONS_PER_HOUR", default=1000)
 LEAD_IMPORT_STALE_SECONDS = env.int("LEAD_IMPORT_STALE_SECONDS", default=120)
 

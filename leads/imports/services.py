@@ -89,7 +89,7 @@ def lead_import_map(*, lead_import: LeadImport, mapping: dict[str, str], enrol: 
 
 @transaction.atomic
 def lead_import_dry_run(*, lead_import: LeadImport, mapping: dict[str, str] | None = None, enrol: bool = False,
-                        chunk_size: int = 2000) -> dict[str, int]:
+                        chunk_size: int = 5000) -> dict[str, int]:
     """Check every row against the leads we have, changing no lead: the counts per outcome, and a report row for
     each row that would not come in (its line, address and reason). With `mapping`, store it (and `enrol`) first;
     without, use the stored ones. Returns the counts. One transaction: run again after a crash, it starts over."""
