@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -66,11 +65,13 @@ def _ip(value: str) -> str:
         raise ValidationError(f"consent IP {value!r} is not an IP address") from None
 
 
-def row_parse(record: Record, *, columns: dict[str, int], width: int, now: datetime) -> ImportRow:
+def row_parse(record: Record, *, columns: dict[str, int], width: int, now: datetime, default_zone: str) -> ImportRow:
     """The row's values, checked; an invalid one sets the outcome (and the reason) and stops there."""
+    cells = record.cells
+
     def cell(name: str) -> str:
         index = columns.get(name)
-        return record.cells[index].strip() if index is not None and index < len(record.cells) else ""
+        return cells[index].strip() if index is not None and index < len(cells) else ""
 
     row = ImportRow(line=record.line, raw_email=cell("email")[:254])
     try:
@@ -86,7 +87,7 @@ def row_parse(record: Record, *, columns: dict[str, int], width: int, now: datet
         zone = cell("time_zone")
         if zone and zone not in known_zones():
             raise ValidationError(f"unknown time zone {zone!r} (use an IANA name such as Europe/Berlin)")
-        row.time_zone = zone or settings.DRIP_DEFAULT_TIME_ZONE
+        row.time_zone = zone or default_zone
         row.tags = list(dict.fromkeys(tag_name_clean(name) for name in _TAG_SEPARATORS.split(cell("tags")) if name))
         if cell("consent_date"):
             row.consent_at = _consent_at(cell("consent_date"), now=now)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -56,8 +57,9 @@ def import_records(lead_import: LeadImport) -> Iterator[Record]:
 def import_rows(lead_import: LeadImport, records: Iterator[Record], *, now: datetime) -> Iterator[ImportRow]:
     index = {column: n for n, column in enumerate(lead_import.columns)}
     columns = {name: index[column] for name, column in lead_import.mapping.items()}
+    width, default_zone = len(lead_import.columns), settings.DRIP_DEFAULT_TIME_ZONE
     for record in records:
-        yield row_parse(record, columns=columns, width=len(lead_import.columns), now=now)
+        yield row_parse(record, columns=columns, width=width, now=now, default_zone=default_zone)
 
 
 def _chunks(rows: Iterator[ImportRow], size: int) -> Iterator[list[ImportRow]]:
