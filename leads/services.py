@@ -14,17 +14,9 @@ from django.utils import timezone
 from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
+from leads.imports.models import LeadImportRow
 from leads.mailbox import mailbox_sha256
-from leads.models import (
-    ConsentRecord,
-    Lead,
-    LeadImportRow,
-    LeadTag,
-    SuppressionChange,
-    Tag,
-    TagChange,
-    tag_name_clean,
-)
+from leads.models import ConsentRecord, Lead, LeadTag, SuppressionChange, Tag, TagChange, tag_name_clean
 from leads.validation import normalised_email
 
 

@@ -155,7 +155,7 @@ def sequence_enrol_missing(*, limit: int = 1000) -> int:
     """
     has_welcome = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="welcome",
                                                 stream=ScheduledEmail.Stream.MARKETING)
-    # Staff chose not to enrol the confirmed rows of an import (funnel/imports): they stay out until they confirm.
+    # Staff chose not to enrol an import's confirmed rows (funnel/imports): this must not enrol them behind their back.
     imported_unenrolled = LeadImportRow.objects.filter(lead=OuterRef("pk"), dry_run=False, lead_import__enrol=False,
                                                        outcome=LeadImportRow.Outcome.CONFIRMED)
     missing = (Lead.objects.filter(status=Lead.Status.SUBSCRIBED, confirmed_at__isnull=False,
