@@ -120,7 +120,12 @@ def confirm_reminders_queue(*, now: datetime | None = None) -> int:
     """One reminder, 24 h after signing up, to leads who have not confirmed yet. Returns how many."""
     now = now or timezone.now()
     queued = 0
-    for lead in leads_due_confirm_reminder(now=now, after=CONFIRM_REMINDER_AFTER).iterator():
+    # An imported lead's confirmation is paced (funnel/imports): its reminder waits until a day after it went out.
+    recent_confirmation = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="confirm").filter(
+        Q(sent_at__isnull=True) | Q(sent_at__gt=now - CONFIRM_REMINDER_AFTER)).exclude(
+        status__in=[ScheduledEmail.Status.SKIPPED, ScheduledEmail.Status.FAILED])
+    due = leads_due_confirm_reminder(now=now, after=CONFIRM_REMINDER_AFTER).filter(~Exists(recent_confirmation))
+    for lead in due.iterator():
         with transaction.atomic():
             # Marked either way: a mailbox that already had its confirmation today, or complained, gets no
             # reminder for this spelling later either.

@@ -281,3 +281,16 @@ def test_the_sweep_hands_only_stalled_work_to_a_worker_again(db: None) -> None:
     assert imports_resume(now=NOW + timedelta(seconds=119)) == 0, "a heartbeat within LEAD_IMPORT_STALE_SECONDS"
     assert imports_resume(now=NOW + timedelta(seconds=121)) == 3
     assert imports_resume(now=NOW + timedelta(seconds=122)) == 0, "its heartbeat moved as it was handed over"
+
+
+def test_the_confirmation_reminder_waits_for_the_paced_confirmation(db: None, settings: object) -> None:
+    from funnel.landing.services import confirm_reminders_queue
+
+    settings.LEAD_IMPORT_CONFIRMATIONS_PER_HOUR = 1  # type: ignore[attr-defined]
+    with time_machine.travel(NOW, tick=False):
+        _run(_upload(csv_file([[f"r{i}@example.com", "", "", "", "", "", ""] for i in range(3)])))
+    first = ScheduledEmail.objects.get(lead__email="r0@example.com", step="confirm")
+    ScheduledEmail.objects.filter(pk=first.pk).update(status=ScheduledEmail.Status.SENT, sent_at=NOW)
+    assert confirm_reminders_queue(now=NOW + timedelta(hours=25)) == 1, "only the one mailed a day ago"
+    assert list(ScheduledEmail.objects.filter(step="confirm-reminder").values_list("lead__email", flat=True)) == [
+        "r0@example.com"]
