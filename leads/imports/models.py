@@ -69,7 +69,8 @@ class LeadImportRow(models.Model):
         REFUSED = "refused", "Suppressed or unsubscribed"
         EXISTING = "existing", "Already a lead"
 
-    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: the unique (lead_import, dry_run, line) index leads with it.
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="rows", db_index=False)
     dry_run = models.BooleanField(default=False)
     line = models.PositiveIntegerField()  # the line of the file the row ends on (the header is line 1)
     # The address as written, for refused rows only: a created lead's address is on the lead (and goes with it).
