@@ -2,11 +2,13 @@
 transaction as each chunk (paced confirmation emails for the rows without consent evidence, the sequence for the
 confirmed rows when chosen), so a chunk's leads and their mail commit together or not at all."""
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -40,7 +42,8 @@ def import_check(*, lead_import: LeadImport, mapping: dict[str, str], enrol: boo
 def import_check_run(*, import_id: int) -> str:
     """The worker's dry run (funnel.tasks.lead_import_check). Returns the status."""
     lead_import = LeadImport.objects.get(pk=import_id)
-    if lead_import.status == LeadImport.Status.CHECKING:
+    # Refused when it is not waiting for one (any more): another worker's run of the same dry run finished first.
+    with contextlib.suppress(ValidationError):
         imports.lead_import_dry_run(lead_import=lead_import)
     return LeadImport.objects.values_list("status", flat=True).get(pk=import_id)
 

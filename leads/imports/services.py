@@ -107,19 +107,16 @@ def lead_import_dry_run(*, lead_import: LeadImport, mapping: dict[str, str] | No
         rows_classify(chunk, seen=seen)
         for row in chunk:
             counts[row.outcome] = counts.get(row.outcome, 0) + 1
-        LeadImportRow.objects.bulk_create([_report_row(lead_import, row, dry_run=True)
-                                           for row in chunk if not row.importable])
+        LeadImportRow.objects.bulk_create([_dry_run_row(lead_import, row) for row in chunk if not row.importable])
     lead_import.dry_run_counts = counts
     lead_import.status = LeadImport.Status.CHECKED
     lead_import.save(update_fields=["dry_run_counts", "status"])
     return counts
 
 
-def _report_row(lead_import: LeadImport, row: ImportRow, *, dry_run: bool, lead_id: int | None = None
-                ) -> LeadImportRow:
-    return LeadImportRow(lead_import=lead_import, dry_run=dry_run, line=row.line, outcome=row.outcome,
-                         detail=row.detail[:300], lead_id=lead_id,
-                         email="" if lead_id else row.raw_email[:254])
+def _dry_run_row(lead_import: LeadImport, row: ImportRow) -> LeadImportRow:
+    return LeadImportRow(lead_import=lead_import, dry_run=True, line=row.line, outcome=row.outcome,
+                         detail=row.detail[:300], email=row.raw_email[:254])
 
 
 @transaction.atomic
