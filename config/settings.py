@@ -168,6 +168,11 @@ ESP_TRANSACTIONAL_SHARE = env.float("ESP_TRANSACTIONAL_SHARE", default=0.1)
 ESP_LOOKUP_AFTER_SECONDS = env.int("ESP_LOOKUP_AFTER_SECONDS", default=600)
 ESP_LOOKUP_EVERY_SECONDS = env.float("ESP_LOOKUP_EVERY_SECONDS", default=60.0)
 FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
+# Lead imports (leads/imports/, funnel/imports/): rows per transaction (the resume point), the pace of the
+# confirmation emails to imported rows without consent evidence, and after how long a silent import is resumed.
+LEAD_IMPORT_CHUNK_ROWS = env.int("LEAD_IMPORT_CHUNK_ROWS", default=5000)
+LEAD_IMPORT_CONFIRMATIONS_PER_HOUR = env.int("LEAD_IMPORT_CONFIRMATIONS_PER_HOUR", default=1000)
+LEAD_IMPORT_STALE_SECONDS = env.int("LEAD_IMPORT_STALE_SECONDS", default=120)
 
 # Transactional mail's own lane: a queue no marketing batch ever sits in (bin/worker and Procfile.dev consume it),
 # for every publish of the task (the kick, beat's entry).
@@ -201,6 +206,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emails.tasks.sunset_run",
         "schedule": 900.0,
         "options": {"expires": 890},
+    },
+    # Imports whose worker died are resumed at their committed cursor (funnel/imports/services.py).
+    "resume-lead-imports": {
+        "task": "funnel.tasks.lead_imports_resume",
+        "schedule": 60.0,
+        "options": {"expires": 59},
     },
     "housekeeping": {
         "task": "funnel.tasks.housekeeping",

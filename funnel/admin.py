@@ -186,3 +186,7 @@ class PracticeSessionAdmin(ReadOnlyAdmin):
     list_filter = ("local_date",)
     list_select_related = ("lead",)
     show_full_result_count = False
+
+
+# The import pages (funnel/imports/admin.py) register themselves.
+from funnel.imports import admin as _imports_admin  # noqa: E402, F401

@@ -118,6 +118,7 @@ class ConsentRecord(models.Model):
         RESUBSCRIBE = "resubscribe", "Resubscribed"
         UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
         ERASE = "erase", "Erased"
+        IMPORT = "import", "Imported with consent evidence"
 
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents")
     email_sha256 = models.CharField(max_length=64, db_index=True)
@@ -253,3 +254,7 @@ class TagChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.tag} on lead #{self.lead_id}"
+
+
+# Imports (leads/imports/): in their own module to keep this one readable; imported here so Django finds them.
+from leads.imports.models import LeadImport, LeadImportRow  # noqa: E402, F401

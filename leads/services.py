@@ -14,6 +14,7 @@ from django.utils import timezone
 from leads import privacy
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
+from leads.imports.models import LeadImportRow
 from leads.mailbox import mailbox_sha256
 from leads.models import ConsentRecord, Lead, LeadTag, SuppressionChange, Tag, TagChange, tag_name_clean
 from leads.validation import normalised_email
@@ -266,6 +267,9 @@ def _anonymise(lead: Lead, *, now: datetime) -> None:
     # A tag says what a person is interested in (or told us about their pain): it goes with them.
     LeadTag.objects.filter(lead=lead).delete()
     TagChange.objects.filter(lead=lead).delete()
+    # An import's report keeps the address of a row it refused (the person was already here): not any more.
+    if person.email:
+        LeadImportRow.objects.filter(email__iexact=person.email).update(email=privacy.ERASED)
     privacy.erase_everywhere(person)
 
 

@@ -14,6 +14,7 @@ from emails.suppression import CONFIRMATION_STEPS
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.consent import CONSENT_TEXT
+from leads.imports.models import LeadImportRow
 from leads.mailbox import mailbox_sha256
 from leads.models import Lead
 from leads.selectors import leads_due_confirm_reminder
@@ -121,7 +122,12 @@ def confirm_reminders_queue(*, now: datetime | None = None) -> int:
     """One reminder, 24 h after signing up, to leads who have not confirmed yet. Returns how many."""
     now = now or timezone.now()
     queued = 0
-    for lead in leads_due_confirm_reminder(now=now, after=CONFIRM_REMINDER_AFTER).iterator():
+    # An imported lead's confirmation is paced (funnel/imports): its reminder waits until a day after it went out.
+    recent_confirmation = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="confirm").filter(
+        Q(sent_at__isnull=True) | Q(sent_at__gt=now - CONFIRM_REMINDER_AFTER)).exclude(
+        status__in=[ScheduledEmail.Status.SKIPPED, ScheduledEmail.Status.FAILED])
+    due = leads_due_confirm_reminder(now=now, after=CONFIRM_REMINDER_AFTER).filter(~Exists(recent_confirmation))
+    for lead in due.iterator():
         with transaction.atomic():
             # Marked either way: a mailbox that already had its confirmation today, or complained, gets no
             # reminder for this spelling later either.
@@ -156,9 +162,13 @@ def sequence_enrol_missing(*, limit: int = 1000) -> int:
     """
     has_welcome = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step="welcome",
                                                 stream=ScheduledEmail.Stream.MARKETING)
+    # Staff chose not to enrol an import's confirmed rows (funnel/imports): this must not enrol them behind their back.
+    imported_unenrolled = LeadImportRow.objects.filter(lead=OuterRef("pk"), dry_run=False, lead_import__enrol=False,
+                                                       outcome=LeadImportRow.Outcome.CONFIRMED)
     missing = (Lead.objects.filter(status=Lead.Status.SUBSCRIBED, confirmed_at__isnull=False,
                                    reminders_stopped_at__isnull=True, suppression="", is_demo=False)
-               .exclude(email__isnull=True).filter(~Exists(has_welcome)).order_by("pk")[:limit])
+               .exclude(email__isnull=True).filter(~Exists(has_welcome), ~Exists(imported_unenrolled))
+               .order_by("pk")[:limit])
     enrolled = 0
     for lead in missing:
         # sequence_enrol inserts with UNIQUE(lead, step) and ignore_conflicts: a confirmation racing this run
