@@ -16,13 +16,6 @@ from webhooks.tasks import delivery_send
 
 
 @transaction.atomic
-def endpoint_create(*, url: str, events: list[str], description: str = "", by: Any = None) -> Endpoint:
-    """A new endpoint with a new secret (the caller shows it once)."""
-    return Endpoint.objects.create(url=url, events=list(events), description=description, secret=secret_new(),
-                                   created_by=by if getattr(by, "pk", None) else None)
-
-
-@transaction.atomic
 def endpoint_secret_roll(*, endpoint_id: int) -> str:
     """A new signing secret, used from the next attempt on (the old one stops working at once). Returns it."""
     secret = secret_new()

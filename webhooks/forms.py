@@ -1,0 +1,39 @@
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from webhooks.models import EVENT_TYPES, Endpoint
+from webhooks.transport import AddressRefused, destination_resolve
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https",
+                         help_text="Where events are POSTed, e.g. https://hooks.example.com/funnel")
+    events = forms.MultipleChoiceField(choices=EVENT_TYPES, widget=forms.CheckboxSelectMultiple,
+                                       help_text="The events this endpoint receives.")
+
+    class Meta:
+        model = Endpoint
+        fields = ("url", "description", "events", "is_active")
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
+            raise forms.ValidationError("Put no user name or password in the URL; the signature authenticates us.")
+        if not settings.WEBHOOKS_ALLOW_PRIVATE:
+            # The sender checks again on every attempt (DNS can change); this only says so early.
+            try:
+                destination_resolve(url)
+            except AddressRefused as refused:
+                raise forms.ValidationError(f"This URL cannot receive webhooks: {refused}.") from refused
+        return url
+
+    def clean_events(self) -> list[str]:
+        chosen = set(self.cleaned_data["events"])
+        return [name for name, _label in EVENT_TYPES if name in chosen]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.fields.pop("is_active", None)
