@@ -48,6 +48,9 @@ class EndpointAdmin(admin.ModelAdmin):
     def log_link(self, obj: Endpoint) -> str:
         return format_html('<a href="{}">Deliveries</a>', _log_url(obj.pk))
 
+    def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> tuple[str, ...]:
+        return ("url", "description", "events", *(("is_active",) if obj is not None else ()))
+
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         if not change:
             obj.secret = secret_new()

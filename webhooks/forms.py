@@ -1,5 +1,3 @@
-from typing import Any
-
 from django import forms
 from django.conf import settings
 
@@ -32,8 +30,3 @@ class EndpointForm(forms.ModelForm):
     def clean_events(self) -> list[str]:
         chosen = set(self.cleaned_data["events"])
         return [name for name, _label in EVENT_TYPES if name in chosen]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.instance.pk:
-            self.fields.pop("is_active", None)

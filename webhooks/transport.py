@@ -55,6 +55,8 @@ def address_problem(address: str) -> str:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return "a loopback address"
+    if ip.is_unspecified:  # 0.0.0.0 and :: reach this very host
+        return "this host's unspecified address"
     if ip.is_link_local:
         return "a link-local address"
     if ip.is_private:

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
+from funnel import signals
 from funnel.checkout.reversals import payment_lock, purchase_mark_reversed, purchase_refund_duplicate
 from funnel.checkout.review import staff_alert_held
-from funnel import signals
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
 from funnel.models import CheckoutSession, PaymentReversal, Purchase
 from leads.models import Lead

@@ -15,6 +15,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+# The checkout's fake Stripe and its settings, for purchase.paid and purchase.refunded.
+from tests.checkout.conftest import _checkout_settings, fake_stripe  # noqa: F401
 from tests.conftest import free_port
 from tests.drip.conftest import clock, make_lead  # noqa: F401 - fixtures used by these tests
 from webhooks.models import Endpoint

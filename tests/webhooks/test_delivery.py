@@ -13,14 +13,7 @@ from django.utils import timezone
 from emails.tracking import email_event_record
 from leads.models import Lead, TagChange
 from leads.services import lead_confirm, lead_tag_add, lead_unsubscribe
-from tests.checkout.conftest import (  # noqa: F401 - fixtures used by the purchase test
-    _checkout_settings,
-    checkout_open,
-    checkout_pay,
-    event_deliver,
-    event_make,
-    fake_stripe,
-)
+from tests.checkout.conftest import checkout_open, checkout_pay, event_deliver, event_make
 from tests.checkout.fake_stripe import FakeStripe
 from tests.conftest import WorkerProcess, wait_until
 from webhooks.models import Delivery, Endpoint
@@ -81,7 +74,8 @@ def test_each_event_type_with_its_data_and_only_to_endpoints_that_take_it(
         assert deliveries_send_due() == 4
         events = {r.event["type"]: r.event["data"] for r in receiver.received}
         assert all(r.signature_ok for r in receiver.received)
-        assert events["lead.tagged"]["tag"] == "webinar-may" and events["lead.tagged"]["lead"]["tags"] == ["webinar-may"]
+        tagged = events["lead.tagged"]
+        assert tagged["tag"] == "webinar-may" and tagged["lead"]["tags"] == ["webinar-may"]
         assert events["email.bounced"]["email"]["bounce"] == "hard"
         assert events["email.complained"]["email"]["event"] == "complained"
         assert events["lead.unsubscribed"]["lead"]["status"] == "unsubscribed"
