@@ -1,15 +1,9 @@
-"""A real HTTP receiver on loopback that checks every delivery's signature with the README's own snippet, and
-endpoints made the way staff make them (the admin's add form, the secret read off the page shown once)."""
+"""The receiver (tests/webhooks/receiver.py) as a fixture, and endpoints made the way staff make them (the admin's
+add form, the secret read off the page shown once)."""
 
-import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -17,89 +11,11 @@ from django.test import Client
 
 # The checkout's fake Stripe and its settings, for purchase.paid and purchase.refunded.
 from tests.checkout.conftest import _checkout_settings, fake_stripe  # noqa: F401
-from tests.conftest import free_port
 from tests.drip.conftest import clock, make_lead  # noqa: F401 - fixtures used by these tests
+from tests.webhooks.receiver import Receiver, readme_receiver_code, readme_verifier  # noqa: F401
 from webhooks.models import Endpoint
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def readme_receiver_code() -> str:
-    """The Python block that follows the `<!-- webhook-receiver -->` marker in README.md, exactly as printed."""
-    found = re.search(r"<!-- webhook-receiver -->\n```python\n(.*?)```", README.read_text(), re.S)
-    assert found is not None, "README.md has no marked receiver snippet"
-    return found.group(1)
-
-
-def readme_verifier() -> Callable[[bytes, str, str], bool]:
-    namespace: dict[str, Any] = {}
-    exec(compile(readme_receiver_code(), "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    return namespace["funnel_signature_ok"]
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    signature_ok: bool
-
-    @property
-    def event(self) -> dict[str, Any]:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """Listens on 127.0.0.1; `.received` holds every POST in order. `.status` is what it answers; `.redirect_to`
-    makes it answer 302 there. `.stop()` closes the socket (connection refused), `.start()` listens again on the
-    same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.secret = ""
-        self.status = 200
-        self.redirect_to = ""
-        self.received: list[Received] = []
-        self.verify = readme_verifier()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/funnel"
-
-    def start(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                ok = receiver.verify(body, self.headers.get("Funnel-Signature", ""), receiver.secret)
-                receiver.received.append(Received(self.path, dict(self.headers.items()), body, ok))
-                status = 302 if receiver.redirect_to else (receiver.status if ok else 400)
-                self.send_response(status)
-                if receiver.redirect_to:
-                    self.send_header("Location", receiver.redirect_to)
-                answer = b'{"received": true}' if status < 300 else b"signature or server trouble"
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @pytest.fixture
