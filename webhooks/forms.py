@@ -1,19 +1,27 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.db import models
 
 from webhooks.models import EVENT_TYPES, Endpoint
 from webhooks.transport import AddressRefused, destination_resolve
 
 
+def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")  # Django 6's default, today
+    return field.formfield(**kwargs)
+
+
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=2000, assume_scheme="https",
-                         help_text="Where events are POSTed, e.g. https://hooks.example.com/funnel")
     events = forms.MultipleChoiceField(choices=EVENT_TYPES, widget=forms.CheckboxSelectMultiple,
                                        help_text="The events this endpoint receives.")
 
     class Meta:
         model = Endpoint
         fields = ("url", "description", "events", "is_active")
+        formfield_callback = _formfield
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
