@@ -171,6 +171,8 @@ FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 # for development and tests only, whose receivers listen on 127.0.0.1.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# The CA bundle receivers' certificates are checked against (empty: certifi's, the public web's).
+WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
 # A failed delivery is tried again after 1 min, 2, 4… (at most every 6 h) for 3 days; an endpoint failing that long
 # is disabled and staff are emailed.
 WEBHOOKS_RETRY_FIRST_SECONDS = env.int("WEBHOOKS_RETRY_FIRST_SECONDS", default=60)

@@ -95,7 +95,8 @@ def _pool(destination: _Destination, timeout: urllib3.Timeout) -> urllib3.HTTPCo
         # Connected to the IP, but TLS still names the host: SNI and the certificate check use server_hostname.
         return urllib3.HTTPSConnectionPool(
             destination.address, destination.port, timeout=timeout, retries=False, cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(), server_hostname=destination.host, assert_hostname=destination.host)
+            ca_certs=settings.WEBHOOKS_CA_BUNDLE or certifi.where(), server_hostname=destination.host,
+            assert_hostname=destination.host)
     return urllib3.HTTPConnectionPool(destination.address, destination.port, timeout=timeout, retries=False)
 
 

@@ -5,6 +5,7 @@ No Django models in here: `make prod-check` (tests/production/walk.py) uses it t
 
 import json
 import re
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class Receiver:
     makes it answer 302 there. `.stop()` closes the socket (connection refused), `.start()` listens again on the
     same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Any = None) -> None:
+        self.tls = tls  # a trustme certificate: serve HTTPS with it, and record the SNI name each client sends
+        self.sni: list[str | None] = []
         self.port = free_port()
         self.secret = ""
         self.status = 200
@@ -59,7 +62,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/funnel"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks/funnel"
 
     def start(self) -> "Receiver":
         receiver = self
@@ -83,6 +86,14 @@ class Receiver:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls.configure_cert(context)
+
+            def note_sni(_sock: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+                self.sni.append(name)
+            context.sni_callback = note_sni
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
