@@ -36,8 +36,9 @@ def _due(now: Any) -> Q:
 
 def _claim(delivery_id: Any) -> Delivery | None:
     now = timezone.now()
-    ids = Delivery.objects.filter(_due(now), pk=delivery_id).values("pk")
-    if not Delivery.objects.filter(pk__in=ids).update(lease_until=now + timedelta(seconds=LEASE_SECONDS)):
+    # One conditional UPDATE: of two workers (or the task and the sweep) only one changes the row.
+    lease_until = now + timedelta(seconds=LEASE_SECONDS)
+    if not Delivery.objects.filter(_due(now), pk=delivery_id).update(lease_until=lease_until):
         return None
     return Delivery.objects.select_related("endpoint").get(pk=delivery_id)
 
