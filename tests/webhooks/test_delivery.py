@@ -129,3 +129,13 @@ def test_a_real_worker_sends_it_once_the_confirmation_commits(
     (got,) = receiver.received
     assert got.signature_ok and json.loads(got.body)["data"]["lead"]["email"] == "dee@example.com"
     wait_until(lambda: Delivery.objects.filter(status=Delivery.Status.DELIVERED).exists(), what="the log")
+
+
+def test_an_erased_reader_leaves_the_delivery_log(endpoint: Endpoint, make_lead: Any) -> None:
+    from leads.services import lead_erase
+
+    lead = make_lead(status=Lead.Status.PENDING, email="gone@example.com")
+    lead_confirm(lead=lead)
+    assert "gone@example.com" in Delivery.objects.get().body
+    lead_erase(lead=lead)
+    assert not Delivery.objects.filter(body__contains="gone@example.com").exists()
