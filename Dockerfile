@@ -10,6 +10,7 @@ COPY config ./config
 COPY leads ./leads
 COPY emails ./emails
 COPY funnel ./funnel
+COPY webhooks ./webhooks
 RUN pip install -c constraints.txt .
 
 # .dockerignore keeps .venv, var/, .git, tests and benchmarks out of the image.

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "leads",
     "emails",
     "funnel",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,17 @@ FUNNEL_DOUBLE_OPT_IN = env.bool("FUNNEL_DOUBLE_OPT_IN", default=True)
 LEAD_IMPORT_CHUNK_ROWS = env.int("LEAD_IMPORT_CHUNK_ROWS", default=5000)
 LEAD_IMPORT_CONFIRMATIONS_PER_HOUR = env.int("LEAD_IMPORT_CONFIRMATIONS_PER_HOUR", default=1000)
 LEAD_IMPORT_STALE_SECONDS = env.int("LEAD_IMPORT_STALE_SECONDS", default=120)
+# --- Outgoing webhooks (webhooks/). Private, loopback and link-local receivers are refused (SSRF) unless this is on:
+# for development and tests only, whose receivers listen on 127.0.0.1.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# The CA bundle receivers' certificates are checked against (empty: certifi's, the public web's).
+WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
+# A failed delivery is tried again after 1 min, 2, 4… (at most every 6 h) for 3 days; an endpoint failing that long
+# is disabled and staff are emailed.
+WEBHOOKS_RETRY_FIRST_SECONDS = env.int("WEBHOOKS_RETRY_FIRST_SECONDS", default=60)
+WEBHOOKS_RETRY_MOST_SECONDS = env.int("WEBHOOKS_RETRY_MOST_SECONDS", default=6 * 3600)
+WEBHOOKS_RETRY_FOR_SECONDS = env.int("WEBHOOKS_RETRY_FOR_SECONDS", default=3 * 86400)
 
 # Transactional mail's own lane: a queue no marketing batch ever sits in (bin/worker and Procfile.dev consume it),
 # for every publish of the task (the kick, beat's entry).
@@ -238,6 +250,12 @@ CELERY_BEAT_SCHEDULE = {
     "dashboard-rollup-rebuild": {
         "task": "funnel.dashboard.tasks.rollup_rebuild_recent",
         "schedule": 86400.0,
+    },
+    # Outgoing webhook deliveries that are due: retries, and any no task took (webhooks/sender.py).
+    "send-due-webhooks": {
+        "task": "webhooks.tasks.deliveries_send_due",
+        "schedule": 20.0,
+        "options": {"expires": 19},
     },
 }
 # Task modules outside an app's tasks.py (autodiscovery only finds those).

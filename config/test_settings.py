@@ -25,6 +25,8 @@ CSRF_COOKIE_SECURE = False
 DNS_NAMESERVER = "127.0.0.1:9"
 DNS_TIMEOUT_SECONDS = 0.3
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# The tests' webhook receivers listen on 127.0.0.1; tests/webhooks/test_ssrf.py turns this off to prove the refusal.
+WEBHOOKS_ALLOW_PRIVATE = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast fixtures; never used in production
 
 # SQLite (no DATABASE_URL): the test database is a file, not pytest-django's shared in-memory one, so the child

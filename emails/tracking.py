@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from emails import signals
 from emails.bounces import HARD, SOFT, bounce_kind, soft_bounces_suppress
 from emails.engagement import since_click_raise
 from emails.models import EmailEvent, ScheduledEmail
@@ -88,6 +89,7 @@ def email_event_record(*, event: AnymailTrackingEvent, esp_name: str = "") -> Em
         return None  # seen before: the ESP retried its webhook
     if lead is not None:
         _suppress(lead, event, bounce, esp_name)
+        _announce(lead, stored)
     if row is not None and row.status == ScheduledEmail.Status.UNKNOWN:
         _reconcile(row, [stored])
     return stored
@@ -106,6 +108,14 @@ def _suppress(lead: Lead, event: AnymailTrackingEvent, bounce: str, esp_name: st
         lead_suppress(lead=lead, reason=reason, note=f"reported by {by}")
         if reason == Lead.Suppression.COMPLAINT:
             confirmations_skip_for_mailbox(lead=lead)
+
+
+def _announce(lead: Lead, stored: EmailEvent) -> None:
+    """Tell integrations (outgoing webhooks) once per stored event: a retried ESP webhook never gets here."""
+    if stored.bounce in (HARD, SOFT):
+        signals.email_bounced.send(sender=EmailEvent, lead=lead, event=stored)
+    elif stored.event_type == EventType.COMPLAINED:
+        signals.email_complained.send(sender=EmailEvent, lead=lead, event=stored)
 
 
 def _reconcile(row: ScheduledEmail, events: list[EmailEvent]) -> bool:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads import privacy
+from leads import privacy, signals
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 from leads.db import insert_unless_conflict
 from leads.imports.models import LeadImportRow
@@ -106,6 +106,7 @@ def lead_confirm(*, lead: Lead, ip_address: str | None = None, user_agent: str =
     lead.confirmed_at = timezone.now()
     lead.save(update_fields=["status", "confirmed_at"])
     _record_consent(lead=lead, action=ConsentRecord.Action.CONFIRM, ip_address=ip_address, user_agent=user_agent)
+    signals.lead_confirmed.send(sender=Lead, lead=lead)
     return True
 
 
@@ -147,6 +148,7 @@ def lead_unsubscribe(*, lead: Lead, ip_address: str | None = None, user_agent: s
     lead.save(update_fields=["status", "unsubscribed_at"])
     _record_consent(lead=lead, action=ConsentRecord.Action.UNSUBSCRIBE, ip_address=ip_address,
                     user_agent=user_agent)
+    signals.lead_unsubscribed.send(sender=Lead, lead=lead)
     return True
 
 
@@ -322,6 +324,7 @@ def lead_tag_add(*, lead: Lead, tag: str, source: str, by: str = "") -> bool:
     if not insert_unless_conflict(LeadTag(lead=lead, tag=tag_row)):
         return False
     TagChange.objects.create(lead=lead, tag=name, action=TagChange.Action.ADDED, source=source, by=by[:150])
+    signals.lead_tagged.send(sender=Lead, lead=lead, tag=name)
     return True
 
 

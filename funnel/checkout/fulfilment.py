@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue
+from funnel import signals
 from funnel.checkout.reversals import payment_lock, purchase_mark_reversed, purchase_refund_duplicate
 from funnel.checkout.review import staff_alert_held
 from funnel.checkout.stripe_client import simulator_enabled, stripe_client, stripe_is_configured, stripe_live_mode
@@ -217,4 +218,5 @@ def _purchase_record(session: dict[str, Any], expected: tuple[int | None, str]) 
         return purchase, True
     lead_make_customer(lead=lead)
     email_queue(lead=lead, step="access", key=session_id, context={"purchase_id": purchase.pk})
+    signals.purchase_paid.send(sender=Purchase, purchase=purchase)
     return purchase, True

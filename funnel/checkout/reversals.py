@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from emails.services import email_queue
+from funnel import signals
 from funnel.checkout.stripe_client import stripe_client, stripe_is_configured, stripe_key_reusable
 from funnel.models import PaymentReversal, Purchase
 from leads.services import lead_revoke_access
@@ -108,7 +109,10 @@ def purchase_reverse(*, payment_intent_id: str, kind: str, stripe_object_id: str
     # A second payment we refunded ourselves stays what it is: never a sale, so not a refunded sale either.
     for purchase in Purchase.objects.select_for_update().filter(payment_intent_id=payment_intent_id) \
             .exclude(status=Purchase.Status.DUPLICATE):
+        was_paid = purchase.status == Purchase.Status.PAID
         purchase_mark_reversed(purchase, kind=kind)
+        if was_paid and kind == PaymentReversal.Kind.REFUND:
+            signals.purchase_refunded.send(sender=Purchase, purchase=purchase)
         changed += 1
         still_paid = Purchase.objects.filter(lead_id=purchase.lead_id, status=Purchase.Status.PAID).exists()
         if not still_paid:

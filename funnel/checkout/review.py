@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from emails.services import email_queue
+from funnel import signals
 from funnel.checkout.reversals import stripe_refund
 from funnel.models import Purchase
 from leads.services import lead_make_customer
@@ -64,6 +65,7 @@ def purchase_grant(*, purchase_id: int, user: AbstractBaseUser) -> bool:
         lead_make_customer(lead=purchase.lead)
         email_queue(lead=purchase.lead, step="access", key=purchase.stripe_session_id,
                     context={"purchase_id": purchase.pk})
+        signals.purchase_paid.send(sender=Purchase, purchase=purchase)
     return True
 
 

@@ -28,10 +28,11 @@ from funnel.dashboard import tables
 from funnel.models import PracticeSession, StripeEvent
 from leads.models import Lead
 from tests.dashboard.conftest import World, make_email
+from webhooks.models import Delivery, Endpoint
 
 pytestmark = [pytest.mark.django_db]
 PERIOD = {"start": "2026-03-02", "end": "2026-03-08"}
-SNAPSHOT_APPS = ("leads", "emails", "funnel", "admin", "auth")
+SNAPSHOT_APPS = ("leads", "emails", "funnel", "webhooks", "admin", "auth")
 # Every URL of ours that carries a token, absolute (as in emails) or as a path.
 TOKEN_URL = re.compile(
     r"(?:https?://[^/\s\"'<>]+)?/(?:confirm|preferences|u|c|upgrade|signin|privacy)/[A-Za-z0-9_:.\-]+/"
@@ -55,6 +56,10 @@ def history(world: World) -> World:
     arm = Variant.objects.create(experiment=experiment, label="A", subject="Day 1: start here")
     Variant.objects.create(experiment=experiment, label="B", subject="Day 1: ten minutes")
     ScheduledEmail.objects.filter(pk=world.emails["L1-day-1"].pk).update(variant=arm)
+    # An outgoing webhook endpoint with a delivery: its "send again" and "roll secret" must do nothing either.
+    endpoint = Endpoint.objects.create(url="https://hooks.example.com/in", events=["lead.confirmed"], secret="whsec_s")
+    Delivery.objects.create(endpoint=endpoint, event_id="evt_w1", event_type="lead.confirmed", body="{}",
+                            status=Delivery.Status.FAILED)
     return world
 
 

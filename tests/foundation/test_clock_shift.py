@@ -82,6 +82,7 @@ def test_an_instant_without_its_utc_offset_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_shift_lives_in_the_tests_only() -> None:
-    production = [p for folder in ("config", "leads", "emails", "funnel") for p in (ROOT / folder).rglob("*.py")]
+    production = [p for folder in ("config", "leads", "emails", "funnel", "webhooks")
+                  for p in (ROOT / folder).rglob("*.py")]
     assert production
     assert not [p for p in production if "time_machine" in p.read_text() or "TEST_CLOCK" in p.read_text()]

@@ -17,9 +17,9 @@ from packaging.version import Version
 
 from tests.conftest import ROOT
 
-APP_PACKAGES = ("config", "leads", "emails", "funnel")
+APP_PACKAGES = ("config", "leads", "emails", "funnel", "webhooks")
 DEV_TOOLS = {"honcho", "pytest", "pytest-django", "playwright", "hypothesis", "ruff", "mypy", "django-stubs",
-             "time-machine", "aiosmtpd", "celery-types"}
+             "time-machine", "aiosmtpd", "celery-types", "trustme"}
 
 
 def _project() -> dict[str, Any]:

@@ -83,6 +83,8 @@ class Walk:
             "WEB_CONCURRENCY": "2",
             "WORKER_CONCURRENCY": "2",
             "LOG_LEVEL": "INFO",
+            # The outgoing-webhook step's receiver listens on 127.0.0.1, which production refuses by default.
+            "WEBHOOKS_ALLOW_PRIVATE": "true",
         }
         self.processes = Processes(self.env, workdir)
         self.esp = TrackingESP(webhook=self._deliver_tracking_event)
@@ -366,6 +368,38 @@ class Walk:
         expect(script.status == 200, f"/static/js/embed.js answered {script.status}")
         message = self.esp.wait_for(address, "confirm", timeout=30)
         return f"202 for {address}; refused origin 403; schema served; {message['Subject']!r} arrived"
+    def outgoing_webhook(self) -> str:
+        """Staff add an endpoint in the admin (its secret shown once), a new reader confirms, and a local receiver
+        gets `lead.confirmed` from the worker, its Funnel-Signature verified with the README's snippet."""
+        from tests.webhooks.receiver import Receiver
+
+        receiver = Receiver().start()
+        try:
+            staff = self._staff()
+            page = staff.get("/admin/webhooks/endpoint/add/")
+            expect(page.status == 200, f"the endpoint form answered {page.status}")
+            shown = staff.submit(page, form_id="endpoint_form", url=receiver.url, description="walk",
+                                 events="lead.confirmed")
+            secret = re.search(r'<code id="endpoint-secret">([^<]+)</code>', shown.text)
+            expect(shown.status == 200 and secret is not None, f"adding the endpoint answered {shown.status}")
+            assert secret is not None
+            receiver.secret = html.unescape(secret.group(1))
+            reader, address = Browser(("127.0.0.1", self.port), SITE, client_ip="198.51.100.31"), unique_address()
+            reader.follow(reader.submit(reader.get("/"), match="signup", email=address, first_name="Hook",
+                                        consent="on", time_zone="Europe/Berlin"))
+            confirm = reader.follow(reader.get(self._button(self.esp.wait_for(address, "confirm", timeout=30))))
+            reader.follow(reader.submit(confirm))
+            wait_until(lambda: receiver.received, timeout=40, what="the webhook delivery to the local receiver")
+            (got,) = receiver.received
+            event = got.event
+            expect(got.signature_ok, f"the signature {got.headers.get('Funnel-Signature')!r} does not verify")
+            expect(event["type"] == "lead.confirmed" and event["data"]["lead"]["email"] == address,
+                   f"the receiver got {event['type']} for {event['data'].get('lead', {}).get('email')}")
+            log = staff.get("/admin/webhooks/delivery/?status__exact=delivered")
+            expect(event["id"] in log.text, "the delivery log does not list the delivered event")
+            return f"{event['type']} {event['id']} → 127.0.0.1:{receiver.port}, signature verified; log: delivered"
+        finally:
+            receiver.stop()
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
@@ -386,6 +420,7 @@ class Walk:
             ("admin dashboard", self.dashboard),
             ("a marketer builds a segment and sends it a broadcast", self.broadcast),
             ("API signup (its confirmation arrives)", self.api_signup),
+            ("Outgoing webhook delivery (signature verified)", self.outgoing_webhook),
         ]
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
 GROUP_NAME = "marketing"
-APPS = ("leads", "emails", "funnel")
+APPS = ("leads", "emails", "funnel", "webhooks")
 
 
 class Command(BaseCommand):
