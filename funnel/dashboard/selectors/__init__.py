@@ -62,7 +62,6 @@ from funnel.dashboard.selectors.funnel import (
     funnel_summary,
     leads_in,
     per_source,
-    step_conditions,
 )
 from funnel.dashboard.selectors.over_time import DayPoint, conversion_by_day, utm_choices
 from funnel.dashboard.selectors.per_email import (
@@ -72,6 +71,12 @@ from funnel.dashboard.selectors.per_email import (
     email_counts,
     per_email,
     sequence_sent_in,
+)
+from funnel.dashboard.selectors.signups import (
+    SIGNUP_COLUMNS,
+    signup_counts,
+    signup_rows,
+    step_conditions,
 )
 from funnel.dashboard.selectors.sources import SOURCE_SORT_KEYS, SourceRow, sort_sources
 
@@ -84,5 +89,5 @@ __all__ = [
     "FunnelSummary", "Range", "SourceRow", "cohorts", "conversion_by_day", "day_range", "day_ranges", "email_counts",
     "funnel_and_sources", "funnel_summary", "in_ranges", "leads_in", "nested_loop_joins", "per_email", "per_source",
     "rate", "reporting_session", "rolled_days", "sequence_sent_in", "sort_sources", "split_days", "step_conditions",
-    "utm_choices",
+    "utm_choices", "SIGNUP_COLUMNS", "signup_counts", "signup_rows",
 ]
