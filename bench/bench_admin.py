@@ -82,23 +82,23 @@ def panel_times(days: int, runs: int) -> dict[str, float]:
     previous = filters.previous()
     times: dict[str, list[float]] = {}
 
-    def timed(name: str, fn: Any) -> Any:
+    def timed(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        result = fn()
+        result = fn(*args, **kwargs)
         times.setdefault(name, []).append(time.perf_counter() - started)
         return result
 
     for _ in range(runs + 1):  # the first one warms up, as the page timings do
         with selectors.reporting_session():
-            rolled = timed("days built", lambda: selectors.rolled_days(previous.start, filters.end))
-            rows = timed("signup cohort rows", lambda: selectors.signup_rows(previous.start, filters.end,
-                                                                             filters=filters, rolled=rolled))
-            timed("funnel + sources", lambda: selectors.funnel_and_sources(filters, rows=rows))
-            timed("conversion by day", lambda: selectors.conversion_by_day(filters, rows=rows))
-            timed("cohorts", lambda: selectors.cohorts(filters, rows=rows))
-            timed("per email", lambda: selectors.per_email(filters, rolled=rolled))
+            rolled = timed("days read from the rollup", selectors.read_days, previous.start, filters.end)
+            rows = timed("signup cohort rows", selectors.signup_rows, previous.start, filters.end, filters=filters,
+                         rolled=rolled)
+            timed("funnel + sources", selectors.funnel_and_sources, filters, rows=rows)
+            timed("conversion by day", selectors.conversion_by_day, filters, rows=rows)
+            timed("cohorts", selectors.cohorts, filters, rows=rows)
+            timed("per email", selectors.per_email, filters, rolled=rolled)
             timed("filter choices", selectors.utm_choices)
-            timed("deliverability rates", lambda: selectors.deliverability_rates(filters.start, filters.end))
+            timed("deliverability rates", selectors.deliverability_rates, filters.start, filters.end)
     return {name: common.median(values[1:]) * 1000 for name, values in times.items()}
 
 

@@ -44,8 +44,8 @@ def _key(filters: DashboardFilters) -> str:
 
 def compute(filters: DashboardFilters) -> Figures:
     with selectors.reporting_session():
-        # Which days the daily rollup already sums up, looked up once for every figure that uses it.
-        rolled = selectors.rolled_days(filters.previous().start, filters.end)
+        # Which days are read from the daily rollup, looked up once for every figure that uses it.
+        rolled = selectors.read_days(filters.previous().start, filters.end)
         # Both periods' signup cohorts, summed per day and source: the funnel, conversion by day and the cohorts.
         signups = selectors.signup_rows(filters.previous().start, filters.end, filters=filters, rolled=rolled)
         summary, sources = selectors.funnel_and_sources(filters, rows=signups)

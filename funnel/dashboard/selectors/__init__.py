@@ -44,7 +44,17 @@ from funnel.dashboard.selectors.common import (
     rate,
     reporting_session,
 )
-from funnel.dashboard.selectors.days import OPEN_DAYS, Range, day_range, day_ranges, in_ranges, rolled_days, split_days
+from funnel.dashboard.selectors.days import (
+    OPEN_DAY_FRESH_FOR,
+    OPEN_DAYS,
+    Range,
+    day_range,
+    day_ranges,
+    in_ranges,
+    read_days,
+    rolled_days,
+    split_days,
+)
 from funnel.dashboard.selectors.deliverability import (
     COUNT_COLUMNS,
     Counts,
@@ -89,5 +99,5 @@ __all__ = [
     "FunnelSummary", "Range", "SourceRow", "cohorts", "conversion_by_day", "day_range", "day_ranges", "email_counts",
     "funnel_and_sources", "funnel_summary", "in_ranges", "leads_in", "nested_loop_joins", "per_email", "per_source",
     "rate", "reporting_session", "rolled_days", "sequence_sent_in", "sort_sources", "split_days", "step_conditions",
-    "utm_choices", "SIGNUP_COLUMNS", "signup_counts", "signup_rows",
+    "utm_choices", "OPEN_DAY_FRESH_FOR", "read_days", "SIGNUP_COLUMNS", "signup_counts", "signup_rows",
 ]

@@ -102,9 +102,9 @@ def email_counts(ranges: list[Range], *, utm: DashboardFilters | None = None, cl
     ).order_by():
         row(item).update(clicked=item["any"], upgrade_clicks=item["upgrade"], machine_clicked=item["machine"])
 
+    refunded = Q(status=Purchase.Status.REFUNDED)
     purchases = grouped(Purchase.objects.filter(sent(via_email), status__in=PAID_STATUSES), via_email).annotate(
-        n=Count("pk"), gross=Sum("amount_cents"), refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)),
-    ).order_by()
+        n=Count("pk"), gross=Sum("amount_cents"), refunded=Sum("amount_cents", filter=refunded)).order_by()
     for item in purchases:
         row(item).update(purchases=item["n"], gross_cents=item["gross"] or 0, refunded_cents=item["refunded"] or 0)
 
