@@ -70,7 +70,8 @@ def test_every_late_change_to_an_old_day_is_picked_up_by_the_next_refresh(held_c
     late(lambda: Lead.objects.filter(pk=mid.pk).update(status=Lead.Status.UNSUBSCRIBED,
                                                        unsubscribed_at=timezone.now()))
 
-    rows = {row["step"]: row for row in snapshot(DashboardFilters(start=today - timedelta(days=9), end=today))["emails"]}
+    week = DashboardFilters(start=today - timedelta(days=9), end=today)
+    rows = {row["step"]: row for row in snapshot(week)["emails"]}
     # Old's welcome sold once (now disputed: still paid), Mid's welcome once more; Slow's welcome, Mid's day-1.
     assert (rows["welcome"]["purchases"], rows["welcome"]["gross_cents"]) == (3, 997 + 997 + 1997)
     assert rows["welcome"]["unsubscribes"] == 1 and rows["day-1"]["unsubscribes"] == 1
