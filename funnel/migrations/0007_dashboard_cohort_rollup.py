@@ -7,7 +7,7 @@ from django.utils import timezone
 def forget_built_days(apps, schema_editor):
     """The rows built before these columns existed hold zeros in them: forget every built day, so the dashboard counts
     those days live (exact, slower) until the refresh and the nightly rebuild (or `manage.py rollup_rebuild --days
-    90`, run it after deploying) build them again with every column."""
+    365`, run once after deploying: a 90-day view also reads the 90 days before) build them again with every column."""
     apps.get_model("funnel", "RollupDay").objects.all().delete()
     apps.get_model("funnel", "EmailDayCount").objects.all().delete()
     apps.get_model("funnel", "SignupDayCount").objects.all().delete()
