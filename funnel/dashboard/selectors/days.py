@@ -44,7 +44,7 @@ def in_ranges(lookup: str, ranges: list[Range]) -> Q:
 
 
 def rolled_days(start: date, end: date, *, today: date | None = None) -> set[date]:
-    """The closed days of [start, end] whose rollup is built: the dashboard reads these from the rollup."""
+    """The closed days of [start, end] whose rollup is built (read_days adds the open days while fresh)."""
     last_closed = (today or timezone.now().date()) - timedelta(days=OPEN_DAYS)
     if start > last_closed:
         return set()
@@ -66,10 +66,10 @@ def read_days(start: date, end: date, *, now: datetime | None = None) -> set[dat
 def split_days(start: date, end: date, *, rolled: set[date] | None = None) -> tuple[list[date], list[Range]]:
     """The days of [start, end] read from the rollup, and the others as ranges to count live.
 
-    `rolled` is rolled_days() of a range covering this one, when the caller already has it (one query saved).
+    `rolled` is read_days() of a range covering this one, when the caller already has it (one query saved).
     """
     if rolled is None:
-        rolled = rolled_days(start, end)
+        rolled = read_days(start, end)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     return [day for day in days if day in rolled], day_ranges([day for day in days if day not in rolled])
 
