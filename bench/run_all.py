@@ -108,10 +108,16 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
                     f"per session | | | exactly one purchase |")
     d = results.get("dashboard")
     if d:
-        for page in d["pages"]:
-            rows.append(f"| Admin {page['page']}, {_n(d['leads'])} demo leads | **{page['median_ms']:.0f} ms**, "
-                        f"{page['queries']} queries | admin index: {page['baseline_ms']:.0f} ms | "
-                        f"{page['vs_baseline']:.1f}x | < {page['target_ms']:.0f} ms |")
+        for size in d.get("sizes", [d]):
+            for page in size["pages"]:
+                load = size.get("load_at_start", "?")
+                rows.append(f"| Admin {page['page']}, {_n(size['leads'])} demo leads (load {load}) "
+                            f"| **{page['median_ms']:.0f} ms**, {page['queries']} queries | admin index: "
+                            f"{page['baseline_ms']:.0f} ms | {page['vs_baseline']:.1f}x | "
+                            f"< {page['target_ms']:.0f} ms |")
+            for period, panels in size.get("panels", {}).items():
+                rows.append(f"| Dashboard panels, {period}, {_n(size['leads'])} leads (each alone, computed) | "
+                            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in panels.items()) + " | | | |")
     b = results.get("broadcast")
     if b:
         idx = "yes" if b["plan_uses_broadcast_email_idx"] else "**NO**"

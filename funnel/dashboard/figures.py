@@ -44,17 +44,19 @@ def _key(filters: DashboardFilters) -> str:
 
 def compute(filters: DashboardFilters) -> Figures:
     with selectors.reporting_session():
-        # Which days the daily rollup already sums up, looked up once for every figure that uses it.
-        rolled = selectors.rolled_days(filters.previous().start, filters.end)
-        summary, sources = selectors.funnel_and_sources(filters, rolled=rolled)
+        # Which days are read from the daily rollup, looked up once for every figure that uses it.
+        rolled = selectors.read_days(filters.previous().start, filters.end)
+        # Both periods' signup cohorts, summed per day and source: the funnel, conversion by day and the cohorts.
+        signups = selectors.signup_rows(filters.previous().start, filters.end, filters=filters, rolled=rolled)
+        summary, sources = selectors.funnel_and_sources(filters, rows=signups)
         return Figures(
             filters=filters,
             computed_at=timezone.now(),
             summary=summary,
-            daily=selectors.conversion_by_day(filters),
+            daily=selectors.conversion_by_day(filters, rows=signups),
             emails=selectors.per_email(filters, rolled=rolled),
             sources=sources,
-            cohorts=selectors.cohorts(filters),
+            cohorts=selectors.cohorts(filters, rows=signups),
             choices=selectors.utm_choices(),
             deliverability=selectors.deliverability_rates(filters.start, filters.end),
         )

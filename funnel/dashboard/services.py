@@ -2,24 +2,26 @@
 
 What is summed up, and by which day:
 - EmailDayCount: per sequence email, by the UTC day the email was *sent* (the per-email table's definition): sent,
-  and the emails with a delivered / opened / bounced / complained event or a click, whenever those came.
-- SignupDayCount: the leads who opened their welcome email, by the UTC day the lead *signed up* (the funnel's
-  cohort definition).
+  the emails with a delivered / opened / bounced / complained event or a click, the purchases made through their
+  links (and refunds), and the unsubscribes credited to them, whenever those came.
+- SignupDayCount: the signup cohort by the UTC day the lead *signed up* (the funnel's cohort definition): every
+  funnel step, revenue, time to first purchase, paid within N days (selectors/signups.py).
 - DeliverabilityDayCount: per stream and mailbox provider, each figure on the day it *happened* (sent, the ESP's
   delivery, bounce and complaint events, unsubscribes); custom recipient domains get their MX host looked up here,
   in the background, once (emails/deliverability/providers.py).
 
-Both are counted by the same selector code as the live dashboard (selectors.email_counts, step_conditions), so a
-built day gives the same numbers as counting it live. Purchases, refunds and unsubscribes are not summed up: they
-change long after the day (a refund weeks later) and are cheap to count live.
+Each is counted by the same selector code as the live dashboard (selectors.email_counts, signup_counts,
+deliverability_counts), so a built day gives the same numbers as counting it live.
 
 Late events: an open or a click can arrive days after the send. Three things keep closed days exact:
 1. the dashboard never reads today and yesterday (selectors.OPEN_DAYS) from the rollup;
 2. rollup_refresh (every 5 minutes, beat: config/settings.py) rebuilds the last REFRESH_WINDOW_DAYS days *and*
-   every older day that a new event or click belongs to (rows above the cursors in RollupCursor): its email's sent
-   day and, for a welcome open, its lead's signup day, whatever their age. A closed day is therefore at most one
-   refresh interval behind, like the dashboard's own 5-minute cache;
-3. a daily rebuild of the last 90 days (beat) repairs what the cursors cannot see (a deleted lead, an edited row).
+   every older day that a new event, click, checkout or purchase belongs to (rows above the id cursors in
+   RollupCursor), or a refund, dispute, review, confirmation or unsubscribe since the time cursor: its email's sent
+   day and its lead's signup day, whatever their age. A closed day is therefore at most one refresh interval
+   behind, like the dashboard's own 5-minute cache;
+3. a daily rebuild of the last 90 days (beat) repairs what the cursors cannot see (a deleted lead, an edited row,
+   a resubscribe).
 A day not built yet (beat down, a range older than the rollup) is simply counted live: slower, never wrong.
 """
 
@@ -31,13 +33,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from emails.models import Click, EmailEvent
+from emails.models import Click, EmailEvent, ScheduledEmail
 from funnel.dashboard import selectors
-from funnel.models import DeliverabilityDayCount, EmailDayCount, RollupCursor, RollupDay, SignupDayCount
+from funnel.models import (
+    CheckoutSession,
+    DeliverabilityDayCount,
+    EmailDayCount,
+    Purchase,
+    RollupCursor,
+    RollupDay,
+    SignupDayCount,
+)
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -48,6 +58,11 @@ REFRESH_WINDOW_DAYS = selectors.OPEN_DAYS + 1
 REBUILD_CHUNK_DAYS = 7
 _LOCK_KEY = 7_070_707  # pg_advisory_xact_lock: one rebuild at a time, so two refreshes never interleave
 UTM = ("utm_source", "utm_medium", "utm_campaign")
+# New rows found by id above a cursor; MOMENTS is a cursor of times (microseconds since the epoch) for rows that
+# change in place.
+ID_CURSORS: dict[str, Any] = {"events": EmailEvent, "clicks": Click, "purchases": Purchase,
+                              "checkouts": CheckoutSession}
+MOMENTS = "moments"
 
 
 @transaction.atomic
@@ -64,28 +79,16 @@ def rollup_rebuild(*, days: Iterable[date], now: datetime | None = None) -> int:
     _lock()
     ranges = selectors.day_ranges(day_list)
 
-    email_rows = selectors.email_counts(lambda prefix: selectors.sequence_sent_in(ranges, prefix), clicked_since=None,
+    email_rows = selectors.email_counts(ranges, clicked_since=None,
                                         by=("day", "step", *(f"lead__{name}" for name in UTM)))
     EmailDayCount.objects.filter(day__in=day_list).delete()
     EmailDayCount.objects.bulk_create(
         [EmailDayCount(**{name.removeprefix("lead__"): value for name, value in row.items()}) for row in email_rows],
         batch_size=1000,
     )
-
-    welcome_opened = selectors.step_conditions(ranges[0][0], ranges[-1][1], live=ranges)["welcome_opened"]
-    signup_rows = (
-        Lead.objects.filter(welcome_opened)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", *UTM)
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
     SignupDayCount.objects.filter(day__in=day_list).delete()
-    SignupDayCount.objects.bulk_create(
-        [SignupDayCount(day=row["day"], welcome_opened=row["n"], **{name: row[name] for name in UTM})
-         for row in signup_rows],
-        batch_size=1000,
-    )
+    SignupDayCount.objects.bulk_create([SignupDayCount(**row) for row in selectors.signup_counts(ranges)],
+                                       batch_size=1000)
     delivery_rows = selectors.deliverability_counts(ranges, resolve_providers=True)
     DeliverabilityDayCount.objects.filter(day__in=day_list).delete()
     DeliverabilityDayCount.objects.bulk_create([DeliverabilityDayCount(**row) for row in delivery_rows],
@@ -117,20 +120,34 @@ def rollup_refresh(*, now: datetime | None = None) -> int:
     _lock()  # before reading the cursors: a concurrent refresh waits, then starts from where this one ends
     today = now.date()
     days = {today - timedelta(days=n) for n in range(REFRESH_WINDOW_DAYS)}
-    cursors = {name: RollupCursor.objects.get_or_create(name=name)[0] for name in ("events", "clicks")}
+    cursors = {name: RollupCursor.objects.get_or_create(name=name)[0] for name in (*ID_CURSORS, MOMENTS)}
 
     # From the mark before the last one: see RollupCursor for the rows committed late.
-    events = EmailEvent.objects.filter(pk__gt=cursors["events"].previous_id)
-    clicks = Click.objects.filter(pk__gt=cursors["clicks"].previous_id)
-    high = {"events": events.aggregate(m=Max("pk"))["m"], "clicks": clicks.aggregate(m=Max("pk"))["m"]}
-    events, clicks = events.filter(pk__lte=high["events"] or 0), clicks.filter(pk__lte=high["clicks"] or 0)
+    new = {name: model.objects.filter(pk__gt=cursors[name].previous_id) for name, model in ID_CURSORS.items()}
+    high = {name: rows.aggregate(m=Max("pk"))["m"] for name, rows in new.items()}
+    new = {name: rows.filter(pk__lte=high[name] or 0) for name, rows in new.items()}
+    events, clicks = new["events"], new["clicks"]
     days |= _days_of(events, "scheduled_email__sent_at")
     days |= _days_of(events.filter(event_type="opened", scheduled_email__step="welcome"),
                      "scheduled_email__lead__created_at")
     days |= _days_of(clicks, "scheduled_email__sent_at")
+    days |= _days_of(clicks, "lead__created_at")  # an upgrade click moves its lead's cohort
     days |= _days_of(events, "occurred_at")  # the deliverability rollup's day for an event (a late webhook)
+    days |= _days_of(new["checkouts"], "lead__created_at")
+
+    # Rows that change in place (a refund, a confirmation, an unsubscribe) are found by their moments since the
+    # mark before the last one (a transaction's now() can commit a little after a refresh looked).
+    since = datetime.fromtimestamp(cursors[MOMENTS].previous_id / 1e6, tz=UTC)
+    purchases = Purchase.objects.filter(Q(pk__in=new["purchases"]) | Q(refunded_at__gte=since)
+                                        | Q(disputed_at__gte=since) | Q(reviewed_at__gte=since))
+    days |= _days_of(purchases, "lead__created_at") | _days_of(purchases, "scheduled_email__sent_at")
+    days |= _days_of(Lead.objects.filter(confirmed_at__gte=since), "created_at")
+    # Unsubscribing moves the credit of that person's unsubscribes between their emails' sent days.
+    days |= _days_of(ScheduledEmail.objects.filter(lead__unsubscribed_at__gte=since, sent_at__isnull=False),
+                     "sent_at")
 
     built = rollup_rebuild(days=days, now=now)
+    high[MOMENTS] = int(now.timestamp() * 1e6)
     for name, cursor in cursors.items():
         cursor.previous_id, cursor.last_id = cursor.last_id, max(high[name] or 0, cursor.last_id)
         cursor.save(update_fields=["previous_id", "last_id"])

@@ -24,6 +24,12 @@ class EmailDayCount(CountedPerSource):
     clicked = models.PositiveIntegerField(default=0)
     upgrade_clicks = models.PositiveIntegerField(default=0)
     machine_clicked = models.PositiveIntegerField(default=0)  # by scanners and bots; not in the two above
+    # Paid purchases made through these emails' own links (refunded ones in gross and in refunded_cents).
+    purchases = models.PositiveIntegerField(default=0)
+    gross_cents = models.BigIntegerField(default=0)
+    refunded_cents = models.BigIntegerField(default=0)
+    # Our own unsubscribes credited to these emails (each person's last one) plus the ESP's for the others.
+    unsubscribes = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [one_row_per_source("day", "step", name="one_email_day_count_per_step_source")]
@@ -33,10 +39,26 @@ class EmailDayCount(CountedPerSource):
 
 
 class SignupDayCount(CountedPerSource):
-    """Funnel figures needing the events table, for the leads who *signed up* on one UTC day, per first-touch UTM."""
+    """The signup cohort's figures for the leads who *signed up* on one UTC day, per first-touch UTM: the funnel's
+    steps (each lead once), its revenue, time to first purchase and who paid within N days (cohorts)."""
 
     day = models.DateField()
+    signups = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
     welcome_opened = models.PositiveIntegerField(default=0)
+    upgrade_clicked = models.PositiveIntegerField(default=0)
+    checkout_started = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)  # leads with a paid purchase: the buyers
+    refunded = models.PositiveIntegerField(default=0)
+    gross_cents = models.BigIntegerField(default=0)
+    refunded_cents = models.BigIntegerField(default=0)
+    # Summed microseconds from signup to each buyer's first paid purchase: the average is this over `paid`.
+    to_first_purchase_us = models.BigIntegerField(default=0)
+    paid_within_1 = models.PositiveIntegerField(default=0)
+    paid_within_3 = models.PositiveIntegerField(default=0)
+    paid_within_7 = models.PositiveIntegerField(default=0)
+    paid_within_14 = models.PositiveIntegerField(default=0)
+    paid_within_30 = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [one_row_per_source("day", name="one_signup_day_count_per_source")]

@@ -21,17 +21,18 @@ Definitions (shown to marketers on the page, and relied on by the tests):
 
 The number of queries is constant: no query runs per lead, per email or per row of a table.
 
-Speed: counting every email event of a 90-day period takes seconds at 100,000 leads (about a million events; no
-index avoids reading them all). So the figures that need the events and clicks tables (per email: sent, events,
-clicks; funnel: welcome opened) are read from a daily rollup for the closed days (before yesterday) that it has
-built, and counted live for the others, with the same code (email_counts, step_conditions): the numbers are the
-same either way. See dashboard/services.py for how the rollup stays current when events arrive late. Both paths
-rely on a click following its email's send (a link cannot be clicked before it is mailed).
+Speed: counting the leads, mail and events of a period grows with the list (seconds at 1,000,000 leads). So every
+figure is summed from daily rollups (signups: the signup cohort per day and source; per_email: EmailDayCount;
+deliverability) for the days they have built (days.read_days: closed days, and today and yesterday while their build
+is at most 10 minutes old), and counted live for the others with the same code (signup_counts, email_counts,
+deliverability_counts): the numbers are the same either way. See dashboard/services.py for how the rollup stays
+current when events, purchases and refunds arrive late. Both paths rely on a click or a purchase following its
+email's send (a link cannot be used before it is mailed).
 
-One module per section of the page: common (filters, the reporting transaction), days (rollup or live), funnel
-(with revenue and per source), per_email, cohorts, over_time, deliverability (rates per stream and mailbox
-provider), experiments (the per-experiment view). Everything is
-re-exported here, so `from funnel.dashboard import selectors; selectors.per_email(...)` keeps working.
+One module per section of the page: common (filters, the reporting transaction), days (rollup or live), signups
+(the cohort rows), funnel (with revenue and per source), per_email, cohorts, over_time, deliverability (rates per
+stream and mailbox provider), experiments (the per-experiment view). Everything is re-exported here, so
+`from funnel.dashboard import selectors; selectors.per_email(...)` keeps working.
 """
 
 from funnel.dashboard.selectors.cohorts import CohortRow, cohorts
@@ -44,7 +45,17 @@ from funnel.dashboard.selectors.common import (
     rate,
     reporting_session,
 )
-from funnel.dashboard.selectors.days import OPEN_DAYS, Range, day_range, day_ranges, in_ranges, rolled_days, split_days
+from funnel.dashboard.selectors.days import (
+    OPEN_DAY_FRESH_FOR,
+    OPEN_DAYS,
+    Range,
+    day_range,
+    day_ranges,
+    in_ranges,
+    read_days,
+    rolled_days,
+    split_days,
+)
 from funnel.dashboard.selectors.deliverability import (
     COUNT_COLUMNS,
     Counts,
@@ -62,7 +73,6 @@ from funnel.dashboard.selectors.funnel import (
     funnel_summary,
     leads_in,
     per_source,
-    step_conditions,
 )
 from funnel.dashboard.selectors.over_time import DayPoint, conversion_by_day, utm_choices
 from funnel.dashboard.selectors.per_email import (
@@ -72,6 +82,12 @@ from funnel.dashboard.selectors.per_email import (
     email_counts,
     per_email,
     sequence_sent_in,
+)
+from funnel.dashboard.selectors.signups import (
+    SIGNUP_COLUMNS,
+    signup_counts,
+    signup_rows,
+    step_conditions,
 )
 from funnel.dashboard.selectors.sources import SOURCE_SORT_KEYS, SourceRow, sort_sources
 
@@ -84,5 +100,5 @@ __all__ = [
     "FunnelSummary", "Range", "SourceRow", "cohorts", "conversion_by_day", "day_range", "day_ranges", "email_counts",
     "funnel_and_sources", "funnel_summary", "in_ranges", "leads_in", "nested_loop_joins", "per_email", "per_source",
     "rate", "reporting_session", "rolled_days", "sequence_sent_in", "sort_sources", "split_days", "step_conditions",
-    "utm_choices",
+    "utm_choices", "OPEN_DAY_FRESH_FOR", "read_days", "SIGNUP_COLUMNS", "signup_counts", "signup_rows",
 ]

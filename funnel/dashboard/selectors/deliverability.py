@@ -24,23 +24,20 @@ from typing import Any
 
 from django.db.models import Count, F, Func, Q, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
-from django.utils import timezone
 
 from emails.deliverability import thresholds
 from emails.deliverability.models import MailboxProvider
 from emails.deliverability.providers import providers_for
 from emails.models import EmailEvent, ScheduledEmail
 from funnel.dashboard.selectors.common import nested_loop_joins, rate
-from funnel.dashboard.selectors.days import OPEN_DAYS, Range, in_ranges, split_days
-from funnel.models import DeliverabilityDayCount, RollupDay
+from funnel.dashboard.selectors.days import Range, in_ranges, read_days, split_days
+from funnel.models import DeliverabilityDayCount
 from leads.models import Lead
 
 COUNT_COLUMNS = ("sent", "delivered", "hard_bounces", "soft_bounces", "complaints", "unsubscribes")
 STREAMS: tuple[str, ...] = (ScheduledEmail.Stream.MARKETING.value, ScheduledEmail.Stream.TRANSACTIONAL.value)
 PROVIDERS = [choice.value for choice in MailboxProvider]
 CHART_DAYS = 30
-# An open day's rollup is read while built this recently: two of beat's 5-minute refreshes (config/settings.py).
-OPEN_DAY_FRESH_FOR = timedelta(minutes=10)
 
 
 @dataclass
@@ -165,19 +162,12 @@ def chart_start(end: date) -> date:
     return end - timedelta(days=CHART_DAYS - 1)
 
 
-def _built_days(first: date, end: date, *, now: datetime) -> set[date]:
-    """Days of [first, end] the panel reads from the rollup: closed days once built, open days while fresh."""
-    last_closed = now.date() - timedelta(days=OPEN_DAYS)
-    built = RollupDay.objects.filter(day__gte=first, day__lte=end).values_list("day", "built_at")
-    return {day for day, built_at in built if day <= last_closed or built_at >= now - OPEN_DAY_FRESH_FOR}
-
-
 def deliverability_rates(start: date, end: date, *, now: datetime | None = None) -> Deliverability:
     """The panel's figures: the period [start, end] per stream and provider, and the CHART_DAYS days to `end`.
     Two queries, plus three when a day has no recent build."""
     first_chart_day = chart_start(end)
     first = min(start, first_chart_day)
-    rolled_in, live = split_days(first, end, rolled=_built_days(first, end, now=now or timezone.now()))
+    rolled_in, live = split_days(first, end, rolled=read_days(first, end, now=now))
     found: list[dict[str, Any]] = list(
         DeliverabilityDayCount.objects.filter(day__in=rolled_in).values("day", "stream", "provider", *COUNT_COLUMNS))
     if live:

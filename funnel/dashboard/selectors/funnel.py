@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Q, QuerySet, Sum, Value, When
 
-from emails.models import Click, EmailEvent, ScheduledEmail
-from funnel.dashboard.selectors.common import PAID_STATUSES, DashboardFilters, rate
-from funnel.dashboard.selectors.days import Range, in_ranges, split_days
+from funnel.dashboard.selectors.common import DashboardFilters, rate
+from funnel.dashboard.selectors.signups import SIGNUP_STEPS, signup_rows
 from funnel.dashboard.selectors.sources import SourceRow, sort_sources
-from funnel.models import CheckoutSession, DailyVisit, Purchase, SignupDayCount
+from funnel.models import DailyVisit
 from leads.models import Lead
 
 
@@ -61,31 +60,6 @@ FUNNEL_STEPS = [
 ]
 
 
-def step_conditions(since: datetime, until: datetime, *, live: list[Range] | None = None) -> dict[str, Q]:
-    """Per-lead conditions of the funnel steps after signup, for leads who signed up in [since, until).
-
-    Uncorrelated `pk IN (...)` subqueries: PostgreSQL hashes each one once instead of probing per lead. The welcome
-    opens are looked up only for the window's leads (or only for those of the `live` ranges, when the other days
-    come from the rollup): the events table is the biggest one.
-    """
-    ranges = [(since, until)] if live is None else live
-    welcome_opened = EmailEvent.objects.filter(
-        in_ranges("scheduled_email__lead__created_at", ranges),
-        event_type="opened",
-        scheduled_email__step="welcome",
-        scheduled_email__stream=ScheduledEmail.Stream.MARKETING,
-    ).values("scheduled_email__lead_id")
-    return {
-        "confirmed": Q(confirmed_at__isnull=False),
-        "welcome_opened": in_ranges("created_at", ranges) & Q(pk__in=welcome_opened),
-        "upgrade_clicked": Q(pk__in=Click.objects.filter(target=Click.Target.UPGRADE, machine=Click.Machine.HUMAN)
-                             .values("lead_id")),
-        "checkout_started": Q(pk__in=CheckoutSession.objects.filter(lead__isnull=False).values("lead_id")),
-        "paid": Q(pk__in=Purchase.objects.filter(status__in=PAID_STATUSES).values("lead_id")),
-        "refunded": Q(pk__in=Purchase.objects.filter(status=Purchase.Status.REFUNDED).values("lead_id")),
-    }
-
-
 def leads_in(filters: DashboardFilters) -> QuerySet[Lead]:
     return Lead.objects.filter(filters.utm_q(), created_at__gte=filters.since, created_at__lt=filters.until)
 
@@ -102,54 +76,42 @@ def per_source(filters: DashboardFilters, *, sort: str = "-signups") -> list[Sou
     return sort_sources(funnel_and_sources(filters)[1], sort)
 
 
-def funnel_and_sources(filters: DashboardFilters, *,
-                       rolled: set[date] | None = None) -> tuple[FunnelSummary, list[SourceRow]]:
+def funnel_and_sources(filters: DashboardFilters, *, rolled: set[date] | None = None,
+                       rows: list[dict[str, Any]] | None = None) -> tuple[FunnelSummary, list[SourceRow]]:
     """The funnel of the period and of the previous one, and the period's funnel split by source × campaign.
 
-    One grouped pass over the two periods' leads feeds both (four queries: leads, visits, money, time to buy, and
-    a fifth for the welcome opens of the days in the daily rollup): the funnel is the sum of the source rows.
+    Summed from the signup rows of both periods (signups.signup_rows: the rollup's built days, the others counted
+    live; `rows` when the caller already has them) and the landing page's daily visit counters: the funnel is the
+    sum of the source rows.
     """
     previous = filters.previous()
-    rolled_in, live = split_days(previous.start, filters.end, rolled=rolled)
-    conditions = step_conditions(previous.since, filters.until, live=live)
-    # Grouped by period rather than one FILTER per period: each subquery above then runs once, not twice.
-    period = Case(When(created_at__gte=filters.since, then=Value("cur")), default=Value("prev"))
-    grouped = (
-        Lead.objects.filter(filters.utm_q(), created_at__gte=previous.since, created_at__lt=filters.until)
-        .annotate(period=period)
-        .values("period", "utm_source", "utm_campaign")
-        .annotate(signups=Count("pk"), **{key: Count("pk", filter=q) for key, q in conditions.items()})
-        .order_by()
-    )
+    if rows is None:
+        rows = signup_rows(previous.start, filters.end, filters=filters, rolled=rolled)
     counts: dict[str, int] = defaultdict(int)
     sources: dict[tuple[str, str], SourceRow] = {}
-    for item in grouped:
-        tag, key = item.pop("period"), (item.pop("utm_source"), item.pop("utm_campaign"))
-        for name, value in item.items():
-            counts[f"{tag}_{name}"] += value
+    money: dict[str, int] = defaultdict(int)
+    for item in rows:
+        tag, key = ("cur" if item["day"] >= filters.start else "prev"), (item["utm_source"], item["utm_campaign"])
+        for name in ("signups", *SIGNUP_STEPS):
+            counts[f"{tag}_{name}"] += item[name]
+        for name in ("gross_cents", "refunded_cents", "to_first_purchase_us"):
+            money[f"{tag}_{name}"] += item[name]
         if tag == "cur":
-            sources[key] = SourceRow(utm_source=key[0], utm_campaign=key[1], **item)
+            row = sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1]))
+            for name in ("signups", *SIGNUP_STEPS):
+                setattr(row, name, getattr(row, name) + item[name])
+            row.gross_cents += item["gross_cents"]
+            row.net_cents += item["gross_cents"] - item["refunded_cents"]
 
-    def add_daily(rows: QuerySet[Any], date_field: str, total: str, field: str) -> None:
-        """Sum a daily table's `total` per period and source into the funnel's `<period>_<field>` and, for this
-        period, the source's `field`."""
-        summed = (rows.annotate(period=Case(When(**{f"{date_field}__gte": filters.start}, then=Value("cur")),
-                                            default=Value("prev")))
-                  .values("period", "utm_source", "utm_campaign").annotate(n=Sum(total)).order_by())
-        for item in summed:
-            counts[f"{item['period']}_{field}"] += item["n"] or 0
-            if item["period"] == "cur":
-                key = (item["utm_source"], item["utm_campaign"])
-                row = sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1]))
-                setattr(row, field, getattr(row, field) + (item["n"] or 0))
-
-    add_daily(DailyVisit.objects.filter(visits_q(filters) | visits_q(previous)), "date", "count", "visits")
-    if rolled_in:
-        # Welcome opens of the leads who signed up on the days already summed up (the live query skipped them).
-        add_daily(SignupDayCount.objects.filter(filters.utm_q(), day__in=rolled_in), "day", "welcome_opened",
-                  "welcome_opened")
-
-    money = _money(filters, previous, sources)
+    visits = (DailyVisit.objects.filter(visits_q(filters) | visits_q(previous))
+              .annotate(period=Case(When(date__gte=filters.start, then=Value("cur")), default=Value("prev")))
+              .values("period", "utm_source", "utm_campaign").annotate(n=Sum("count")).order_by())
+    for item in visits:
+        counts[f"{item['period']}_visits"] += item["n"] or 0
+        if item["period"] == "cur":
+            key = (item["utm_source"], item["utm_campaign"])
+            row = sources.setdefault(key, SourceRow(utm_source=key[0], utm_campaign=key[1]))
+            row.visits += item["n"] or 0
 
     steps: list[FunnelStep] = []
     top = counts["cur_visits"] or counts["cur_signups"]
@@ -167,61 +129,21 @@ def funnel_and_sources(filters: DashboardFilters, *,
             )
         )
         before = count
-    return FunnelSummary(steps=steps, **money), list(sources.values())
-
-
-def _money(filters: DashboardFilters, previous: DashboardFilters,
-           sources: dict[tuple[str, str], SourceRow]) -> dict[str, Any]:
-    """Revenue of both periods' cohorts (also per source, written into `sources`) and time to first purchase."""
-    period = Case(When(lead__created_at__gte=filters.since, then=Value("cur")), default=Value("prev"))
-    purchases = Purchase.objects.filter(
-        filters.utm_q("lead__"),
-        status__in=PAID_STATUSES,
-        lead__created_at__gte=previous.since,
-        lead__created_at__lt=filters.until,
+    summary = FunnelSummary(
+        steps=steps,
+        gross_cents=money["cur_gross_cents"],
+        refunded_cents=money["cur_refunded_cents"],
+        net_cents=money["cur_gross_cents"] - money["cur_refunded_cents"],
+        avg_days_to_purchase=_average_days(money["cur_to_first_purchase_us"], counts["cur_paid"]),
+        previous_gross_cents=money["prev_gross_cents"],
+        previous_net_cents=money["prev_gross_cents"] - money["prev_refunded_cents"],
+        previous_avg_days_to_purchase=_average_days(money["prev_to_first_purchase_us"], counts["prev_paid"]),
     )
-    sums: dict[str, int] = defaultdict(int)
-    grouped = (
-        purchases.annotate(period=period)
-        .values("period", "lead__utm_source", "lead__utm_campaign")
-        .annotate(gross=Sum("amount_cents"), refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)))
-        .order_by()
-    )
-    for item in grouped:
-        gross, refunded = item["gross"] or 0, item["refunded"] or 0
-        sums[f"{item['period']}_gross"] += gross
-        sums[f"{item['period']}_refunded"] += refunded
-        row = sources.get((item["lead__utm_source"], item["lead__utm_campaign"]))
-        if item["period"] == "cur" and row is not None:
-            row.gross_cents, row.net_cents = gross, gross - refunded
+    return summary, list(sources.values())
 
-    # Time to the *first* paid purchase: a subquery, so a lead who bought twice counts once.
-    first_paid = (
-        Purchase.objects.filter(lead=OuterRef("pk"), status__in=PAID_STATUSES)
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    buyers = Lead.objects.filter(
-        filters.utm_q(),
-        created_at__gte=previous.since,
-        created_at__lt=filters.until,
-        pk__in=purchases.values("lead_id"),
-    ).annotate(days=Subquery(first_paid) - F("created_at"))
-    durations = buyers.aggregate(
-        cur=Avg("days", filter=Q(created_at__gte=filters.since)),
-        prev=Avg("days", filter=Q(created_at__lt=filters.since)),
-    )
 
-    def days(value: timedelta | None) -> float | None:
-        return None if value is None else value.total_seconds() / 86400
-
-    return {
-        "gross_cents": sums["cur_gross"],
-        "refunded_cents": sums["cur_refunded"],
-        "net_cents": sums["cur_gross"] - sums["cur_refunded"],
-        "avg_days_to_purchase": days(durations["cur"]),
-        "previous_gross_cents": sums["prev_gross"],
-        "previous_net_cents": sums["prev_gross"] - sums["prev_refunded"],
-        "previous_avg_days_to_purchase": days(durations["prev"]),
-    }
-
+def _average_days(total_us: int, buyers: int) -> float | None:
+    """The average time to the first purchase in days, to the microsecond (as PostgreSQL averages intervals)."""
+    if not buyers:
+        return None
+    return timedelta(microseconds=round(total_us / buyers)).total_seconds() / 86400

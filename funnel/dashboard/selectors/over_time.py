@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Sum
 
 from funnel.dashboard.selectors.common import UTM_FIELDS, DashboardFilters, rate
-from funnel.dashboard.selectors.funnel import leads_in, step_conditions, visits_q
+from funnel.dashboard.selectors.funnel import visits_q
+from funnel.dashboard.selectors.signups import signup_rows
 from funnel.models import DailyVisit
 
 
@@ -29,16 +31,16 @@ class DayPoint:
         return rate(self.buyers, self.signups)
 
 
-def conversion_by_day(filters: DashboardFilters) -> list[DayPoint]:
-    """Per signup day: visits, signups and how many of them have paid so far (two queries)."""
-    paid = step_conditions(filters.since, filters.until)["paid"]
-    leads = {
-        item["day"]: item
-        for item in leads_in(filters)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(signups=Count("pk"), buyers=Count("pk", filter=paid))
-    }
+def conversion_by_day(filters: DashboardFilters, *, rows: list[dict[str, Any]] | None = None) -> list[DayPoint]:
+    """Per signup day: visits, signups and how many of them have paid so far, from the signup rows (`rows`: those
+    of a range covering the period, when the caller has them) and the visit counters."""
+    if rows is None:
+        rows = signup_rows(filters.start, filters.end, filters=filters)
+    leads: dict[date, dict[str, int]] = defaultdict(lambda: {"signups": 0, "buyers": 0})
+    for row in rows:
+        if filters.start <= row["day"] <= filters.end:
+            leads[row["day"]]["signups"] += row["signups"]
+            leads[row["day"]]["buyers"] += row["paid"]
     visits = {
         item["date"]: item["n"]
         for item in DailyVisit.objects.filter(visits_q(filters)).values("date").annotate(n=Sum("count"))
@@ -47,10 +49,8 @@ def conversion_by_day(filters: DashboardFilters) -> list[DayPoint]:
     for offset in range(filters.days):
         day = filters.start + timedelta(days=offset)
         item = leads.get(day, {})
-        points.append(
-            DayPoint(day=day, visits=visits.get(day, 0) or 0, signups=item.get("signups", 0),
-                     buyers=item.get("buyers", 0))
-        )
+        points.append(DayPoint(day=day, visits=visits.get(day, 0) or 0, signups=item.get("signups", 0),
+                               buyers=item.get("buyers", 0)))
     return points
 
 

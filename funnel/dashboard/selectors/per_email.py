@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -47,25 +46,22 @@ def sequence_sent_in(ranges: list[Range], prefix: str = "") -> Q:
     )
 
 
-def _sent_in(filters: DashboardFilters, prefix: str = "", *, ranges: list[Range] | None = None) -> Q:
-    """Sequence emails sent in the period (or in `ranges` of it) to leads matching the UTM filters (joined)."""
-    period = [(filters.since, filters.until)] if ranges is None else ranges
-    return filters.utm_q(f"{prefix}lead__") & sequence_sent_in(period, prefix)
-
-
 ROLLED_EMAIL_COLUMNS = ("sent", "delivered", "opened", "bounces", "complaints", "clicked", "upgrade_clicks",
-                        "machine_clicked")
+                        "machine_clicked", "purchases", "gross_cents", "refunded_cents", "unsubscribes")
 
 
-def email_counts(sent: Callable[[str], Q], *, clicked_since: datetime | None,
+def email_counts(ranges: list[Range], *, utm: DashboardFilters | None = None, clicked_since: datetime | None,
                  by: tuple[str, ...] = ("step",)) -> list[dict[str, Any]]:
-    """Sent, event and click counts of the emails matching `sent(prefix)` (a ScheduledEmail condition), grouped.
+    """Every per-email figure of the sequence emails sent in these ranges (to leads matching `utm`'s values), grouped.
 
     `by` names ScheduledEmail fields or lookups ("step", "lead__utm_source", "day" = the UTC day it was sent); the
     rows carry the ROLLED_EMAIL_COLUMNS. The live dashboard and the daily rollup both count through this function,
-    so the two cannot drift apart. Three queries.
+    so the two cannot drift apart. Six queries.
     """
     via_email = "scheduled_email__"
+
+    def sent(prefix: str) -> Q:
+        return (utm.utm_q(f"{prefix}lead__") if utm else Q()) & sequence_sent_in(ranges, prefix)
 
     def grouped(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
         fields = {f"g_{name}": TruncDate(f"{prefix}sent_at", tzinfo=UTC) if name == "day" else F(f"{prefix}{name}")
@@ -105,24 +101,56 @@ def email_counts(sent: Callable[[str], Q], *, clicked_since: datetime | None,
         machine=Count("scheduled_email_id", distinct=True, filter=~human),
     ).order_by():
         row(item).update(clicked=item["any"], upgrade_clicks=item["upgrade"], machine_clicked=item["machine"])
+
+    refunded = Q(status=Purchase.Status.REFUNDED)
+    purchases = grouped(Purchase.objects.filter(sent(via_email), status__in=PAID_STATUSES), via_email).annotate(
+        n=Count("pk"), gross=Sum("amount_cents"), refunded=Sum("amount_cents", filter=refunded)).order_by()
+    for item in purchases:
+        row(item).update(purchases=item["n"], gross_cents=item["gross"] or 0, refunded_cents=item["refunded"] or 0)
+
+    # Unsubscribes the ESP reported, for people who did not (also) use our own link: those are counted below.
+    esp_unsubscribes = grouped(EmailEvent.objects.filter(sent(via_email), event_type="unsubscribed",
+                                                         scheduled_email__lead__unsubscribed_at__isnull=True),
+                               via_email).annotate(n=Count("scheduled_email_id", distinct=True)).order_by()
+    for item in esp_unsubscribes:
+        row(item)["unsubscribes"] += item["n"]
+
+    # Our own unsubscribes, credited to the last sequence email sent before the unsubscribe. Only people who
+    # unsubscribed after the first range began can be credited to an email sent in these ranges.
+    last_email = ScheduledEmail.objects.filter(
+        lead=OuterRef("pk"),
+        stream=ScheduledEmail.Stream.MARKETING,
+        step__in=SEQUENCE_STEPS,
+        sent_at__isnull=False,
+        sent_at__lte=OuterRef("unsubscribed_at"),
+    ).order_by("-sent_at")
+    last = {f"g_{name}": TruncDate("last_sent_at", tzinfo=UTC) if name == "day" else
+            F("last_step") if name == "step" else F(name.removeprefix("lead__")) for name in by}
+    unsubscribed = (
+        Lead.objects.filter(utm.utm_q() if utm else Q(), unsubscribed_at__gte=ranges[0][0])
+        .annotate(last_step=Subquery(last_email.values("step")[:1]),
+                  last_sent_at=Subquery(last_email.values("sent_at")[:1]))
+        .filter(in_ranges("last_sent_at", ranges))
+        .annotate(**last).values(*last).annotate(n=Count("pk")).order_by()
+    )
+    for item in unsubscribed:
+        row(item)["unsubscribes"] += item["n"]
     return list(rows.values())
 
 
 def per_email(filters: DashboardFilters, *, rolled: set[date] | None = None) -> list[EmailRow]:
-    """One row per sequence email sent in the period (seven queries in all).
+    """One row per sequence email sent in the period.
 
-    Sent, events and clicks of the days already summed up come from the daily rollup; only the other days (today,
-    yesterday, any day not built yet) are counted from the email tables.
+    The days already summed up come from the daily rollup (one query); only the other days (today, yesterday, any
+    day not built yet) are counted from the email tables, by the same function as the rollup (email_counts).
     """
     rows = {step: EmailRow(step=step) for step in SEQUENCE_STEPS}
-    via_email = "scheduled_email__"
     rolled_in, live = split_days(filters.start, filters.end, rolled=rolled)
 
     counted: list[dict[str, Any]] = []
     if live:
         # A click follows its email's send: clicks before the first live day cannot be on a live day's email.
-        counted += email_counts(lambda prefix: _sent_in(filters, prefix, ranges=live),
-                                clicked_since=max(filters.since, live[0][0]))
+        counted += email_counts(live, utm=filters, clicked_since=max(filters.since, live[0][0]))
     if rolled_in:
         counted += EmailDayCount.objects.filter(filters.utm_q(), day__in=rolled_in).values("step").annotate(
             **{name: Sum(name) for name in ROLLED_EMAIL_COLUMNS}
@@ -131,53 +159,7 @@ def per_email(filters: DashboardFilters, *, rolled: set[date] | None = None) -> 
         row = rows.get(item["step"])
         if row is not None:
             for name in ROLLED_EMAIL_COLUMNS:
-                setattr(row, name, getattr(row, name) + (item[name] or 0))
-
-    # Unsubscribes the ESP reported, for people who did not (also) use our own link: those are counted below.
-    esp_unsubscribes = (
-        EmailEvent.objects.filter(_sent_in(filters, via_email), event_type="unsubscribed",
-                                  scheduled_email__lead__unsubscribed_at__isnull=True)
-        .values("scheduled_email__step")
-        .annotate(n=Count("scheduled_email_id", distinct=True))
-    )
-    for item in esp_unsubscribes:
-        rows[item["scheduled_email__step"]].unsubscribes += item["n"]
-
-    # A purchase comes after its email was sent: a redundant but cheap bound on an indexed column.
-    purchases = (
-        Purchase.objects.filter(_sent_in(filters, via_email), status__in=PAID_STATUSES, created_at__gte=filters.since)
-        .values("scheduled_email__step")
-        .annotate(
-            n=Count("pk"),
-            gross=Sum("amount_cents"),
-            refunded=Sum("amount_cents", filter=Q(status=Purchase.Status.REFUNDED)),
-        )
-    )
-    for item in purchases:
-        row = rows[item["scheduled_email__step"]]
-        row.purchases = item["n"]
-        row.gross_cents = item["gross"] or 0
-        row.net_cents = row.gross_cents - (item["refunded"] or 0)
-
-    # Our own unsubscribes, credited to the last sequence email sent before the unsubscribe. Only people who
-    # unsubscribed after the period began can be credited to an email sent in it.
-    last_email = ScheduledEmail.objects.filter(
-        lead=OuterRef("pk"),
-        stream=ScheduledEmail.Stream.MARKETING,
-        step__in=SEQUENCE_STEPS,
-        sent_at__isnull=False,
-        sent_at__lte=OuterRef("unsubscribed_at"),
-    ).order_by("-sent_at")
-    unsubscribed = (
-        Lead.objects.filter(filters.utm_q(), unsubscribed_at__gte=filters.since)
-        .annotate(last_step=Subquery(last_email.values("step")[:1]),
-                  last_sent_at=Subquery(last_email.values("sent_at")[:1]))
-        .filter(last_sent_at__gte=filters.since, last_sent_at__lt=filters.until)
-        .values("last_step")
-        .annotate(n=Count("pk"))
-    )
-    for item in unsubscribed:
-        rows[item["last_step"]].unsubscribes += item["n"]
-
+                if name != "refunded_cents":
+                    setattr(row, name, getattr(row, name) + (item[name] or 0))
+            row.net_cents += (item["gross_cents"] or 0) - (item["refunded_cents"] or 0)
     return [rows[step] for step in SEQUENCE_STEPS]
-
