@@ -4,6 +4,7 @@ Every variable is documented in README.md. With nothing set, the service runs on
 (SQLite, the Celery filesystem transport and `.eml` files under `var/`), so `make run` needs no server.
 """
 
+from datetime import date as _date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -266,6 +267,14 @@ ESP_RETURN_PATH_HOST = env.str("ESP_RETURN_PATH_HOST", default="")
 SENDER_CHECK_ON_DEPLOY = env.bool("SENDER_CHECK_ON_DEPLOY", default=False)
 DNS_NAMESERVER = env.str("DNS_NAMESERVER", default="")  # host:port instead of the system resolver (tests)
 DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=2.0)
+# The brake (emails/deliverability/brake.py) judges the last this many marketing emails sent, once at least the
+# minimum have gone out since it was last released.
+DELIVERABILITY_BRAKE_WINDOW = env.int("DELIVERABILITY_BRAKE_WINDOW", default=1000)
+DELIVERABILITY_BRAKE_MIN_SENT = env.int("DELIVERABILITY_BRAKE_MIN_SENT", default=200)
+# A new sending domain's warm-up (emails/deliverability/warmup.py): from this date (YYYY-MM-DD, UTC days), at most
+# SEND_WARMUP_DAILY_START marketing emails on its first day, twice as many each day after. Empty: no cap.
+SEND_WARMUP_START = _date.fromisoformat(_warmup) if (_warmup := env.str("SEND_WARMUP_START", default="")) else None
+SEND_WARMUP_DAILY_START = env.int("SEND_WARMUP_DAILY_START", default=50)
 # Tracking webhooks must be authenticated in production: refused at the end of this file without the secret.
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
