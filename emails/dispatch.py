@@ -550,7 +550,10 @@ def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0, lane: str 
                 break
     finally:
         try:
-            handled += sum(overlap.finish().counts().values())
+            last = overlap.finish()
+            handled += sum(last.counts().values())
+            if last.sent and lane != TRANSACTIONAL_LANE:
+                brake_evaluate()  # the last batch's request, answered only now
         finally:
             overlap.close()
     return handled
