@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from emails import dispatch
 from emails.deliverability.models import SendingBrake
 from emails.models import ScheduledEmail
 from emails.services import email_queue
 from leads.models import Lead
+from tests.conftest import wait_until
 from tests.deliverability.postmark_events import address, report
 from tests.drip.fake_esp import FakePostmark, point_anymail_at
 
@@ -189,3 +191,43 @@ def test_the_brake_page_is_for_staff_with_the_view_permission(client: Client, db
     no_rights = User.objects.create_user("sam", "sam@example.com", "pw", is_staff=True)
     client.force_login(no_rights)
     assert client.get("/admin/sending-brake/").status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_process_honours_the_brake_and_sends_once_staff_resume(
+        esp: FakePostmark, settings: Any, celery_worker_process: Any, worker_env: dict[str, str],
+        admin_client: Client, transactional_template: str) -> None:
+    from emails.tasks import dispatch_due as dispatch_due_task
+
+    now = timezone.now()
+    queue_welcomes(readers(200), now - timedelta(seconds=1))
+    send_due()  # this process is one dispatcher…
+    complain(settings, marketing(esp, settings)[0], timezone.now())
+    assert SendingBrake.objects.get().engaged
+
+    waiting = readers(20, prefix="new")
+    queue_welcomes(waiting, now)
+    # A receipt its own lane left waiting: the marketing lane takes it (DRIP_TRANSACTIONAL_FALLBACK_SECONDS).
+    receipt = email_queue(lead=waiting[0], step=transactional_template, key="receipt-1")
+    ScheduledEmail.objects.filter(pk=receipt.pk).update(send_at=now - timedelta(minutes=5))
+    worker_env.update({"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+                       "ANYMAIL_POSTMARK_SERVER_TOKEN": "test-token", "ANYMAIL_POSTMARK_API_URL": esp.url,
+                       "DRIP_KICK_ON_QUEUE": "false", "STAFF_ALERT_EMAIL": STAFF})
+    dispatch_due_task.app.control.purge()
+    celery_worker_process.start()  # …and a worker in another process is the second
+    dispatch_due_task.delay()  # what beat fires: the marketing lane
+    wait_until(lambda: ScheduledEmail.objects.filter(pk=receipt.pk, status=Status.SENT).exists(), timeout=30,
+               what="the worker to send the receipt")
+    # The receipt's claim would have taken the due welcomes with it: none was claimed, none reached Postmark.
+    assert ScheduledEmail.objects.filter(lead__in=waiting, step="welcome", status=Status.SCHEDULED).count() == 20
+    assert len(marketing(esp, settings)) == 200
+
+    assert admin_client.post("/admin/sending-brake/", {"reason": "Cause found: a test list; removed."}
+                             ).status_code == 302
+    dispatch_due_task.delay()
+    wait_until(lambda: len(marketing(esp, settings)) == 220, timeout=30, what="the waiting welcomes to go out")
+    assert sorted(address(m) for m in marketing(esp, settings)[200:]) == sorted(lead.email for lead in waiting)
+    assert len(staff_mail(esp)) == 1
