@@ -40,7 +40,7 @@ from emails import esp_throttle
 from emails.after_week import after_week_skip_reason
 from emails.content.current import copy_batch, copy_for_row
 from emails.deliverability.brake import brake_evaluate, brake_latest
-from emails.deliverability.warmup import warmup_limit, warmup_wait_from
+from emails.deliverability.warmup import warmup_held_until, warmup_limit, warmup_wait_from
 from emails.esp_send import (
     AMBIGUOUS,
     INACTIVE,
@@ -326,7 +326,8 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: s
     if paused:
         outcomes.moved.update(_paused_moves(paused, now))
     if held:
-        outcomes.waiting.update(_morning_moves(held, now, start=lambda row: warmup_wait_from(now)))
+        mornings = _morning_moves(held, now, start=lambda row: warmup_wait_from(now))
+        outcomes.waiting.update({pk: warmup_held_until(morning) for pk, morning in mornings.items()})
     outcomes_write(outcomes, claim, timezone.now())
     if ready:
         outcomes.merge(_hand_over(claim, ready, lane=lane, overlap=overlap))

@@ -23,6 +23,7 @@ from emails.schedule import REAL_DAY_SECONDS
 
 # Past this many a day the domain is warm: no cap, no counter (day 19 at the default start of 50).
 WARMUP_OVER_AT = 10_000_000
+AHEAD_OF_THE_MORNING = timedelta(microseconds=1)
 
 
 def warmup_cap(day: date) -> int | None:
@@ -60,11 +61,17 @@ def warmup_limit(rows: list[ScheduledEmail], *, now: datetime) -> tuple[list[Sch
 
 
 def warmup_wait_from(now: datetime) -> datetime:
-    """Where a held row's next local morning is looked for: just after now, so a row due at its morning's very
-    minute waits for the next one (development's compressed days: one such day later)."""
+    """Where a held row's next local morning is looked for: after now, so a row due at its morning's very minute
+    waits for the next one (development's compressed days: one such day later)."""
     if settings.DRIP_DAY_SECONDS != REAL_DAY_SECONDS:
         return now + timedelta(seconds=settings.DRIP_DAY_SECONDS)
-    return now + timedelta(microseconds=1)
+    return now + 2 * AHEAD_OF_THE_MORNING  # so its time, the morning less AHEAD_OF_THE_MORNING, is after now
+
+
+def warmup_held_until(morning: datetime) -> datetime:
+    """A held row is due just before its morning: the claim takes due rows earliest first, so under the next
+    day's cap it goes before the mail first due that morning. Oldest due first, across days too."""
+    return morning - AHEAD_OF_THE_MORNING
 
 
 @dataclass(frozen=True)
