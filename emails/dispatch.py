@@ -10,9 +10,11 @@ messages goes to the backend its rows get `handed_at`. If the process dies, an e
 Chunks go to the ESP as batches, or several messages in flight (emails/esp_send.py), each after its turn under the
 shared rate limit (emails/esp_throttle.py). Transactional mail has its own lane (see ALL, MARKETING_LANE…).
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, for paused leads one
-read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by time, so a fast backend
-takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
+Queries per batch do not grow with the batch: one read of the sending brake, one claim, one read of rows with their
+leads, for paused leads one read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by
+time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind; after a batch
+that sent mail, one bounded query judges the brake (emails/deliverability/brake.py); during a warm-up, one locked
+counter update (emails/deliverability/warmup.py).
 Outcomes are written per chunk, so a crash leaves at most the chunk in flight `unknown` (emails/outcomes.py).
 Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """

@@ -72,9 +72,9 @@ def brake_window(*, since: datetime | None) -> Window:
     last = ScheduledEmail.objects.filter(stream=ScheduledEmail.Stream.MARKETING, sent_at__isnull=False)
     if since is not None:
         last = last.filter(sent_at__gt=since)
-    last = last.order_by("-sent_at").values("pk")[:settings.DELIVERABILITY_BRAKE_WINDOW]
+    window = last.order_by("-sent_at").values("pk")[:settings.DELIVERABILITY_BRAKE_WINDOW]
     events = EmailEvent.objects.filter(scheduled_email=OuterRef("pk"))
-    figures = ScheduledEmail.objects.filter(pk__in=last).aggregate(
+    figures = ScheduledEmail.objects.filter(pk__in=window).aggregate(
         sent=Count("pk"),
         complaints=Count("pk", filter=Q(Exists(events.filter(event_type=EventType.COMPLAINED)))),
         hard_bounces=Count("pk", filter=Q(Exists(events.filter(bounce=EmailEvent.Bounce.HARD)))))
