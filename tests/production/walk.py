@@ -345,6 +345,13 @@ class Walk:
         expect(report.status == 200 and 'data-column="sent">1<' in report.text, "the report does not count 1 sent")
         return f"segment (1 recipient) → {step} sent now → {message['Subject']!r} arrived; report: 1 sent"
 
+    def sending_brake(self) -> str:
+        """The brake's page renders with DEBUG off; with one walker's mail it has nothing to judge yet."""
+        page = self._staff().get("/admin/sending-brake/")
+        expect(page.status == 200 and "no brake engaged" in page.text and "sending-brake-banner" not in page.text,
+               f"the sending brake page answered {page.status}")
+        return "/admin/sending-brake/: sending, no brake engaged"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("build static, migrate, check --deploy, start gunicorn + worker + beat", self.boot),
@@ -362,6 +369,7 @@ class Walk:
             ("the edited day-3 email is what the dispatcher sends", self.edited_copy_sent),
             ("refund ends access", self.refund),
             ("admin dashboard", self.dashboard),
+            ("the sending brake's page", self.sending_brake),
             ("a marketer builds a segment and sends it a broadcast", self.broadcast),
         ]
 
