@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from emails.deliverability import thresholds
@@ -66,15 +66,21 @@ class Window:
         return ""
 
 
-def brake_window(*, since: datetime | None) -> Window:
-    """One query: the last DELIVERABILITY_BRAKE_WINDOW marketing emails sent after `since` (newest first, through
-    the partial index sent_marketing_email_idx) and, per row, whether it has a complaint or hard-bounce event."""
+def brake_window_rows(*, since: datetime | None) -> QuerySet[ScheduledEmail]:
+    """The last DELIVERABILITY_BRAKE_WINDOW marketing emails sent after `since`: newest first, read backwards
+    through the partial index sent_marketing_email_idx and stopped after the window, whatever the table's size."""
     last = ScheduledEmail.objects.filter(stream=ScheduledEmail.Stream.MARKETING, sent_at__isnull=False)
     if since is not None:
         last = last.filter(sent_at__gt=since)
     window = last.order_by("-sent_at").values("pk")[:settings.DELIVERABILITY_BRAKE_WINDOW]
+    return ScheduledEmail.objects.filter(pk__in=window)
+
+
+def brake_window(*, since: datetime | None) -> Window:
+    """One query: the window's rows (brake_window_rows) and, per row, an index probe for a complaint or a hard
+    bounce among its events."""
     events = EmailEvent.objects.filter(scheduled_email=OuterRef("pk"))
-    figures = ScheduledEmail.objects.filter(pk__in=window).aggregate(
+    figures = brake_window_rows(since=since).aggregate(
         sent=Count("pk"),
         complaints=Count("pk", filter=Q(Exists(events.filter(event_type=EventType.COMPLAINED)))),
         hard_bounces=Count("pk", filter=Q(Exists(events.filter(bounce=EmailEvent.Bounce.HARD)))))
