@@ -72,6 +72,8 @@ def test_the_cap_doubles_each_day_and_the_rest_wait_for_their_morning_oldest_fir
     welcomes(new_york, [NY_MORNING - timedelta(minutes=80 - i) for i in range(70)])
     welcomes(berlin, [NY_MORNING - timedelta(minutes=10 - i) for i in range(10)])
     email_queue(lead=new_york[69], step=transactional_template, key="receipt-1")
+    # The last New Yorker's day 1 was due on day 2's morning: it moves on with the welcome, one email a morning.
+    day_one = ScheduledEmail.objects.create(lead=new_york[69], step="day-1", send_at=NY_MORNING + timedelta(days=1))
 
     dispatch.dispatch_due()
     # Day 1: the 50 due longest; the receipt goes too, though the cap is reached.
@@ -85,6 +87,8 @@ def test_the_cap_doubles_each_day_and_the_rest_wait_for_their_morning_oldest_fir
     assert {local(held[lead.email].send_at, "Europe/Berlin") for lead in berlin} == {"2027-03-03 07:59"}
     assert {held[lead.email].send_at for lead in berlin} == {datetime(2027, 3, 3, 7, 0, tzinfo=UTC)
                                                              - timedelta(microseconds=1)}
+    day_one.refresh_from_db()
+    assert local(day_one.send_at, "America/New_York") == "2027-03-04 08:00"
 
     # Later on day 1 a reader signs up: their welcome waits too.
     c.move_to(datetime(2027, 3, 2, 22, 0, tzinfo=UTC))
@@ -113,7 +117,7 @@ def test_the_cap_doubles_each_day_and_the_rest_wait_for_their_morning_oldest_fir
     mail.outbox.clear()
     c.move_to(datetime(2027, 3, 4, 13, 0, tzinfo=UTC))
     dispatch.dispatch_due()
-    assert sent_to() == [lead.email for lead in fresh[69:]]
+    assert sent_to() == [lead.email for lead in fresh[69:]] + [new_york[69].email]  # those who waited first
     assert not ScheduledEmail.objects.filter(status=Status.SCHEDULED).exists()
 
 
