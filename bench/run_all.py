@@ -32,6 +32,7 @@ BENCHES = {
     "segments": "bench.bench_segments",
     "crash": "bench.bench_crash",
     "import": "bench.bench_import",
+    "brake": "bench.bench_brake",
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "out" / "results.json"  # every benchmark's latest figures, so --only can merge
@@ -126,6 +127,14 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
                     f"09:00 over {b['zones']} zones; sent now: {b['now_s']:.2f} s | **{b['local_s']:.2f} s** "
                     f"(report reads `broadcast_email_idx`: {idx}) | ids read into Python + bulk_create: "
                     f"{b['orm_s']:.2f} s | {b['local_vs_orm']:.2f}x | < 10 s |")
+    k = results.get("brake")
+    if k:
+        idx = "yes" if k["plan_uses_sent_marketing_email_idx"] else "**NO**"
+        rows.append(f"| Sending brake's judgement after a batch, among {_n(k['rows'])} sent marketing emails (the "
+                    f"last {_n(k['window'])}: {k['window_complaints']} complaints, {k['window_hard_bounces']} hard "
+                    f"bounces) | **{k['judge_ms']:.1f} ms** (reads `sent_marketing_email_idx`: {idx}) | the same "
+                    f"figures over every sent email: {k['scan_ms']:.0f} ms | {k['scan_vs_judge']:.0f}x faster | "
+                    "bounded: no scan |")
     g = results.get("segments")
     if g:
         for segment in g["segments"]:

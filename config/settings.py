@@ -4,6 +4,7 @@ Every variable is documented in README.md. With nothing set, the service runs on
 (SQLite, the Celery filesystem transport and `.eml` files under `var/`), so `make run` needs no server.
 """
 
+from datetime import date as _date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -303,6 +304,18 @@ ESP_RETURN_PATH_HOST = env.str("ESP_RETURN_PATH_HOST", default="")
 SENDER_CHECK_ON_DEPLOY = env.bool("SENDER_CHECK_ON_DEPLOY", default=False)
 DNS_NAMESERVER = env.str("DNS_NAMESERVER", default="")  # host:port instead of the system resolver (tests)
 DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=2.0)
+# The brake (emails/deliverability/brake.py) judges the last this many marketing emails sent, once at least the
+# minimum have gone out since it was last released.
+DELIVERABILITY_BRAKE_WINDOW = env.int("DELIVERABILITY_BRAKE_WINDOW", default=1000)
+DELIVERABILITY_BRAKE_MIN_SENT = env.int("DELIVERABILITY_BRAKE_MIN_SENT", default=200)
+# A new sending domain's warm-up (emails/deliverability/warmup.py): from this date (YYYY-MM-DD, UTC days), at most
+# SEND_WARMUP_DAILY_START marketing emails on its first day, twice as many each day after. Empty: no cap.
+_SEND_WARMUP_START = env.str("SEND_WARMUP_START", default="").strip()
+try:
+    SEND_WARMUP_START = _date.fromisoformat(_SEND_WARMUP_START) if _SEND_WARMUP_START else None
+except ValueError:
+    SEND_WARMUP_START = None  # refused at the end of this file, with what to set
+SEND_WARMUP_DAILY_START = env.int("SEND_WARMUP_DAILY_START", default=50)
 # Tracking webhooks must be authenticated in production: refused at the end of this file without the secret.
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
@@ -424,9 +437,18 @@ def _settings_problems() -> list[str]:
                 "DRIP_MAX_ATTEMPTS": DRIP_MAX_ATTEMPTS, "DRIP_RETRY_BASE_SECONDS": DRIP_RETRY_BASE_SECONDS,
                 "DRIP_SOFT_BOUNCE_LIMIT": DRIP_SOFT_BOUNCE_LIMIT,
                 "DRIP_SOFT_BOUNCE_WINDOW_DAYS": DRIP_SOFT_BOUNCE_WINDOW_DAYS,
-                "STRIPE_API_TIMEOUT_SECONDS": STRIPE_API_TIMEOUT_SECONDS}
+                "STRIPE_API_TIMEOUT_SECONDS": STRIPE_API_TIMEOUT_SECONDS,
+                "DELIVERABILITY_BRAKE_WINDOW": DELIVERABILITY_BRAKE_WINDOW,
+                "DELIVERABILITY_BRAKE_MIN_SENT": DELIVERABILITY_BRAKE_MIN_SENT,
+                "SEND_WARMUP_DAILY_START": SEND_WARMUP_DAILY_START}
     problems += [f"{name}={value}: set {name} to a number greater than 0" for name, value in positive.items()
                  if value <= 0]
+    if DELIVERABILITY_BRAKE_MIN_SENT > DELIVERABILITY_BRAKE_WINDOW:
+        problems.append(f"DELIVERABILITY_BRAKE_MIN_SENT={DELIVERABILITY_BRAKE_MIN_SENT} is more than the window "
+                        f"({DELIVERABILITY_BRAKE_WINDOW}), so the brake would never judge: set it lower")
+    if _SEND_WARMUP_START and SEND_WARMUP_START is None:
+        problems.append(f"SEND_WARMUP_START={_SEND_WARMUP_START!r} is not a date: set SEND_WARMUP_START to the "
+                        "warm-up's first day as YYYY-MM-DD, or leave it empty for no warm-up")
     try:
         ZoneInfo(DRIP_DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):

@@ -10,9 +10,11 @@ messages goes to the backend its rows get `handed_at`. If the process dies, an e
 Chunks go to the ESP as batches, or several messages in flight (emails/esp_send.py), each after its turn under the
 shared rate limit (emails/esp_throttle.py). Transactional mail has its own lane (see ALL, MARKETING_LANE…).
 
-Queries per batch do not grow with the batch: one claim, one read of rows with their leads, for paused leads one
-read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by time, so a fast backend
-takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind.
+Queries per batch do not grow with the batch: one read of the sending brake, one claim, one read of rows with their
+leads, for paused leads one read of their later rows and one UPDATE moving them, and per chunk (chunks are sized by
+time, so a fast backend takes a whole batch in one) one hand-off mark and one UPDATE per outcome kind; after a batch
+that sent mail, one bounded query judges the brake (emails/deliverability/brake.py); during a warm-up, one locked
+counter update (emails/deliverability/warmup.py).
 Outcomes are written per chunk, so a crash leaves at most the chunk in flight `unknown` (emails/outcomes.py).
 Context providers registered by other areas may add their own queries (e.g. a buyer's practice log).
 """
@@ -23,6 +25,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +41,8 @@ from django.utils import timezone
 from emails import esp_throttle
 from emails.after_week import after_week_skip_reason
 from emails.content.current import copy_batch, copy_for_row
+from emails.deliverability.brake import brake_evaluate, brake_latest
+from emails.deliverability.warmup import warmup_held_until, warmup_limit, warmup_wait_from
 from emails.esp_send import (
     AMBIGUOUS,
     INACTIVE,
@@ -70,6 +75,9 @@ Status = ScheduledEmail.Status
 # it never waits behind a marketing batch; the marketing lane takes a transactional row only once it has waited
 # DRIP_TRANSACTIONAL_FALLBACK_SECONDS (no transactional worker running). ALL: both, as one dispatcher (tests, tools).
 ALL, MARKETING_LANE, TRANSACTIONAL_LANE = "all", "marketing", "transactional"
+# What the marketing lane claims while the sending brake holds (emails/deliverability/brake.py): only the
+# transactional rows it would take anyway (waited past the fallback); marketing rows stay due, in their order.
+BRAKED_MARKETING_LANE = "marketing-braked"
 # Messages handed over per chunk aim to take about this long, so a crash leaves at most this much sending
 # `unknown`, while a fast backend still gets a whole batch in one chunk. The backend's speed is learnt per process
 # (a moving average); until it is known, the first chunk is small.
@@ -151,6 +159,8 @@ def _claim_ids(claim: str, *, now: datetime, size: int, lane: str = ALL) -> list
         due = due.filter(stream=ScheduledEmail.Stream.TRANSACTIONAL)
     elif lane == MARKETING_LANE:
         due = due.filter(Q(stream=ScheduledEmail.Stream.MARKETING) | Q(send_at__lte=_lane_fallback(now)))
+    elif lane == BRAKED_MARKETING_LANE:
+        due = due.filter(stream=ScheduledEmail.Stream.TRANSACTIONAL, send_at__lte=_lane_fallback(now))
     with transaction.atomic():
         if db_connection.features.has_select_for_update_skip_locked:
             # Concurrent dispatchers each lock different rows and never wait for each other.
@@ -178,6 +188,9 @@ def _claim_ids_postgresql(claim: str, *, now: datetime, size: int, lane: str = A
     elif lane == MARKETING_LANE:
         lane_sql, lane_params = "AND (stream = %s OR send_at <= %s)", [ScheduledEmail.Stream.MARKETING.value,
                                                                        _lane_fallback(now)]
+    elif lane == BRAKED_MARKETING_LANE:
+        lane_sql, lane_params = "AND stream = %s AND send_at <= %s", [ScheduledEmail.Stream.TRANSACTIONAL.value,
+                                                                      _lane_fallback(now)]
     with db_connection.cursor() as cursor:
         cursor.execute(
             f"""WITH due AS MATERIALIZED (
@@ -213,8 +226,18 @@ def recover_expired_leases(*, now: datetime) -> dict[str, int]:
 # --- Sending one batch ----------------------------------------------------------------------------------------
 
 def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, datetime]:
-    """Move each paused lead's due rows and the rest of their week so it resumes one email a morning: one read of
-    those leads' later rows and at most one UPDATE for the whole batch, however many rows are paused."""
+    """Move each paused lead's due rows and the rest of their week so it resumes one email a morning."""
+    def resume_at(row: ScheduledEmail) -> datetime:
+        assert row.lead.paused_until is not None
+        return row.lead.paused_until
+
+    return _morning_moves(rows, now, start=resume_at)
+
+
+def _morning_moves(rows: list[ScheduledEmail], now: datetime,
+                   start: Callable[[ScheduledEmail], datetime]) -> dict[int, datetime]:
+    """Move each row to its reader's first morning at or after `start(row)`, and the rest of their week after it,
+    one email a morning: one read of those leads' later rows and at most one UPDATE for the whole batch."""
     if not rows:
         return {}
     later_by_lead: dict[int, list[ScheduledEmail]] = defaultdict(list)
@@ -228,8 +251,7 @@ def _paused_moves(rows: list[ScheduledEmail], now: datetime) -> dict[int, dateti
     for row in rows:
         lead = row.lead
         later = later_by_lead[lead.pk]
-        assert lead.paused_until is not None
-        times = mornings_from(lead.paused_until, time_zone=lead.time_zone, count=1 + len(later))
+        times = mornings_from(start(row), time_zone=lead.time_zone, count=1 + len(later))
         moves[row.pk] = times[0]
         for other, send_at in zip(later, times[1:], strict=True):
             if other.send_at < send_at:
@@ -277,6 +299,7 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: s
     outcomes = Outcomes()
     ready: list[tuple[ScheduledEmail, Any]] = []
     paused: list[ScheduledEmail] = []
+    sendable: list[ScheduledEmail] = []
     with copy_batch():  # one look at the published copy for the whole batch, none per row
         for row in rows:
             lead = row.lead
@@ -287,6 +310,11 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: s
             if is_paused(lead, row, now):
                 paused.append(row)
                 continue
+            sendable.append(row)
+        # A new domain's daily cap (emails/deliverability/warmup.py): the rest wait for their next morning.
+        sendable, held = warmup_limit(sendable, now=now)
+        for row in sendable:
+            lead = row.lead
             try:
                 chosen = copy_for_row(lead, row)
                 rendered = render_chosen(lead, row, chosen)
@@ -299,6 +327,9 @@ def send_batch(claim: str, rows: list[ScheduledEmail], *, now: datetime, lane: s
             ready.append((row, build_message(lead, row, rendered)))
     if paused:
         outcomes.moved.update(_paused_moves(paused, now))
+    if held:
+        mornings = _morning_moves(held, now, start=lambda row: warmup_wait_from(now))
+        outcomes.waiting.update({pk: warmup_held_until(morning) for pk, morning in mornings.items()})
     outcomes_write(outcomes, claim, timezone.now())
     if ready:
         outcomes.merge(_hand_over(claim, ready, lane=lane, overlap=overlap))
@@ -491,10 +522,16 @@ def dispatch_batch(*, now: datetime | None = None, size: int | None = None, lane
     """Claim one batch of `lane`, send it, record it. Returns what happened (empty when nothing was due). With
     `overlap`, the batch's last request may still be in flight (see Overlap)."""
     now = now or timezone.now()
-    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE, lane=lane)
+    # The sending brake is read once per batch, so every worker on every machine honours it from its next claim.
+    brake = brake_latest() if lane != TRANSACTIONAL_LANE else None
+    braked = brake is not None and brake.engaged
+    claim_lane = {ALL: TRANSACTIONAL_LANE, MARKETING_LANE: BRAKED_MARKETING_LANE}.get(lane, lane) if braked else lane
+    claim, rows = claim_batch(now=now, size=size or settings.DRIP_BATCH_SIZE, lane=claim_lane)
     if not rows:
         return Outcomes()
     outcomes = send_batch(claim, rows, now=now, lane=lane, overlap=overlap)
+    if lane != TRANSACTIONAL_LANE and not braked and outcomes.sent:
+        brake_evaluate(latest=brake, known=True)  # more marketing mail sent: the window moved
     logger.info("dispatched batch claim=%s %s", claim, outcomes.counts())
     return outcomes
 
@@ -516,7 +553,10 @@ def dispatch_due(*, max_batches: int = 50, max_seconds: float = 30.0, lane: str 
                 break
     finally:
         try:
-            handled += sum(overlap.finish().counts().values())
+            last = overlap.finish()
+            handled += sum(last.counts().values())
+            if last.sent and lane != TRANSACTIONAL_LANE:
+                brake_evaluate()  # the last batch's request, answered only now
         finally:
             overlap.close()
     return handled

@@ -26,6 +26,10 @@ def copy_step(step: str) -> str:
     """The copy a row's step is rendered from: its own, except a sunset cycle's, which share `sunset`."""
     return SUNSET_STEP if step.startswith(f"{SUNSET_STEP}-") else step
 
+# `claimed_by` of a marketing row over the day's warm-up cap, waiting for its reader's next morning
+# (emails/deliverability/warmup.py); a dispatcher's claim replaces it like any other.
+WARMUP_WAITING = "warm-up"
+
 
 def is_marketing_step(step: str) -> bool:
     """Mail we send on our own initiative (marketing stream), as opposed to replies to what a reader did."""
@@ -58,7 +62,7 @@ class ScheduledEmail(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)  # a dispatcher's claim token, or WARMUP_WAITING
     # Set just before the message goes to the backend: after a crash, a claimed row without it was never
     # handed over and may be sent again; one with it is `unknown` until the ESP's events say otherwise.
     handed_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +89,9 @@ class ScheduledEmail(models.Model):
             # The dispatcher's claim reads only due, unsent rows: a partial index keeps it small at any size.
             models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="due_email_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="leased_email_idx"),
+            # The few rows waiting for a warm-up day's cap, counted for the dashboard.
+            models.Index(fields=["send_at"], condition=Q(status="scheduled", claimed_by=WARMUP_WAITING),
+                         name="warmup_waiting_email_idx"),
             # The dashboard reads the sequence emails sent in a period (per email figures) through this index.
             models.Index(fields=["sent_at", "step"], condition=Q(stream="marketing"), name="sent_marketing_email_idx"),
             # The deliverability rollup reads the transactional mail sent on a day (marketing: the index above).
@@ -134,6 +141,10 @@ class EmailEvent(models.Model):
             models.Index(fields=["scheduled_email", "event_type"]),
             # The deliverability rollup counts a day's events by when they happened.
             models.Index(fields=["occurred_at"], name="email_event_occurred_idx"),
+            # The sending brake probes each of its window's emails for a complaint or a hard bounce
+            # (emails/deliverability/brake.py): only those events are in it, a small fraction of all.
+            models.Index(fields=["scheduled_email"], condition=Q(event_type="complained") | Q(bounce="hard"),
+                         name="email_event_brake_idx"),
         ]
 
     def __str__(self) -> str:
@@ -178,10 +189,10 @@ class Click(models.Model):
 # broadcasts' tables.
 from emails.broadcasts.models import Broadcast  # noqa: E402
 from emails.content.models import EmailCopy, EmailDraft, SequenceSettings  # noqa: E402
-from emails.deliverability.models import MailboxDomain  # noqa: E402
+from emails.deliverability.models import MailboxDomain, SendingBrake, WarmupDay  # noqa: E402
 from emails.experiments.models import Experiment, Variant  # noqa: E402
 from emails.segments.models import Segment  # noqa: E402
 
 __all__ = ["BROADCAST_STEP_PREFIX", "FOLLOW_UP_STEPS", "SEQUENCE_STEPS", "SUNSET_STEP", "Broadcast", "Click",
            "EmailCopy", "EmailDraft", "EmailEvent", "Experiment", "MailboxDomain", "ScheduledEmail", "Segment",
-           "SequenceSettings", "Variant", "copy_step", "is_marketing_step"]
+           "SendingBrake", "SequenceSettings", "Variant", "WarmupDay", "copy_step", "is_marketing_step"]

@@ -18,7 +18,7 @@ from django.db import connection as db_connection
 from django.db.models import Case, Count, DateTimeField, F, OuterRef, Subquery, TextField, Value, When
 
 from emails.backoff import exponential_backoff_seconds
-from emails.models import ScheduledEmail
+from emails.models import WARMUP_WAITING, ScheduledEmail
 from emails.tracking import unknown_rows_reconcile
 from leads.models import Lead
 
@@ -42,6 +42,7 @@ class Outcomes:
     retry: dict[int, tuple[str, int]] = field(default_factory=dict)  # row id -> (error, attempts so far)
     unknown: dict[int, str] = field(default_factory=dict)  # row id -> error
     moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new send_at (pause, or not tried)
+    waiting: dict[int, datetime] = field(default_factory=dict)  # row id -> its next morning (over the warm-up cap)
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in vars(self).items() if v}
@@ -129,3 +130,8 @@ def outcomes_write(outcomes: Outcomes, claim: str, now: datetime) -> None:
         mine.filter(pk__in=outcomes.moved).update(
             status=Status.SCHEDULED, send_at=_case(outcomes.moved, DateTimeField()), claimed_by="", handed_at=None,
             **released)
+    if outcomes.waiting:
+        # Marked, so the dashboard counts who waits for the warm-up (a claim replaces the mark).
+        mine.filter(pk__in=outcomes.waiting).update(
+            status=Status.SCHEDULED, send_at=_case(outcomes.waiting, DateTimeField()), claimed_by=WARMUP_WAITING,
+            handed_at=None, **released)

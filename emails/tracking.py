@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from emails import signals
 from emails.bounces import HARD, SOFT, bounce_kind, soft_bounces_suppress
+from emails.deliverability.brake import brake_evaluate
 from emails.engagement import since_click_raise
 from emails.models import EmailEvent, ScheduledEmail
 from emails.suppression import confirmations_skip_for_mailbox
@@ -167,4 +168,13 @@ def rows_with_acceptance_evidence(row_ids: Iterable[int]) -> set[int]:
 
 @receiver(tracking, dispatch_uid="emails.tracking.on_tracking")
 def on_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str = "", **_: Any) -> None:
-    email_event_record(event=event, esp_name=esp_name)
+    stored = email_event_record(event=event, esp_name=esp_name)
+    if stored is not None and _moves_the_brake(stored):
+        brake_evaluate()  # after the event's commit, so the window counts it
+
+
+def _moves_the_brake(event: EmailEvent) -> bool:
+    """A complaint or hard bounce of a marketing email: what the sending brake judges (emails/deliverability)."""
+    row = event.scheduled_email
+    return (row is not None and row.stream == ScheduledEmail.Stream.MARKETING
+            and (event.event_type == EventType.COMPLAINED or event.bounce == HARD))

@@ -1,7 +1,10 @@
 """The mailbox providers' limits that the rates are shown against (and a brake would act on).
 
 Gmail asks bulk senders to keep the spam-complaint rate under 0.1 % and rejects at 0.3 % and above (Yahoo applies
-the same 0.3 %); a hard-bounce rate over 2 % is the usual sign of an old or bought list.
+the same 0.3 %); a hard-bounce rate over 2 % is the usual sign of an old or bought list. At 5 % hard bounces the
+ESPs step in themselves (Amazon SES puts an account under review at 5 %; Postmark reviews a server well before its
+10 %), so the brake (brake.py) stops marketing mail there, before the ESP suspends the whole account, receipts
+and sign-in links with it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 COMPLAINT_WARN = 0.001
 COMPLAINT_STOP = 0.003
 HARD_BOUNCE_WARN = 0.02
+HARD_BOUNCE_STOP = 0.05
 
 OK, WARN, STOP = "ok", "warn", "stop"
 

@@ -10,16 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from emails.services import email_queue
+from emails.staff_alert import staff_alert_recipients
 from funnel import signals
 from funnel.checkout.reversals import stripe_refund
 from funnel.models import Purchase
 from leads.services import lead_make_customer
 
 logger = logging.getLogger(__name__)
-
-
-def staff_alert_recipients() -> list[str]:
-    return list(settings.STAFF_ALERT_EMAIL) or [address for _name, address in settings.ADMINS]
 
 
 def staff_alert_held(purchase: Purchase) -> None:

@@ -11,8 +11,10 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from emails.deliverability import thresholds
+from emails.deliverability.warmup import warmup_today
 from emails.selectors import sending_now
 from funnel.dashboard import broadcast_views, charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
@@ -66,6 +68,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         # Not cached with the figures: a marketer who just started or promoted one expects to see it.
         "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
         "sending": sending_now(),  # live, never cached: an operator watching a large send
+        "warmup": warmup_today(now=timezone.now()),  # likewise live; None (no query) without SEND_WARMUP_START
         # Likewise live: a broadcast's figures move while it is being sent.
         "broadcasts": broadcast_views.broadcast_rows_shown() if broadcast_views.can_view(request) else None,
         "sunset": sunset_panel(fresh=request.GET.get("fresh") == "1"),  # one query of three indexed counts

@@ -6,16 +6,11 @@ Recipients' custom domains find their provider through their MX host, served by 
 looked up once, by the rollup's background build.
 """
 
-import base64
-import itertools
-import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from emails.deliverability import thresholds
 from emails.deliverability.models import MailboxDomain
@@ -28,12 +23,12 @@ from funnel.dashboard.services import rollup_refresh
 from funnel.models import DeliverabilityDayCount
 from leads.services import lead_unsubscribe
 from tests.deliverability.dns_server import LocalDns
+from tests.deliverability.postmark_events import address, report
 from tests.drip.fake_esp import FakePostmark, point_anymail_at
 
 pytestmark = [pytest.mark.django_db]
 START = datetime(2027, 3, 2, 15, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York
 DAY = START.date()
-_ids = itertools.count(4_323_372_036_854_776_000)
 MX_ZONE = """
 acme-widgets.co. 300 IN MX 0 acme-widgets-co.mail.protection.outlook.com.
 smallshop.biz. 300 IN MX 1 aspmx.l.google.com.
@@ -57,35 +52,6 @@ def esp(settings: Any) -> Iterator[FakePostmark]:
     with FakePostmark() as fake:
         point_anymail_at(settings, fake)
         yield fake
-
-
-def post_webhook(settings: Any, payload: dict[str, Any]) -> None:
-    auth = "Basic " + base64.b64encode(settings.ANYMAIL["WEBHOOK_SECRET"].encode()).decode()
-    response = Client().post("/anymail/postmark/tracking/", json.dumps(payload), content_type="application/json",
-                             HTTP_AUTHORIZATION=auth)
-    assert response.status_code == 200, response.content
-
-
-def report(settings: Any, sent: dict[str, Any], outcome: str, at: datetime) -> None:
-    """Postmark's webhook for one accepted message: Delivery, a Bounce or a SpamComplaint (fields as documented)."""
-    when = at.isoformat().replace("+00:00", "Z")
-    common = {"MessageID": sent["MessageID"], "Metadata": sent["Metadata"], "ServerID": 23,
-              "MessageStream": sent.get("MessageStream", "outbound"), "Tag": sent.get("Tag", "")}
-    if outcome == "delivered":
-        post_webhook(settings, {"RecordType": "Delivery", "Recipient": sent["To"], "DeliveredAt": when,
-                                "Details": "smtp;250 2.0.0 OK", **common})
-        return
-    kind, code, record = {"hard bounce": ("HardBounce", 1, "Bounce"), "soft bounce": ("SoftBounce", 4096, "Bounce"),
-                          "complained": ("SpamComplaint", 512, "SpamComplaint")}[outcome]
-    post_webhook(settings, {"RecordType": record, "ID": next(_ids), "Type": kind, "TypeCode": code, "Name": kind,
-                            "Description": "reported by the receiving server", "Details": "smtp;550 5.1.1",
-                            "Email": sent["To"], "From": sent["From"], "BouncedAt": when, "DumpAvailable": False,
-                            "Inactive": outcome != "soft bounce", "CanActivate": True, "Subject": sent["Subject"],
-                            **common})
-
-
-def address(sent: dict[str, Any]) -> str:
-    return re.sub(r".*<|>.*", "", sent["To"])
 
 
 def by_provider(rows: list[RateRow], stream: str) -> dict[str, tuple[int, ...]]:

@@ -368,6 +368,7 @@ class Walk:
         expect(script.status == 200, f"/static/js/embed.js answered {script.status}")
         message = self.esp.wait_for(address, "confirm", timeout=30)
         return f"202 for {address}; refused origin 403; schema served; {message['Subject']!r} arrived"
+
     def outgoing_webhook(self) -> str:
         """Staff add an endpoint in the admin (its secret shown once), a new reader confirms, and a local receiver
         gets `lead.confirmed` from the worker, its Funnel-Signature verified with the README's snippet."""
@@ -401,6 +402,13 @@ class Walk:
         finally:
             receiver.stop()
 
+    def sending_brake(self) -> str:
+        """The brake's page renders with DEBUG off; with one walker's mail it has nothing to judge yet."""
+        page = self._staff().get("/admin/sending-brake/")
+        expect(page.status == 200 and "no brake engaged" in page.text and "sending-brake-banner" not in page.text,
+               f"the sending brake page answered {page.status}")
+        return "/admin/sending-brake/: sending, no brake engaged"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("build static, migrate, check --deploy, start gunicorn + worker + beat", self.boot),
@@ -418,6 +426,7 @@ class Walk:
             ("the edited day-3 email is what the dispatcher sends", self.edited_copy_sent),
             ("refund ends access", self.refund),
             ("admin dashboard", self.dashboard),
+            ("the sending brake's page", self.sending_brake),
             ("a marketer builds a segment and sends it a broadcast", self.broadcast),
             ("API signup (its confirmation arrives)", self.api_signup),
             ("Outgoing webhook delivery (signature verified)", self.outgoing_webhook),
