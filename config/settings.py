@@ -299,6 +299,14 @@ TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
 # Peers whose forwarding header is believed (addresses or CIDR networks): the reverse proxy, nothing else.
 TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/h")
+# --- Bots and list bombing (leads/bots.py, funnel/landing/abuse.py). A form posted sooner than this after it was
+# rendered is a script's (0: no fill-time check).
+SIGNUP_MIN_FILL_SECONDS = env.float("SIGNUP_MIN_FILL_SECONDS", default=2.0)
+# Confirmation emails booked per clock hour, to one recipient domain and in total (0: no cap). Beyond them a signup
+# is kept and its confirmation waits for the next hour with room: a script typing a thousand strangers' addresses
+# at one company cannot make us mail them all at once.
+CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR = env.int("CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR", default=300)
+CONFIRMATION_CAP_PER_HOUR = env.int("CONFIRMATION_CAP_PER_HOUR", default=3000)
 
 # --- Security. On by default; DEBUG (development only) relaxes what needs HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -88,13 +88,16 @@ def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None 
 # savepoint would cost two round trips per signup.
 @transaction.atomic(savepoint=False)
 def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TRANSACTIONAL, key: str = "",
-                context: dict[str, Any] | None = None) -> ScheduledEmail:
-    """An outbox row due now, idempotent on (lead, step, key). `context` holds ids and plain values, never tokens."""
+                context: dict[str, Any] | None = None, send_at: datetime | None = None) -> ScheduledEmail:
+    """An outbox row due now (or at `send_at`), idempotent on (lead, step, key). `context` holds ids and plain
+    values, never tokens."""
+    now = timezone.now()
     row = ScheduledEmail(lead=lead, step=step, key=key, stream=stream, context=context or {},
-                         send_at=timezone.now())
+                         send_at=send_at or now)
     # One statement for a new row (the common case); an existing one is read back.
     if insert_unless_conflict(row):
-        _kick_on_commit(stream=stream)
+        if row.send_at <= now:  # a row held for later is found by the dispatcher's regular runs
+            _kick_on_commit(stream=stream)
         return row
     existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
     if existing is None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from emails.suppression import CONFIRMATION_STEPS
+from funnel.landing.abuse import confirmation_send_at, confirmation_windows_prune
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.mailbox import mailbox_sha256
@@ -64,7 +65,8 @@ def _queue_confirmation(lead: Lead) -> None:
     # someone who lost the mail gets a new one tomorrow, and nobody can use our form to flood a stranger's inbox.
     now = timezone.now()
     if _mailbox_may_get_confirmation(lead, now=now):
-        email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{now:%Y-%m-%d}")
+        email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{now:%Y-%m-%d}",
+                    send_at=confirmation_send_at(email=lead.email or "", now=now))
 
 
 @transaction.atomic
@@ -126,7 +128,8 @@ def confirm_reminders_queue(*, now: datetime | None = None) -> int:
             lead_mark_confirm_reminded(lead=lead)
             if not _mailbox_may_get_confirmation(lead, now=now):
                 continue
-            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="")
+            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="",
+                        send_at=confirmation_send_at(email=lead.email or "", now=now))
         queued += 1
     return queued
 
@@ -135,6 +138,7 @@ def signup_housekeeping(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     reminded = confirm_reminders_queue(now=now)
     purged = lead_purge_unconfirmed(created_before=now - PURGE_UNCONFIRMED_AFTER)
+    confirmation_windows_prune(now=now)
     log.info("signup housekeeping: %d reminders queued, %d unconfirmed leads purged", reminded, purged)
     return {"reminded": reminded, "purged": purged}
 

@@ -161,6 +161,7 @@ class Walk:
 
     def signup(self) -> str:
         landing = self.reader.get("/")
+        time.sleep(2.5)  # a reader types for a while: a form posted sooner is a script's (SIGNUP_MIN_FILL_SECONDS)
         thanks = self.reader.submit(landing, match="signup", email=self.address, first_name="Walker",
                                     consent="on", time_zone="Europe/Berlin")
         thanks = self.reader.follow(thanks)
