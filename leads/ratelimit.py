@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A Redis that does not answer must cost a signup well under a second (tests/faults/test_redis_down.py).
-_REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+_REDIS_TIMEOUT_SECONDS = 0.5
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -43,7 +43,9 @@ def _item(rate: str) -> RateLimitItem:
 def _limiter(redis_url: str) -> FixedWindowRateLimiter:
     """One limiter (and one connection pool) per process and storage; keyed by the URL so a test can point the
     settings at another Redis."""
-    storage: Storage = RedisStorage(redis_url, key_prefix="ratelimit", **_REDIS_TIMEOUTS) if redis_url \
+    storage: Storage = RedisStorage(
+        redis_url, key_prefix="ratelimit", socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+        socket_timeout=_REDIS_TIMEOUT_SECONDS) if redis_url \
         else MemoryStorage()
     return FixedWindowRateLimiter(storage)
 

@@ -18,6 +18,7 @@ from funnel.dashboard import broadcast_views, charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
 from funnel.dashboard.rate_chart import rate_chart
+from funnel.dashboard.selectors.abuse import signup_guard_days
 
 VIEW_PERMISSION = "leads.view_lead"
 DEFAULT_SORT = "-signups"
@@ -64,6 +65,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "choices": figures.choices,
         # Not cached with the figures: a marketer who just started or promoted one expects to see it.
         "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
+        # Live, a few rows of per-day counters: refused bots and held confirmations (funnel/landing/abuse.py).
+        "signup_guard": signup_guard_days(start=filters.start, end=filters.end),
         "sending": sending_now(),  # live, never cached: an operator watching a large send
         # Likewise live: a broadcast's figures move while it is being sent.
         "broadcasts": broadcast_views.broadcast_rows_shown() if broadcast_views.can_view(request) else None,

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from funnel.models import ConfirmationWindow, SignupGuardDay
@@ -77,7 +78,7 @@ def _book(*, hour: int, domain: str) -> bool:
     if len(raised) == 2:
         return True
     if raised:
-        ConfirmationWindow.objects.filter(hour=hour, domain=raised[0]).update(count=ConfirmationWindow.count - 1)
+        ConfirmationWindow.objects.filter(hour=hour, domain=raised[0]).update(count=F("count") - 1)
     return False
 
 
