@@ -304,9 +304,9 @@ SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/h")
 SIGNUP_MIN_FILL_SECONDS = env.float("SIGNUP_MIN_FILL_SECONDS", default=2.0)
 # Confirmation emails booked per clock hour, to one recipient domain and in total (0: no cap). Beyond them a signup
 # is kept and its confirmation waits for the next hour with room: a script typing a thousand strangers' addresses
-# at one company cannot make us mail them all at once.
-CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR = env.int("CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR", default=300)
-CONFIRMATION_CAP_PER_HOUR = env.int("CONFIRMATION_CAP_PER_HOUR", default=3000)
+# at one company cannot make us mail them all at once. Raise both before an expected peak (a launch).
+CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR = env.int("CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR", default=500)
+CONFIRMATION_CAP_PER_HOUR = env.int("CONFIRMATION_CAP_PER_HOUR", default=10000)
 
 # --- Security. On by default; DEBUG (development only) relaxes what needs HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -7,18 +7,19 @@ emails a burst of signups can make us send.
   total (settings CONFIRMATION_CAP_*). Now, if this hour has room; else the start of the first hour that has, so
   the signup is kept and its confirmation row simply waits (rows, not lost; the dispatcher sends it when due).
 
-Both count per day into SignupGuardDay for the dashboard. The common case costs one statement (the booking); the
-refused and held ones one more (the day counter).
+Both count per day into SignupGuardDay for the dashboard. The common case costs one Redis call (the booking; a
+statement in the database without Redis); the refused and held ones one statement more (the day counter).
 """
 
 import logging
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from funnel.landing.caps_redis import confirmation_hour_book
 from funnel.models import ConfirmationWindow, SignupGuardDay
 from leads.bots import signup_bot_reason
 
@@ -61,7 +62,7 @@ def _caps() -> tuple[int, int]:
     return (settings.CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR or _NO_CAP, settings.CONFIRMATION_CAP_PER_HOUR or _NO_CAP)
 
 
-def _book(*, hour: int, domain: str) -> bool:
+def _take(*, hour: int, domain: str) -> bool:
     """Take one confirmation from `hour`'s allowance for `domain` and for the total, both or neither.
 
     One statement in the common case: a conditional UPSERT of both counters that only raises a counter still
@@ -82,29 +83,44 @@ def _book(*, hour: int, domain: str) -> bool:
     return False
 
 
-def _first_free_hour_after(*, hour: int, domain: str) -> int:
-    """Hours up to the last one booked for this domain or in total are (nearly) full: start looking there."""
-    booked = ConfirmationWindow.objects.filter(domain__in=[domain, ConfirmationWindow.TOTAL], hour__gt=hour) \
-        .order_by("-hour").values_list("hour", flat=True).first()
-    return booked if booked is not None else hour + 1
+def confirmation_hour_book_in_database(*, domain: str, hour: int) -> int:
+    """The hour whose allowance this confirmation takes, booked in the database (the plain version of
+    funnel/landing/caps_redis.py, which follows the same steps): this hour if it has room; else, starting from the
+    last hour booked for the domain or in total (the hours before it are full or nearly), the first with room."""
+    if _take(hour=hour, domain=domain):
+        return hour
+    last = ConfirmationWindow.objects.filter(domain__in=[domain, ConfirmationWindow.TOTAL], hour__gt=hour,
+                                             count__gt=0).order_by("-hour").values_list("hour", flat=True).first()
+    later = max(hour + 1, last or 0)
+    for _ in range(_MAX_TRIES):
+        if _take(hour=later, domain=domain):
+            break
+        later += 1
+    return later
 
 
 def confirmation_send_at(*, email: str, now: datetime) -> datetime:
-    """When the confirmation to `email` may be sent, its booking taken. Runs in the caller's transaction, so a
-    signup that rolls back gives its booking back."""
+    """When the confirmation to `email` may be sent, its booking taken: now, or the start of a later hour (held).
+
+    With Redis, booked there in one round trip and no lock (caps_redis.py); without it, in the database, in the
+    caller's transaction (SQLite has one writer at a time anyway)."""
     hour = int(now.timestamp()) // _HOUR
     domain = _domain(email)
-    if _book(hour=hour, domain=domain):
+    if not (settings.CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR or settings.CONFIRMATION_CAP_PER_HOUR):
         return now
-    # Held. The hours up to the last one booked are full or nearly: try it, then the fresh ones after it.
-    later = _first_free_hour_after(hour=hour, domain=domain)
-    for _ in range(_MAX_TRIES):
-        if _book(hour=later, domain=domain):
-            break
-        later += 1
-    guard_day_count(day=now.astimezone(UTC).date(), held=1)
-    log.info("confirmation held by the hourly caps", extra={"domain": domain, "hours_later": later - hour})
-    return datetime.fromtimestamp(later * _HOUR, tz=UTC)
+    if settings.REDIS_URL:
+        per_domain, total = _caps()
+        booked = confirmation_hour_book(domain=domain, hour=hour, cap_domain=per_domain, cap_total=total,
+                                        tries=_MAX_TRIES)
+    else:
+        booked = confirmation_hour_book_in_database(domain=domain, hour=hour)
+    if booked is None or booked <= hour:
+        return now
+    # Counted after commit, in a statement of its own: the day's counter row must not stay locked by a signup.
+    day = now.astimezone(UTC).date()
+    transaction.on_commit(lambda: guard_day_count(day=day, held=1))
+    log.info("confirmation held by the hourly caps", extra={"domain": domain, "hours_later": booked - hour})
+    return datetime.fromtimestamp(booked * _HOUR, tz=UTC)
 
 
 def confirmation_windows_prune(*, now: datetime) -> int:

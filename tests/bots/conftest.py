@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis
 import time_machine
 from django.test import Client
 
@@ -28,6 +29,16 @@ def _bots_defaults(settings: Any) -> None:
     settings.CONFIRMATION_CAP_PER_HOUR = 3000
     settings.DRIP_KICK_ON_QUEUE = False
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _no_bookings_left(settings: Any) -> None:
+    """Bookings in Redis outlive a test's rolled-back transaction: each test starts with none (only ours, in the
+    Redis database this run owns)."""
+    if settings.REDIS_URL:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter("confirm-cap:*"):
+            client.delete(key)
 
 
 @pytest.fixture
