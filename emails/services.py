@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from emails.broker import task_publish
 from emails.clicks import click_confirm_human, click_machine_reason
+from emails.kick_thread import task_publish_soon
 from emails.models import FOLLOW_UP_STEPS, REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due, dispatch_transactional
@@ -29,9 +29,10 @@ KICK_EXPIRES_SECONDS = 60
 
 def dispatcher_kick(*, transactional: bool = False) -> None:
     """Ask a worker to run the dispatcher (of the transactional lane, or the marketing one) now. Best effort: never
-    raises, never blocks for long. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
+    raises, never blocks: published by this process's kick thread (emails/kick_thread.py), folded with the kicks
+    asked for meanwhile. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
     if settings.DRIP_KICK_ON_QUEUE:
-        task_publish(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
+        task_publish_soon(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
 
 
 def _kick_on_commit(*, stream: str = ScheduledEmail.Stream.MARKETING) -> None:

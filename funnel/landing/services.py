@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
-from emails.suppression import CONFIRMATION_STEPS
 from funnel.landing.abuse import confirmation_send_at, confirmation_windows_prune
+from funnel.landing.mailbox_check import mailbox_refused
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.mailbox import mailbox_sha256
@@ -54,10 +54,7 @@ def _mailbox_may_get_confirmation(lead: Lead, *, now: datetime) -> bool:
         lead.mailbox_sha256 = key
     _lock_mailbox(key)
     day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    mailed_today = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step__in=CONFIRMATION_STEPS,
-                                                 created_at__gte=day_start)
-    refused = Q(suppression=Lead.Suppression.COMPLAINT) | Q(Exists(mailed_today))
-    return not Lead.objects.filter(mailbox_sha256=key).filter(refused).exists()
+    return not mailbox_refused(key=key, since=day_start)
 
 
 def _queue_confirmation(lead: Lead) -> None:
