@@ -12,6 +12,7 @@ limits fail open: a signup must never wait on the cache.
 """
 
 import logging
+import time
 from functools import cache
 
 import redis
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = 0.5
 _KEEP_SECONDS = 86400
+_BACKOFF_SECONDS = 10.0
+_suspended_until = 0.0
 
 # ARGV: prefix, domain, hour, domain cap, total cap, max tries, keep seconds. Returns the hour booked.
 _BOOK = """
@@ -65,11 +68,17 @@ def _script(redis_url: str) -> "redis.commands.core.Script":
 
 
 def confirmation_hour_book(*, domain: str, hour: int, cap_domain: int, cap_total: int, tries: int) -> int | None:
-    """The hour (since the epoch) whose allowance this confirmation takes, or None when Redis did not answer."""
+    """The hour (since the epoch) whose allowance this confirmation takes, or None when Redis did not answer.
+
+    After a failure Redis is not asked again for a while: a hung Redis costs one signup the timeout, not each."""
+    global _suspended_until
+    if time.monotonic() < _suspended_until:
+        return None
     try:
         booked = _script(settings.REDIS_URL)(args=["confirm-cap:", domain, hour, cap_domain, cap_total, tries,
                                                    _KEEP_SECONDS])
     except redis.RedisError:
+        _suspended_until = time.monotonic() + _BACKOFF_SECONDS
         log.warning("confirmation caps unavailable (Redis); sending now")
         return None
     return int(booked)

@@ -11,6 +11,7 @@ import time_machine
 from django.test import Client
 
 from emails import dispatch
+from funnel.landing import caps_redis
 from leads.bots import form_stamp_make
 from tests.signup.conftest import form_data, unique_ip
 
@@ -32,9 +33,10 @@ def _bots_defaults(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_bookings_left(settings: Any) -> None:
+def _no_bookings_left(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bookings in Redis outlive a test's rolled-back transaction: each test starts with none (only ours, in the
-    Redis database this run owns)."""
+    Redis database this run owns), and with Redis asked again even if an earlier test took it away."""
+    monkeypatch.setattr(caps_redis, "_suspended_until", 0.0)
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)
         for key in client.scan_iter("confirm-cap:*"):

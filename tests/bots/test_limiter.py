@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import redis
 
+from emails.models import ScheduledEmail
 from leads.models import Lead
 from leads.ratelimit import rate_limit_hit
-from tests.bots.conftest import reader_signup
+from tests.bots.conftest import START, reader_signup
 from tests.private_redis import PrivateRedis, private_redis_running
 from tests.signup.conftest import unique_ip
 
@@ -60,6 +61,9 @@ def test_on_redis_the_limit_is_enforced_and_fails_open_while_redis_is_down(
     assert _signups_from_one_address(4, "down") == [302] * 4  # fails open: nobody is turned away
     assert time.monotonic() - started < 8.0
     assert Lead.objects.filter(email__startswith="down").count() == 4
+    # The caps are in the same Redis: they fail open too, and the confirmations are due now.
+    due = ScheduledEmail.objects.filter(step="confirm", lead__email__startswith="down")
+    assert list(due.values_list("send_at", flat=True)) == [START] * 4
     assert "rate limit storage unavailable" in caplog.text
 
     private_redis.start()  # back: limits apply again, with no restart of the web process
