@@ -43,10 +43,10 @@ def _item(rate: str) -> RateLimitItem:
 def _limiter(redis_url: str) -> FixedWindowRateLimiter:
     """One limiter (and one connection pool) per process and storage; keyed by the URL so a test can point the
     settings at another Redis."""
-    storage: Storage = RedisStorage(
-        redis_url, key_prefix="ratelimit", socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-        socket_timeout=_REDIS_TIMEOUT_SECONDS) if redis_url \
-        else MemoryStorage()
+    storage: Storage = MemoryStorage()
+    if redis_url:
+        storage = RedisStorage(redis_url, key_prefix="ratelimit", socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                               socket_timeout=_REDIS_TIMEOUT_SECONDS)
     return FixedWindowRateLimiter(storage)
 
 
