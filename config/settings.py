@@ -356,6 +356,14 @@ CORS_ALLOWED_ORIGINS = SIGNUP_ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_METHODS = ["GET", "OPTIONS", "POST"]
 CORS_PREFLIGHT_MAX_AGE = 3600
+# --- Bots and list bombing (leads/bots.py, funnel/landing/abuse.py). A form posted sooner than this after it was
+# rendered is a script's (0: no fill-time check).
+SIGNUP_MIN_FILL_SECONDS = env.float("SIGNUP_MIN_FILL_SECONDS", default=2.0)
+# Confirmation emails booked per clock hour, to one recipient domain and in total (0: no cap). Beyond them a signup
+# is kept and its confirmation waits for the next hour with room: a script typing a thousand strangers' addresses
+# at one company cannot make us mail them all at once. Raise both before an expected peak (a launch).
+CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR = env.int("CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR", default=500)
+CONFIRMATION_CAP_PER_HOUR = env.int("CONFIRMATION_CAP_PER_HOUR", default=10000)
 
 # --- Security. On by default; DEBUG (development only) relaxes what needs HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

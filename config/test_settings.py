@@ -33,3 +33,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast fix
 # processes a test starts (gunicorn, a Celery worker) open the same database; one file per pytest process.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+# Test clients post a form microseconds after fetching it; the fill-time check is tested on its own (tests/bots/),
+# with this set back to the production default, and the benchmark sets it in the environment.
+SIGNUP_MIN_FILL_SECONDS = env.float("SIGNUP_MIN_FILL_SECONDS", default=0.0)  # noqa: F405
+# Likewise the hourly confirmation caps (tests/bots/ sets them): hundreds of tests sign up @example.com
+# addresses within the same hour, and with Redis the bookings outlive each test's rolled-back transaction.
+CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR = env.int("CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR", default=0)  # noqa: F405
+CONFIRMATION_CAP_PER_HOUR = env.int("CONFIRMATION_CAP_PER_HOUR", default=0)  # noqa: F405

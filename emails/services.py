@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from emails.broker import task_publish
 from emails.clicks import click_confirm_human, click_machine_reason
 from emails.engagement import click_human_record, since_click_recount
+from emails.kick_thread import task_publish_soon
 from emails.models import FOLLOW_UP_STEPS, REMINDER_STEPS, SEQUENCE_STEPS, Click, ScheduledEmail
 from emails.schedule import REAL_DAY_SECONDS, mornings_in_new_zone, sequence_send_times
 from emails.tasks import dispatch_due, dispatch_transactional
@@ -30,9 +30,10 @@ KICK_EXPIRES_SECONDS = 60
 
 def dispatcher_kick(*, transactional: bool = False) -> None:
     """Ask a worker to run the dispatcher (of the transactional lane, or the marketing one) now. Best effort: never
-    raises, never blocks for long. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
+    raises, never blocks: published by this process's kick thread (emails/kick_thread.py), folded with the kicks
+    asked for meanwhile. The transactional task goes to its own queue by CELERY_TASK_ROUTES."""
     if settings.DRIP_KICK_ON_QUEUE:
-        task_publish(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
+        task_publish_soon(dispatch_transactional if transactional else dispatch_due, expires=KICK_EXPIRES_SECONDS)
 
 
 def _kick_on_commit(*, stream: str = ScheduledEmail.Stream.MARKETING) -> None:
@@ -89,13 +90,16 @@ def sequence_reschedule(*, lead: Lead, previous_zone: str, now: datetime | None 
 # savepoint would cost two round trips per signup.
 @transaction.atomic(savepoint=False)
 def email_queue(*, lead: Lead, step: str, stream: str = ScheduledEmail.Stream.TRANSACTIONAL, key: str = "",
-                context: dict[str, Any] | None = None) -> ScheduledEmail:
-    """An outbox row due now, idempotent on (lead, step, key). `context` holds ids and plain values, never tokens."""
+                context: dict[str, Any] | None = None, send_at: datetime | None = None) -> ScheduledEmail:
+    """An outbox row due now (or at `send_at`), idempotent on (lead, step, key). `context` holds ids and plain
+    values, never tokens."""
+    now = timezone.now()
     row = ScheduledEmail(lead=lead, step=step, key=key, stream=stream, context=context or {},
-                         send_at=timezone.now())
+                         send_at=send_at or now)
     # One statement for a new row (the common case); an existing one is read back.
     if insert_unless_conflict(row):
-        _kick_on_commit(stream=stream)
+        if row.send_at <= now:  # a row held for later is found by the dispatcher's regular runs
+            _kick_on_commit(stream=stream)
         return row
     existing = ScheduledEmail.objects.filter(lead=lead, step=step, key=key).first()
     if existing is None:

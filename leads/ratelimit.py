@@ -1,25 +1,53 @@
-"""A fixed-window rate limit on the shared cache (Redis in production, so every web process counts together).
+"""Every rate limit of the site (signup, sign-in, checkout, and whatever calls `rate_limit_hit`) through one
+maintained limiter: the `limits` package, a fixed window per (scope, client bucket).
 
-Fails open: when the cache is down, signups must still work (and quickly), so an error counts as "allowed"
-and is logged. The Redis client is configured with short socket timeouts in settings for the same reason.
+Storage: Redis when REDIS_URL is set, so every web process on every machine counts together; `limits` increments
+and sets the expiry in one Lua call, one round trip per request. Without Redis (the embedded default, `make run`:
+one web process) the counts live in this process's memory (`limits`' MemoryStorage): the Django file cache that
+the embedded default uses elsewhere has no atomic increment (its incr() is a read then a write, so concurrent
+requests lose counts), and a storage adapter for it would be our own code to maintain.
+
+Fails open: when Redis is down, signups must still work (and quickly), so an error counts as "allowed" and is
+logged. The Redis client has short socket timeouts for the same reason.
 """
 
 import ipaddress
 import logging
-import time
+from functools import cache
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
+from django.conf import settings
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A Redis that does not answer must cost a signup well under a second (tests/faults/test_redis_down.py).
+_REDIS_TIMEOUT_SECONDS = 0.5
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
     """'10/h' → (10, 3600)."""
     count, _, period = rate.partition("/")
     return int(count), _PERIODS[period.strip().lower()[:1]]
+
+
+@cache
+def _item(rate: str) -> RateLimitItem:
+    limit, period = parse_rate(rate)
+    return RateLimitItemPerSecond(limit, period)
+
+
+@cache
+def _limiter(redis_url: str) -> FixedWindowRateLimiter:
+    """One limiter (and one connection pool) per process and storage; keyed by the URL so a test can point the
+    settings at another Redis."""
+    storage: Storage = MemoryStorage()
+    if redis_url:
+        storage = RedisStorage(redis_url, key_prefix="ratelimit", socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                               socket_timeout=_REDIS_TIMEOUT_SECONDS)
+    return FixedWindowRateLimiter(storage)
 
 
 def _bucket(ip: str | None) -> str:
@@ -37,33 +65,11 @@ def _bucket(ip: str | None) -> str:
     return str(addr)
 
 
-def _count_attempt(key: str, period: int) -> int:
-    """Add one to the window's counter and return the new count; raises when the cache is unreachable."""
-    cache = caches["default"]  # the backend itself: `django.core.cache.cache` is a proxy isinstance cannot see through
-    if isinstance(cache, RedisCache):
-        # One round trip instead of three (the cache API's add() is a SET NX, its incr() an EXISTS then an
-        # INCR): INCR creates the key at 1 and counts atomically, and the TTL rides in the same pipeline.
-        # Re-setting the TTL on every hit is harmless: the window number is in the key.
-        full_key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # no public API
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, period + 5)
-        count, _ = pipe.execute()
-        return int(count)
-    # Other caches (tests without Redis, development): add() is a no-op when the key exists.
-    cache.add(key, 0, timeout=period + 5)
-    return int(cache.incr(key))
-
-
 def rate_limit_hit(*, scope: str, ip: str | None, rate: str) -> bool:
     """Count one attempt; True when this attempt is over the limit."""
-    limit, period = parse_rate(rate)
-    window = int(time.time() // period)
-    key = f"ratelimit:{scope}:{_bucket(ip)}:{window}"
     try:
-        count = _count_attempt(key, period)
-    except Exception:  # noqa: BLE001 — any cache failure must not block a signup
-        log.warning("rate limit cache unavailable; allowing the request", extra={"scope": scope})
+        allowed = _limiter(settings.REDIS_URL).hit(_item(rate), scope, _bucket(ip))
+    except Exception:  # noqa: BLE001 — any storage failure must not block a signup
+        log.warning("rate limit storage unavailable; allowing the request", extra={"scope": scope})
         return False
-    return bool(count > limit)
+    return not allowed

@@ -20,6 +20,7 @@ from funnel.dashboard import broadcast_views, charts, selectors, tables
 from funnel.dashboard.figures import CACHE_SECONDS, dashboard_figures
 from funnel.dashboard.forms import DashboardFilterForm
 from funnel.dashboard.rate_chart import rate_chart
+from funnel.dashboard.selectors.abuse import signup_guard_days
 from funnel.dashboard.sunset_panel import sunset_panel
 
 VIEW_PERMISSION = "leads.view_lead"
@@ -67,6 +68,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "choices": figures.choices,
         # Not cached with the figures: a marketer who just started or promoted one expects to see it.
         "experiments": selectors.recent_experiments() if request.user.has_perm("emails.view_experiment") else [],
+        # Live, a few rows of per-day counters: refused bots and held confirmations (funnel/landing/abuse.py).
+        "signup_guard": signup_guard_days(start=filters.start, end=filters.end),
         "sending": sending_now(),  # live, never cached: an operator watching a large send
         "warmup": warmup_today(now=timezone.now()),  # likewise live; None (no query) without SEND_WARMUP_START
         # Likewise live: a broadcast's figures move while it is being sent.

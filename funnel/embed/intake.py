@@ -10,8 +10,10 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from funnel.embed.origins import origin_host
-from funnel.landing.forms import SignupForm, honeypot_filled
+from funnel.landing.abuse import signup_refuse_bot
+from funnel.landing.forms import SignupForm
 from funnel.landing.services import signup_submit
+from leads.bots import HONEYPOT_FIELD
 from leads.client import client_ip, client_user_agent
 from leads.consent import CONSENT_TEXT
 from leads.ratelimit import rate_limit_hit
@@ -44,7 +46,8 @@ def external_signup_take(*, request: HttpRequest, data: dict[str, Any], origin: 
     ip = client_ip(request)
     if rate_limit_hit(scope="signup", ip=ip, rate=settings.SIGNUP_RATE_LIMIT):
         return Intake(Outcome.LIMITED, form)
-    if honeypot_filled(data):
+    # No fill-time stamp here: another site's static form or an API client has no form we rendered (stamp=None).
+    if signup_refuse_bot(honeypot=str(data.get(HONEYPOT_FIELD) or ""), stamp=None):
         return Intake(Outcome.BOT, form)
     if not form.is_valid():
         return Intake(Outcome.INVALID, form)

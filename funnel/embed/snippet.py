@@ -4,7 +4,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from funnel.landing.forms import HONEYPOT_FIELD
+from leads.bots import HONEYPOT_FIELD
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
 
 

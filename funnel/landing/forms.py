@@ -10,7 +10,6 @@ from leads.services import Attribution
 from leads.time_zones import clean_time_zone
 from leads.validation import clean_first_name, normalise_email
 
-HONEYPOT_FIELD = "website"  # a name bots love to fill; people never see the field
 ATTRIBUTION_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
                       "landing_path"]
 
@@ -58,7 +57,3 @@ class SignupForm(forms.Form):
         # UTM values by the same rules as the visit counters (funnel/landing/utm.py), so both count alike.
         return Attribution(**{name: clean_utm(self.cleaned_data.get(name)) if name in UTM_FIELDS
                               else plain(self.cleaned_data.get(name)) for name in ATTRIBUTION_FIELDS})
-
-
-def honeypot_filled(data: Any) -> bool:
-    return bool(str(data.get(HONEYPOT_FIELD, "")).strip())

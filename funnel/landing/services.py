@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
-from emails.suppression import CONFIRMATION_STEPS
+from funnel.landing.abuse import confirmation_send_at, confirmation_windows_prune
+from funnel.landing.mailbox_check import mailbox_refused
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.consent import CONSENT_TEXT
@@ -55,10 +56,7 @@ def _mailbox_may_get_confirmation(lead: Lead, *, now: datetime) -> bool:
         lead.mailbox_sha256 = key
     _lock_mailbox(key)
     day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    mailed_today = ScheduledEmail.objects.filter(lead=OuterRef("pk"), step__in=CONFIRMATION_STEPS,
-                                                 created_at__gte=day_start)
-    refused = Q(suppression=Lead.Suppression.COMPLAINT) | Q(Exists(mailed_today))
-    return not Lead.objects.filter(mailbox_sha256=key).filter(refused).exists()
+    return not mailbox_refused(key=key, since=day_start)
 
 
 def _queue_confirmation(lead: Lead) -> None:
@@ -66,7 +64,8 @@ def _queue_confirmation(lead: Lead) -> None:
     # someone who lost the mail gets a new one tomorrow, and nobody can use our form to flood a stranger's inbox.
     now = timezone.now()
     if _mailbox_may_get_confirmation(lead, now=now):
-        email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{now:%Y-%m-%d}")
+        email_queue(lead=lead, step="confirm", stream="transactional", key=f"confirm-{now:%Y-%m-%d}",
+                    send_at=confirmation_send_at(email=lead.email or "", now=now))
 
 
 @transaction.atomic
@@ -134,7 +133,8 @@ def confirm_reminders_queue(*, now: datetime | None = None) -> int:
             lead_mark_confirm_reminded(lead=lead)
             if not _mailbox_may_get_confirmation(lead, now=now):
                 continue
-            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="")
+            email_queue(lead=lead, step="confirm-reminder", stream="transactional", key="",
+                        send_at=confirmation_send_at(email=lead.email or "", now=now))
         queued += 1
     return queued
 
@@ -143,6 +143,7 @@ def signup_housekeeping(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     reminded = confirm_reminders_queue(now=now)
     purged = lead_purge_unconfirmed(created_before=now - PURGE_UNCONFIRMED_AFTER)
+    confirmation_windows_prune(now=now)
     log.info("signup housekeeping: %d reminders queued, %d unconfirmed leads purged", reminded, purged)
     return {"reminded": reminded, "purged": purged}
 

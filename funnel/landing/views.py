@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from funnel.guide import content
 from funnel.landing import typed
-from funnel.landing.forms import HONEYPOT_FIELD, SignupForm, honeypot_filled
+from funnel.landing.abuse import signup_refuse_bot
+from funnel.landing.forms import SignupForm
 from funnel.landing.services import (
     PURGE_UNCONFIRMED_AFTER,
     reader_time_zone_change,
@@ -24,6 +25,7 @@ from funnel.landing.services import (
 )
 from funnel.landing.utm import UTM_FIELDS, clean_utm
 from leads import tokens
+from leads.bots import HONEYPOT_FIELD, STAMP_FIELD, form_stamp_make
 from leads.client import client_ip, client_user_agent
 from leads.confirmation import confirm_token_already_used, confirm_token_lead
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
@@ -41,7 +43,8 @@ def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
     the page script must not replace with the browser's."""
     selected = clean_time_zone(form["time_zone"].value())  # a bogus posted zone shows as the default
     return {"form": form, "consent_text": CONSENT_TEXT, "consent_version": CONSENT_VERSION,
-            "honeypot_field": HONEYPOT_FIELD, "time_zone_options": time_zone_options(selected),
+            "honeypot_field": HONEYPOT_FIELD, "stamp_field": STAMP_FIELD, "form_stamp": form_stamp_make(),
+            "time_zone_options": time_zone_options(selected),
             "zone_chosen": zone_chosen, "send_time": send_time_text()}
 
 
@@ -76,8 +79,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
     if rate_limit_hit(scope="signup", ip=ip, rate=settings.SIGNUP_RATE_LIMIT):
         return render(request, "funnel/landing/slow_down.html", status=429)
-    if honeypot_filled(request.POST):
-        # A bot: the same page a person gets, and nothing stored, so it learns nothing.
+    if signup_refuse_bot(honeypot=request.POST.get(HONEYPOT_FIELD), stamp=request.POST.get(STAMP_FIELD, "")):
+        # A bot: the same page a person gets, and nothing stored or sent, so it learns nothing.
         return typed.remember(redirect("signup-thanks"), request.POST)
     form = SignupForm(request.POST)
     if not form.is_valid():

@@ -1,3 +1,4 @@
+from funnel.models.abuse import ConfirmationWindow, SignupGuardDay
 from funnel.models.checkout import CheckoutSession, PaymentReversal, Purchase, SignInLinkUse, StripeEvent
 from funnel.models.practice import PracticeSession
 from funnel.models.rollups import (
@@ -9,6 +10,6 @@ from funnel.models.rollups import (
 )
 from funnel.models.visits import DailyVisit
 
-__all__ = ["CheckoutSession", "DailyVisit", "DeliverabilityDayCount", "EmailDayCount",
+__all__ = ["CheckoutSession", "ConfirmationWindow", "DailyVisit", "DeliverabilityDayCount", "EmailDayCount",
            "PaymentReversal", "PracticeSession", "Purchase",
-           "RollupCursor", "RollupDay", "SignInLinkUse", "SignupDayCount", "StripeEvent"]
+           "RollupCursor", "RollupDay", "SignInLinkUse", "SignupDayCount", "SignupGuardDay", "StripeEvent"]

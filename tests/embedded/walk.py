@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -115,6 +116,7 @@ class Walk:
     def signup(self) -> str:
         landing = self.reader.get("/")
         expect(landing.status == 200, f"GET / answered {landing.status}")
+        time.sleep(2.5)  # a reader types for a while: a form posted sooner is a script's (SIGNUP_MIN_FILL_SECONDS)
         thanks = self._page(self.reader.submit(landing, match="signup", email=self.address, first_name="Newcomer",
                                                consent="on", time_zone="Europe/Berlin"), "signup")
         return f"{self.address} → {thanks.url.removeprefix(self.origin)}"

@@ -1,0 +1,55 @@
+"""The dispatcher's kicks, published from one background thread per process instead of by the request.
+
+A kick only asks a worker to run the dispatcher now rather than at beat's next tick (emails/broker.py: the rows are
+the outbox). So the request need not wait for the broker, and kicks asked for while one is being published fold
+into the next one: at a launch-day peak a web process publishes at most one kick every MIN_INTERVAL_SECONDS, not
+one per signup.
+
+Nothing is missed: a kick is asked for after the rows committed, and the thread takes the pending kicks off the set
+before it publishes them, so every committed row is older than the publish that covers it, and the dispatcher that
+publish starts finds it.
+"""
+
+import logging
+import os
+import threading
+import time
+
+from celery import Task
+
+from emails.broker import task_publish
+
+logger = logging.getLogger(__name__)
+
+MIN_INTERVAL_SECONDS = 0.05
+_cond = threading.Condition()
+_pending: dict[str, tuple[Task, float | None]] = {}
+_thread_pid = 0  # the process whose thread runs (a forked child starts its own)
+
+
+def task_publish_soon(task: Task, *, expires: float | None = None) -> None:
+    """Queue `task()` from the background thread, once, however many callers ask before it is published."""
+    global _thread_pid
+    with _cond:
+        _pending[task.name] = (task, expires)
+        if _thread_pid != os.getpid():
+            _thread_pid = os.getpid()
+            threading.Thread(target=_publish_forever, name="dispatcher-kicks", daemon=True).start()
+        _cond.notify()
+
+
+def _publish_forever() -> None:
+    while True:
+        with _cond:
+            while not _pending:
+                _cond.wait()
+            kicks = list(_pending.values())
+            _pending.clear()
+        for task, expires in kicks:
+            try:
+                task_publish(task, expires=expires)  # never raises for a broker failure (logged there)
+            except Exception:  # a bug must not end the thread, or no kick would go out again
+                logger.exception("publishing %s failed", task.name)
+        # At a peak, the kicks asked for meanwhile fold into one: a publish costs this process a millisecond or
+        # two of CPU, and a dispatcher started more often than this finds nothing the last one did not.
+        time.sleep(MIN_INTERVAL_SECONDS)
