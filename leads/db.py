@@ -230,7 +230,10 @@ def insert_with_child_by_cte(parent: Model, child: Model, *, fk_field: str) -> b
     using = router.db_for_write(type(parent), instance=parent)
     connection = connections[using]
     quote = connection.ops.quote_name
-    fk_column = child._meta.get_field(fk_field).column
+    fk = child._meta.get_field(fk_field)
+    if not isinstance(fk, Field):
+        raise ValueError(f"{type(child).__name__}.{fk_field} is not a foreign key column")
+    fk_column = fk.column
     parent_fields = _insertable_fields(type(parent))
     child_fields = _insertable_fields(type(child))
     parent_params = [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]

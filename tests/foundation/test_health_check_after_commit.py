@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.utils import OperationalError
 
-from config.db.postgresql.base import RECENT_SECONDS
+from config.db.postgresql.base import RECENT_SECONDS, DatabaseWrapper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -21,6 +21,12 @@ def _server_drops_our_connection() -> None:
     params = {**connection.get_connection_params(), "autocommit": True}
     with psycopg.connect(**params) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def _wrapper() -> DatabaseWrapper:
+    wrapper = connections["default"]
+    assert isinstance(wrapper, DatabaseWrapper)
+    return wrapper
 
 
 def _a_request_reads() -> int:
@@ -48,7 +54,7 @@ def persistent() -> Iterator[None]:
 
 def test_a_connection_idle_since_its_commit_is_checked_and_replaced(persistent: None) -> None:
     _a_request_commits()
-    connection._committed_at = time.monotonic() - RECENT_SECONDS - 1  # the last commit was a while ago
+    _wrapper()._committed_at = time.monotonic() - RECENT_SECONDS - 1  # the last commit was a while ago
     first = connection.connection
     _server_drops_our_connection()
     assert _a_request_reads() == 1
@@ -65,5 +71,5 @@ def test_a_connection_that_just_committed_is_used_without_the_check(persistent: 
     # request always does; Django then closes the connection and the next request opens a new one.
     with pytest.raises(OperationalError):
         _a_request_reads()
-    connection._committed_at = float("-inf")
+    _wrapper()._committed_at = float("-inf")
     assert _a_request_reads() == 1

@@ -22,7 +22,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._committed_at = time.monotonic()
 
     def close_if_health_check_failed(self) -> None:
-        if (self.connection is not None and not self.health_check_done and not self.errors_occurred
+        if (self.connection is not None and not getattr(self, "health_check_done", False) and not self.errors_occurred
                 and not self.connection.closed and time.monotonic() - self._committed_at < RECENT_SECONDS):
             self.health_check_done = True
             return
