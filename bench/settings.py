@@ -6,4 +6,4 @@ from the current models (`migrate --run-syncdb`), exactly as pytest does with --
 
 from config.test_settings import *  # noqa: F403
 
-MIGRATION_MODULES = {"leads": None, "emails": None, "funnel": None}
+MIGRATION_MODULES = {"leads": None, "emails": None, "funnel": None, "webhooks": None}

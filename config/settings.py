@@ -88,6 +88,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The same backend, minus the health check's round trip right after a commit (config/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.db.postgresql"
     # A database host that drops packets must fail a request (and /healthz) in seconds, not after the OS's minutes.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 else:

@@ -198,3 +198,65 @@ def _insert_statement(connection: BaseDatabaseWrapper, model: type[Model], field
     columns = ", ".join(quote(f.column) for f in fields)
     return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {rows_sql} "  # noqa: S608
             f"ON CONFLICT DO NOTHING RETURNING {quote(model._meta.pk.column)}")
+
+
+def insert_with_child_unless_conflict(parent: Model, child: Model, *, fk_field: str) -> bool:
+    """INSERT `parent` … ON CONFLICT DO NOTHING and, only when it was inserted, `child` pointing at it through
+    `fk_field` (a signup's lead and its consent record). True when both were inserted (both then have their pk, and
+    `child`'s foreign key is set); False when a unique constraint already held such a parent: nothing was written.
+
+    On PostgreSQL one statement (`insert_with_child_by_cte`); elsewhere the plain version, two
+    (`insert_with_child_plain`). Both write the same rows (tests/foundation/test_insert_with_child.py). No model
+    signals are sent for the parent; the plain version saves the child as save() does, the CTE sends none (the
+    models written through this have no receivers)."""
+    connection = connections[router.db_for_write(type(parent), instance=parent)]
+    if connection.vendor == "postgresql":
+        return insert_with_child_by_cte(parent, child, fk_field=fk_field)
+    return insert_with_child_plain(parent, child, fk_field=fk_field)
+
+
+def insert_with_child_plain(parent: Model, child: Model, *, fk_field: str) -> bool:
+    """The plain version: insert_unless_conflict for the parent, then the child's own save()."""
+    if not insert_unless_conflict(parent):
+        return False
+    setattr(child, fk_field, parent)
+    child.save(force_insert=True, using=parent._state.db)
+    return True
+
+
+def insert_with_child_by_cte(parent: Model, child: Model, *, fk_field: str) -> bool:
+    """PostgreSQL: `WITH p AS (INSERT parent … ON CONFLICT DO NOTHING RETURNING pk) INSERT child … SELECT … FROM p`:
+    one round trip, and the child row exists only if the parent row was inserted by this statement."""
+    using = router.db_for_write(type(parent), instance=parent)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fk = child._meta.get_field(fk_field)
+    if not isinstance(fk, Field):
+        raise ValueError(f"{type(child).__name__}.{fk_field} is not a foreign key column")
+    fk_column = fk.column
+    parent_fields = _insertable_fields(type(parent))
+    child_fields = _insertable_fields(type(child))
+    parent_params = [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]
+    select_list, child_params = [], []
+    for f in child_fields:
+        if f.column == fk_column:
+            select_list.append(f"p.{quote(parent._meta.pk.column)}")
+        else:
+            select_list.append("%s")
+            child_params.append(f.get_db_prep_save(f.pre_save(child, True), connection))
+    parent_sql = _insert_statement(connection, type(parent), parent_fields,
+                                   f"VALUES ({', '.join(['%s'] * len(parent_fields))})")
+    sql = (f"WITH p AS ({parent_sql}) INSERT INTO {quote(child._meta.db_table)} "  # noqa: S608 - our names
+           f"({', '.join(quote(f.column) for f in child_fields)}) SELECT {', '.join(select_list)} FROM p "
+           f"RETURNING {quote(child._meta.pk.column)}, {quote(fk_column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*parent_params, *child_params])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    child.pk, parent.pk = row
+    setattr(child, fk_field, parent)
+    for obj in (parent, child):
+        obj._state.adding = False
+        obj._state.db = using
+    return True

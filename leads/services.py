@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads import privacy, signals
 from leads.consent import CONSENT_TEXT, CONSENT_VERSION
-from leads.db import insert_unless_conflict
+from leads.db import insert_unless_conflict, insert_with_child_unless_conflict
 from leads.imports.models import LeadImportRow
 from leads.mailbox import mailbox_sha256
 from leads.models import ConsentRecord, Lead, LeadTag, SuppressionChange, Tag, TagChange, tag_name_clean
@@ -63,14 +63,18 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
     """
     lead = Lead(email=email, first_name=first_name, time_zone=time_zone, mailbox_sha256=mailbox_sha256(email),
                 **(attribution or Attribution()).as_lead_fields())
-    # A new address (the common case) costs one statement; a known one, or a concurrent signup that inserted
-    # the same address first (the insert waits for it, then does nothing), is read back.
-    created = insert_unless_conflict(lead)
-    if not created:
-        lead = Lead.objects.get(email=email)
+    consent = ConsentRecord(email_sha256=email_sha256(email), action=ConsentRecord.Action.SIGNUP,
+                            consent_version=consent_version, consent_text=consent_text, ip_address=ip_address,
+                            user_agent=user_agent[:500])
+    # A new address (the common case): the lead and its consent record in one statement on PostgreSQL. A known
+    # one, or a concurrent signup that inserted the same address first (the insert waits for it, then does
+    # nothing, and so writes no consent either), is read back and its consent recorded as before.
+    if insert_with_child_unless_conflict(lead, consent, fk_field="lead"):
+        return lead, True
+    lead = Lead.objects.get(email=email)
     _record_consent(lead=lead, action=ConsentRecord.Action.SIGNUP, ip_address=ip_address, user_agent=user_agent,
                     consent_version=consent_version, consent_text=consent_text)
-    return lead, created
+    return lead, False
 
 
 @transaction.atomic(savepoint=False)  # as lead_signup: nothing in here raises for a caller to catch

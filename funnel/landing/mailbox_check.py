@@ -3,7 +3,8 @@
 `mailbox_refused_plain` asks it through the ORM, as written to be read. `mailbox_refused` is the speed trick on the
 signup's hot path: the same query as one SQL text built once per process (building the ORM query, with its
 Exists/OuterRef subquery, cost a quarter of a signup's Python time under gunicorn). tests/bots/test_mailbox_check.py
-holds the two to the same answers.
+holds the two to the same answers. `mailbox_lock_and_refused` also takes the signup's per-mailbox lock, in the same
+round trip on PostgreSQL.
 """
 
 from datetime import datetime
@@ -40,4 +41,24 @@ def mailbox_refused(*, key: str, since: datetime) -> bool:
     since_db = ScheduledEmail._meta.get_field("created_at").get_db_prep_value(since, connection)
     with connection.cursor() as cursor:
         cursor.execute(_sql(), [key, Lead.Suppression.COMPLAINT, *CONFIRMATION_STEPS, since_db])
+        return cursor.fetchone() is not None
+
+
+def mailbox_lock_and_refused(*, key: str, since: datetime) -> bool:
+    """Serialise confirmations to this mailbox until the transaction ends (two spellings signing up at the same
+    moment must not both see "nothing sent today"), then answer mailbox_refused.
+
+    PostgreSQL: one round trip carrying two statements, the advisory lock, then the check. Each statement of a
+    READ COMMITTED transaction reads its own snapshot, taken when it starts, so the check sees whatever a
+    transaction that held the lock before us committed, as with two round trips. (One statement doing both would
+    read the snapshot taken before it waited for the lock.) Django binds parameters client-side on psycopg, which
+    lets one execute() carry both. Elsewhere no lock (SQLite runs one writer at a time) and the check alone."""
+    if connection.vendor != "postgresql":
+        return mailbox_refused(key=key, since=since)
+    since_db = ScheduledEmail._meta.get_field("created_at").get_db_prep_value(since, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {_sql()}",
+                       [int(key[:15], 16), key, Lead.Suppression.COMPLAINT, *CONFIRMATION_STEPS, since_db])
+        if not cursor.nextset():
+            raise RuntimeError("the mailbox check's result is missing")  # not a client-side-binding cursor
         return cursor.fetchone() is not None

@@ -4,14 +4,14 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from funnel.landing.abuse import confirmation_send_at, confirmation_windows_prune
-from funnel.landing.mailbox_check import mailbox_refused
+from funnel.landing.mailbox_check import mailbox_lock_and_refused
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.consent import CONSENT_TEXT
@@ -38,14 +38,6 @@ PURGE_UNCONFIRMED_AFTER = timedelta(days=30)
 MAX_VISIT_SOURCES_PER_DAY = 200
 
 
-def _lock_mailbox(key: str) -> None:
-    """Serialise confirmations to one mailbox until the transaction ends: two spellings signing up at the same
-    moment must not both see "nothing sent today". PostgreSQL only (SQLite runs one writer at a time anyway)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])
-
-
 def _mailbox_may_get_confirmation(lead: Lead, *, now: datetime) -> bool:
     """Confirmation mail goes to a mailbox at most once a UTC day, whichever spelling of it signed up (case,
     quoting, Gmail's dots and +tags: leads/mailbox.py), and never after that mailbox reported our mail as spam:
@@ -54,9 +46,8 @@ def _mailbox_may_get_confirmation(lead: Lead, *, now: datetime) -> bool:
     if lead.mailbox_sha256 != key:  # leads from before the key existed, or made outside the signup form
         Lead.objects.filter(pk=lead.pk).update(mailbox_sha256=key)
         lead.mailbox_sha256 = key
-    _lock_mailbox(key)
     day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return not mailbox_refused(key=key, since=day_start)
+    return not mailbox_lock_and_refused(key=key, since=day_start)
 
 
 def _queue_confirmation(lead: Lead) -> None:

@@ -92,6 +92,23 @@ def test_concurrent_signups_of_one_address_make_one_lead_and_one_confirmation(se
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_concurrent_signups_of_one_mailbox_in_many_spellings_get_one_confirmation(settings: Any) -> None:
+    settings.DRIP_KICK_ON_QUEUE = False
+    spellings = ["ann.lee@gmail.com", "annlee@gmail.com", "Ann.Lee+a@gmail.com", "a.n.n.lee+b@gmail.com",
+                 "annlee+c@googlemail.com", "ANNLEE@gmail.com"]
+
+    @_in_thread
+    def sign_up(email: str) -> int:
+        return Client(REMOTE_ADDR=unique_ip()).post("/signup/", form_data(email=email)).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(sign_up, spellings))
+    assert codes == [302] * 6
+    assert ScheduledEmail.objects.filter(step="confirm").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_first_visits_of_the_day_lose_no_count() -> None:
     @_in_thread
     def visit(_: int) -> int:
