@@ -4,6 +4,7 @@ On a laptop without a service, its tests skip with the reason. With CI=true they
 CI must prove the real parts work.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -281,6 +282,19 @@ def _fresh_process_caches() -> None:
 
     sequence_timing_forget()
     step_cache_forget()
+
+
+@pytest.fixture(autouse=True)
+def _no_esp_pause_from_another_test() -> None:
+    """An ESP's 429 pause is shared by every worker through the cache (emails/esp_throttle.py). Redis expires it by
+    its own clock; the embedded default's file cache by `time.time()`, which a test may have moved years ahead, so a
+    pause set under one test's clock would hold the next test's dispatcher (at SQLite's turn in CI: hung)."""
+    from django.core.cache import cache
+
+    from emails.esp_throttle import PAUSE_KEY
+
+    with contextlib.suppress(Exception):  # a test that took the cache down (faults) starts without one
+        cache.delete(PAUSE_KEY)
 
 
 @pytest.fixture(autouse=True)
