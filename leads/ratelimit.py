@@ -73,3 +73,9 @@ def rate_limit_hit(*, scope: str, ip: str | None, rate: str) -> bool:
         log.warning("rate limit storage unavailable; allowing the request", extra={"scope": scope})
         return False
     return not allowed
+
+
+def rate_limits_forget() -> None:
+    """Forget this process's in-memory counts (the embedded default's storage). For tests: MemoryStorage expires a
+    window by `time.time()`, which a test's clock may hold still, so counts would carry over to the next test."""
+    _limiter("").storage.reset()

@@ -275,13 +275,16 @@ def marketer(db: None) -> Any:
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> None:
     """What a process keeps between sends must not leak from another test: the sequence timing (cached for 10 s; a
-    value read inside another test's rolled-back transaction), and the per-step renders, keyed by ids that SQLite
-    hands out again after a rollback (PostgreSQL's sequences never do)."""
+    value read inside another test's rolled-back transaction), the per-step renders, keyed by ids that SQLite
+    hands out again after a rollback (PostgreSQL's sequences never do), and the embedded default's in-memory rate
+    limit counts (their windows expire by a clock the tests move)."""
     from emails.content.timing import sequence_timing_forget
     from emails.render_cache import step_cache_forget
+    from leads.ratelimit import rate_limits_forget
 
     sequence_timing_forget()
     step_cache_forget()
+    rate_limits_forget()
 
 
 @pytest.fixture(autouse=True)
