@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from emails.backoff import exponential_backoff_seconds
-from funnel.checkout.review import staff_alert_recipients
+from emails.staff_alert import staff_alert_send
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 from webhooks.signing import SIGNATURE_HEADER, signature_header
 from webhooks.transport import Answer, webhook_post
@@ -109,18 +108,11 @@ def _endpoint_disable_if_failing(endpoint_id: int, *, now: Any) -> None:
 
 def _staff_alert_disabled(endpoint: Endpoint) -> None:
     """Best effort: the endpoint is disabled either way, and the admin's list shows it."""
-    recipients = staff_alert_recipients()
-    if not recipients:
-        logger.error("webhook endpoint %s disabled and no STAFF_ALERT_EMAIL or ADMINS to tell", endpoint.pk)
-        return
     failing_since = endpoint.failing_since.isoformat(timespec="minutes") if endpoint.failing_since else "?"
-    try:
-        send_mail(
-            subject=f"Webhook endpoint disabled: {endpoint.url[:80]}",
-            message=(f"Every delivery to {endpoint.url} has failed since {failing_since} (UTC), so it was disabled "
-                     "and gets no more events.\n\nThe delivery log in the admin (Outgoing webhooks → Endpoints) "
-                     "shows each attempt's answer. Once the receiver works again, tick \"Is active\" on the "
-                     "endpoint and use \"Send again\" for the deliveries it missed."),
-            from_email=settings.SERVER_EMAIL, recipient_list=recipients)
-    except Exception:
-        logger.exception("could not email staff about disabled webhook endpoint %s", endpoint.pk)
+    staff_alert_send(
+        subject=f"Webhook endpoint disabled: {endpoint.url[:80]}",
+        body=(f"Every delivery to {endpoint.url} has failed since {failing_since} (UTC), so it was disabled "
+              "and gets no more events.\n\nThe delivery log in the admin (Outgoing webhooks → Endpoints) "
+              "shows each attempt's answer. Once the receiver works again, tick \"Is active\" on the "
+              "endpoint and use \"Send again\" for the deliveries it missed."),
+        about=f"webhook endpoint {endpoint.pk} disabled")

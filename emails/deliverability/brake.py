@@ -23,16 +23,14 @@ from datetime import datetime
 from anymail.signals import EventType
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from emails.deliverability import thresholds
 from emails.deliverability.models import SendingBrake
-from emails.message import stream_esp_extra
 from emails.models import EmailEvent, ScheduledEmail
-from emails.staff_alert import staff_alert_recipients
+from emails.staff_alert import staff_alert_send
 
 logger = logging.getLogger(__name__)
 Cause = SendingBrake.Cause
@@ -140,18 +138,8 @@ def brake_staff_notify(*, brake_id: int) -> bool:
     if not SendingBrake.objects.filter(pk=brake_id, staff_emailed_at__isnull=True).update(staff_emailed_at=now):
         return False
     brake = SendingBrake.objects.get(pk=brake_id)
-    recipients = staff_alert_recipients()
-    if not recipients:
-        logger.error("sending brake engaged and no STAFF_ALERT_EMAIL or ADMINS to tell")
-        return False
-    try:
-        message = EmailMessage(subject=f"Marketing email paused: {brake_summary(brake)}", body=_staff_message(brake),
-                               from_email=settings.SERVER_EMAIL, to=recipients)
-        # The transactional stream: the marketing one is the stream in trouble.
-        message.esp_extra = stream_esp_extra(ScheduledEmail.Stream.TRANSACTIONAL)  # type: ignore[attr-defined]
-        message.send()
-    except Exception:
-        logger.exception("could not email staff about sending brake %s", brake_id)
+    if not staff_alert_send(subject=f"Marketing email paused: {brake_summary(brake)}", body=_staff_message(brake),
+                            about=f"sending brake {brake_id} engaged"):
         SendingBrake.objects.filter(pk=brake_id).update(staff_emailed_at=None)
         return False
     return True

@@ -3,14 +3,12 @@ grant access or refund, each decision recorded with who and when."""
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from emails.services import email_queue
-from emails.staff_alert import staff_alert_recipients
+from emails.staff_alert import staff_alert_send
 from funnel import signals
 from funnel.checkout.reversals import stripe_refund
 from funnel.models import Purchase
@@ -22,20 +20,12 @@ logger = logging.getLogger(__name__)
 def staff_alert_held(purchase: Purchase) -> None:
     """Tell staff a buyer paid and is waiting on them. Best effort: a mail failure must not fail the webhook
     event (the purchase is recorded; the admin's list filter shows it either way)."""
-    recipients = staff_alert_recipients()
-    if not recipients:
-        logger.error("purchase %s held for review and no STAFF_ALERT_EMAIL or ADMINS to tell", purchase.pk)
-        return
-    try:
-        send_mail(
-            subject=f"Purchase held for review: {purchase.amount_cents / 100:.2f} {purchase.currency.upper()}",
-            message=(f"A buyer paid and has no access yet. Stripe session {purchase.stripe_session_id}, "
-                     f"payment {purchase.payment_intent_id or '-'}.\nWhy: {purchase.review_reason}\n\n"
-                     "Grant access or refund it from the Purchases page of the admin."),
-            from_email=settings.SERVER_EMAIL, recipient_list=recipients,
-        )
-    except Exception:
-        logger.exception("could not email staff about held purchase %s", purchase.pk)
+    staff_alert_send(
+        subject=f"Purchase held for review: {purchase.amount_cents / 100:.2f} {purchase.currency.upper()}",
+        body=(f"A buyer paid and has no access yet. Stripe session {purchase.stripe_session_id}, "
+              f"payment {purchase.payment_intent_id or '-'}.\nWhy: {purchase.review_reason}\n\n"
+              "Grant access or refund it from the Purchases page of the admin."),
+        about=f"purchase {purchase.pk} held for review")
 
 
 def _decide(purchase_id: int, *, user: AbstractBaseUser, outcome: str, **fields: object) -> Purchase | None:

@@ -14,7 +14,7 @@ from funnel.embed.intake import Outcome, external_signup_take
 from funnel.embed.origins import allowed_origins, origin_allowed, origin_of, request_origin
 from funnel.embed.snippet import snippet_html
 from funnel.landing import typed
-from funnel.landing.views import _landing_context
+from funnel.landing.views import landing_context
 
 VIEW_PERMISSION = "leads.view_lead"
 
@@ -37,7 +37,7 @@ def embedded_signup(request: HttpRequest) -> HttpResponse:
         return render(request, "funnel/landing/slow_down.html", status=429)
     if intake.outcome is Outcome.INVALID:
         # The landing form's own error page (on our site, with our CSRF token): the reader fixes it here.
-        return render(request, "funnel/landing/signup_errors.html", _landing_context(intake.form), status=400)
+        return render(request, "funnel/landing/signup_errors.html", landing_context(intake.form), status=400)
     # 303: the browser follows with a GET, to the landing form's thank-you page (a bot lands there too).
     thanks = HttpResponseRedirect(reverse("signup-thanks"), status=303)
     if intake.outcome is Outcome.BOT:

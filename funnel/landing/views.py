@@ -48,7 +48,7 @@ def _form_context(form: SignupForm, *, zone_chosen: bool) -> dict[str, Any]:
             "zone_chosen": zone_chosen, "send_time": send_time_text()}
 
 
-def _landing_context(form: SignupForm) -> dict[str, Any]:
+def landing_context(form: SignupForm) -> dict[str, Any]:
     return {**_form_context(form, zone_chosen=form.is_bound), "buy_url": reverse("buy"),
             "timings": {"release": content.RELEASE_MINUTES, "stretch": content.STRETCH_MINUTES,
                         "heat": f"{content.HEAT_MIN_MINUTES}–{content.HEAT_MAX_MINUTES}"},
@@ -71,7 +71,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     # First touch travels with the form as hidden fields: no cookie and no session needed.
     form = SignupForm(initial={**utm, "referrer": request.META.get("HTTP_REFERER", "")[:500],
                                "landing_path": request.get_full_path()[:500]})
-    return render(request, "funnel/landing.html", _landing_context(form))
+    return render(request, "funnel/landing.html", landing_context(form))
 
 
 @require_POST
@@ -85,7 +85,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST)
     if not form.is_valid():
         # Just the form, not the long page: on a phone the problem is on the first screen.
-        return render(request, "funnel/landing/signup_errors.html", _landing_context(form), status=400)
+        return render(request, "funnel/landing/signup_errors.html", landing_context(form), status=400)
     signup_submit(email=form.cleaned_data["email"], first_name=form.cleaned_data["first_name"],
                   time_zone=form.cleaned_data["time_zone"], ip_address=ip, user_agent=client_user_agent(request),
                   attribution=form.attribution())
