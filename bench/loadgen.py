@@ -60,7 +60,11 @@ async def fetch(host: str, port: int, request: Request) -> Response:
         writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
+    status_line = lines[0].split()
+    if len(status_line) < 2:
+        # A worker restarting (gunicorn's --max-requests) closes a kept connection without an answer: an error.
+        raise ConnectionResetError("the server closed the connection without an answer")
+    status = int(status_line[1])
     headers: dict[str, list[str]] = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")

@@ -9,8 +9,12 @@ SQLite.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -260,3 +264,56 @@ def insert_with_child_by_cte(parent: Model, child: Model, *, fk_field: str) -> b
         obj._state.adding = False
         obj._state.db = using
     return True
+
+
+def json_record(model: type[Model], values: Mapping[str, Any]) -> str:
+    """One row of `model` as the JSON text `jsonb_populate_record` reads (insert_record_sql): `values` by field name,
+    every other insertable field at its default (auto_now fields at now), each as its field prepares it for save().
+
+    One parameter per row instead of one per column: psycopg binds client-side under Django, and quoting forty
+    parameters one by one cost a signup more Python time than anything else it sends (bench/RESULTS.md)."""
+    fields = _insertable_fields(model)
+    by_name = {f.name: f for f in fields} | {f.attname: f for f in fields}
+    unknown = sorted(set(values) - set(by_name))
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field(s) {unknown}")
+    now = timezone.now()
+    record: dict[str, Any] = {}
+    for f in fields:
+        if f.name in values or f.attname in values:
+            value = values[f.name] if f.name in values else values[f.attname]
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = now
+        else:
+            value = f.get_default()
+        if isinstance(value, Model):  # a foreign key given as its object
+            value = value.pk
+        record[f.column] = f.get_prep_value(value)
+    return json.dumps(record, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()  # every digit: DjangoJSONEncoder would cut microseconds
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form for a record")
+
+
+def insert_record_sql(model: type[Model], *, record: str = "%s", computed: Mapping[str, str] | None = None,
+                      joined: str = "") -> str:
+    """PostgreSQL: `INSERT INTO <table> (…) SELECT r.<column>, … FROM jsonb_populate_record(NULL::<table>, <record>)
+    AS r <joined> WHERE true ON CONFLICT DO NOTHING RETURNING pk`. `record` is the SQL giving the JSON (a
+    placeholder for json_record's text); `computed` maps a column to an SQL expression that replaces the record's
+    value (e.g. a foreign key read from `joined`, more FROM items after a comma). Only our own SQL and the model's
+    quoted names are formatted in."""
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    computed = dict(computed or {})
+    select = ", ".join(computed.pop(f.column, f"r.{quote(f.column)}") for f in _insertable_fields(model))
+    if computed:
+        raise ValueError(f"{model.__name__} has no column(s) {sorted(computed)}")
+    body = (f"SELECT {select} FROM jsonb_populate_record(NULL::{table}, ({record})::jsonb) AS r{joined} "  # noqa: S608
+            "WHERE true")
+    return _insert_statement(connection, model, _insertable_fields(model), body)

@@ -6,6 +6,7 @@ The sender reads these fields at send time, so none of these functions touches t
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -49,6 +50,19 @@ class Attribution:
         return {name: value[: limits.get(name, 100)] for name, value in self.__dict__.items()}
 
 
+def signup_values(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
+                  attribution: Attribution | None = None, consent_version: str = CONSENT_VERSION,
+                  consent_text: str = CONSENT_TEXT) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields of the new lead and of its consent record that a signup of a new (already normalised) address
+    writes (every other field at its default); the record's lead is set when both are inserted."""
+    lead = {"email": email, "first_name": first_name, "time_zone": time_zone, "mailbox_sha256": mailbox_sha256(email),
+            **(attribution or Attribution()).as_lead_fields()}
+    consent = {"email_sha256": email_sha256(email), "action": ConsentRecord.Action.SIGNUP,
+               "consent_version": consent_version, "consent_text": consent_text, "ip_address": ip_address,
+               "user_agent": user_agent[:500]}
+    return lead, consent
+
+
 # savepoint=False: nothing in here is expected to fail and be caught by a caller inside the same transaction
 # (the INSERT … ON CONFLICT below raises no IntegrityError), and a savepoint costs two round trips per signup.
 @transaction.atomic(savepoint=False)
@@ -61,11 +75,10 @@ def lead_signup(*, email: str, first_name: str, time_zone: str, ip_address: str 
     must not overwrite a name, a source or a status. What happens next (confirmation mail, sequence) depends
     on the lead's status and is decided by the caller in `funnel`.
     """
-    lead = Lead(email=email, first_name=first_name, time_zone=time_zone, mailbox_sha256=mailbox_sha256(email),
-                **(attribution or Attribution()).as_lead_fields())
-    consent = ConsentRecord(email_sha256=email_sha256(email), action=ConsentRecord.Action.SIGNUP,
-                            consent_version=consent_version, consent_text=consent_text, ip_address=ip_address,
-                            user_agent=user_agent[:500])
+    lead_values, consent_values = signup_values(
+        email=email, first_name=first_name, time_zone=time_zone, ip_address=ip_address, user_agent=user_agent,
+        attribution=attribution, consent_version=consent_version, consent_text=consent_text)
+    lead, consent = Lead(**lead_values), ConsentRecord(**consent_values)
     # A new address (the common case): the lead and its consent record in one statement on PostgreSQL. A known
     # one, or a concurrent signup that inserted the same address first (the insert waits for it, then does
     # nothing, and so writes no consent either), is read back and its consent recorded as before.

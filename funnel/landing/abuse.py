@@ -12,6 +12,7 @@ statement in the database without Redis); the refused and held ones one statemen
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from funnel.landing.caps_redis import confirmation_hour_book
+from funnel.landing.caps_redis import confirmation_hour_book, confirmation_hour_release
 from funnel.models import ConfirmationWindow, SignupGuardDay
 from leads.bots import signup_bot_reason
 
@@ -99,15 +100,27 @@ def confirmation_hour_book_in_database(*, domain: str, hour: int) -> int:
     return later
 
 
-def confirmation_send_at(*, email: str, now: datetime) -> datetime:
-    """When the confirmation to `email` may be sent, its booking taken: now, or the start of a later hour (held).
+@dataclass(frozen=True)
+class ConfirmationBooking:
+    """A confirmation's place under the hourly caps: when it may go out, and the hour whose allowance it took
+    (None when nothing was booked: no caps, or Redis did not answer)."""
+
+    send_at: datetime
+    domain: str
+    hour: int | None
+    held: bool
+
+
+def confirmation_book(*, email: str, now: datetime) -> ConfirmationBooking:
+    """Book a confirmation to `email` under the hourly caps: now if this hour has room, else the start of a later
+    hour (held). Not counted for the dashboard yet: confirmation_booking_count, once the confirmation is queued.
 
     With Redis, booked there in one round trip and no lock (caps_redis.py); without it, in the database, in the
     caller's transaction (SQLite has one writer at a time anyway)."""
     hour = int(now.timestamp()) // _HOUR
     domain = _domain(email)
     if not (settings.CONFIRMATION_CAP_PER_DOMAIN_PER_HOUR or settings.CONFIRMATION_CAP_PER_HOUR):
-        return now
+        return ConfirmationBooking(send_at=now, domain=domain, hour=None, held=False)
     if settings.REDIS_URL:
         per_domain, total = _caps()
         booked = confirmation_hour_book(domain=domain, hour=hour, cap_domain=per_domain, cap_total=total,
@@ -115,12 +128,39 @@ def confirmation_send_at(*, email: str, now: datetime) -> datetime:
     else:
         booked = confirmation_hour_book_in_database(domain=domain, hour=hour)
     if booked is None or booked <= hour:
-        return now
-    # Counted after commit, in a statement of its own: the day's counter row must not stay locked by a signup.
+        return ConfirmationBooking(send_at=now, domain=domain, hour=booked, held=False)
+    return ConfirmationBooking(send_at=datetime.fromtimestamp(booked * _HOUR, tz=UTC), domain=domain, hour=booked,
+                               held=True)
+
+
+def confirmation_booking_count(booking: ConfirmationBooking, *, now: datetime) -> None:
+    """The booked confirmation was queued: a held one counts for the dashboard, after commit, in a statement of its
+    own (the day's counter row must not stay locked by a signup's transaction)."""
+    if not booking.held or booking.hour is None:
+        return
     day = now.astimezone(UTC).date()
     transaction.on_commit(lambda: guard_day_count(day=day, held=1))
-    log.info("confirmation held by the hourly caps", extra={"domain": domain, "hours_later": booked - hour})
-    return datetime.fromtimestamp(booked * _HOUR, tz=UTC)
+    log.info("confirmation held by the hourly caps",
+             extra={"domain": booking.domain, "hours_later": booking.hour - int(now.timestamp()) // _HOUR})
+
+
+def confirmation_booking_release(booking: ConfirmationBooking) -> None:
+    """Give a booking back: its confirmation was not queued after all (the address was known, or its mailbox had
+    one today). The one-round-trip signup books before it knows (funnel/landing/signup_one_trip.py)."""
+    if booking.hour is None:
+        return
+    if settings.REDIS_URL:
+        confirmation_hour_release(domain=booking.domain, hour=booking.hour)
+    else:
+        ConfirmationWindow.objects.filter(hour=booking.hour, domain__in=[booking.domain, ConfirmationWindow.TOTAL],
+                                          count__gt=0).update(count=F("count") - 1)
+
+
+def confirmation_send_at(*, email: str, now: datetime) -> datetime:
+    """When the confirmation to `email` may be sent, booked and counted: for a caller that queues it for sure."""
+    booking = confirmation_book(email=email, now=now)
+    confirmation_booking_count(booking, now=now)
+    return booking.send_at
 
 
 def confirmation_windows_prune(*, now: datetime) -> int:

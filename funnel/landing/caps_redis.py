@@ -61,10 +61,26 @@ return later
 """
 
 
+# ARGV: prefix, domain, hour. Gives back one booking of that hour (never below zero). The hour stays the last
+# booked (`last:`): a later overflow may then start one hour later than it had to, never earlier than it may.
+_RELEASE = """
+local prefix, domain, hour = ARGV[1], ARGV[2], ARGV[3]
+for _, key in ipairs({prefix .. hour .. ':' .. domain, prefix .. hour .. ':*'}) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 1
+"""
+_PREFIX = "confirm-cap:"
+
+
 @cache
-def _script(redis_url: str) -> "redis.commands.core.Script":
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=_TIMEOUT_SECONDS, socket_timeout=_TIMEOUT_SECONDS)
-    return client.register_script(_BOOK)
+def _client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, socket_connect_timeout=_TIMEOUT_SECONDS, socket_timeout=_TIMEOUT_SECONDS)
+
+
+@cache
+def _script(redis_url: str, source: str) -> "redis.commands.core.Script":
+    return _client(redis_url).register_script(source)
 
 
 def confirmation_hour_book(*, domain: str, hour: int, cap_domain: int, cap_total: int, tries: int) -> int | None:
@@ -75,10 +91,22 @@ def confirmation_hour_book(*, domain: str, hour: int, cap_domain: int, cap_total
     if time.monotonic() < _suspended_until:
         return None
     try:
-        booked = _script(settings.REDIS_URL)(args=["confirm-cap:", domain, hour, cap_domain, cap_total, tries,
-                                                   _KEEP_SECONDS])
+        booked = _script(settings.REDIS_URL, _BOOK)(args=[_PREFIX, domain, hour, cap_domain, cap_total, tries,
+                                                          _KEEP_SECONDS])
     except redis.RedisError:
         _suspended_until = time.monotonic() + _BACKOFF_SECONDS
         log.warning("confirmation caps unavailable (Redis); sending now")
         return None
     return int(booked)
+
+
+def confirmation_hour_release(*, domain: str, hour: int) -> None:
+    """Give back a booking whose confirmation was not queued after all. Best effort, as the booking."""
+    global _suspended_until
+    if time.monotonic() < _suspended_until:
+        return
+    try:
+        _script(settings.REDIS_URL, _RELEASE)(args=[_PREFIX, domain, hour])
+    except redis.RedisError:
+        _suspended_until = time.monotonic() + _BACKOFF_SECONDS
+        log.warning("confirmation caps unavailable (Redis); a booking was not given back")

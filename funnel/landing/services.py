@@ -12,6 +12,7 @@ from emails.models import ScheduledEmail
 from emails.services import email_queue, sequence_enrol, sequence_reschedule
 from funnel.landing.abuse import confirmation_send_at, confirmation_windows_prune
 from funnel.landing.mailbox_check import mailbox_lock_and_refused
+from funnel.landing.signup_one_trip import signup_new_address
 from funnel.landing.utm import OTHER, clean_utm
 from funnel.models import DailyVisit
 from leads.consent import CONSENT_TEXT
@@ -59,12 +60,25 @@ def _queue_confirmation(lead: Lead) -> None:
                     send_at=confirmation_send_at(email=lead.email or "", now=now))
 
 
-@transaction.atomic
 def signup_submit(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
                   attribution: Attribution | None = None, consent_text: str = CONSENT_TEXT) -> None:
     """Record the signup and send what comes next. Returns nothing on purpose: the page a visitor sees must
     not depend on whether the address was new, pending, unsubscribed or a customer's. `consent_text`: what the
-    consent record keeps as agreed to (the API adds where it came from: funnel/embed/api.py)."""
+    consent record keeps as agreed to (the API adds where it came from: funnel/embed/api.py).
+
+    A new address on PostgreSQL takes one round trip (signup_one_trip.py); every other case, and every database,
+    the plain flow below, which writes the same rows."""
+    if signup_new_address(email=email, first_name=first_name, time_zone=time_zone, ip_address=ip_address,
+                          user_agent=user_agent, attribution=attribution, consent_text=consent_text):
+        return
+    signup_submit_plain(email=email, first_name=first_name, time_zone=time_zone, ip_address=ip_address,
+                        user_agent=user_agent, attribution=attribution, consent_text=consent_text)
+
+
+@transaction.atomic
+def signup_submit_plain(*, email: str, first_name: str, time_zone: str, ip_address: str | None, user_agent: str,
+                        attribution: Attribution | None = None, consent_text: str = CONSENT_TEXT) -> None:
+    """signup_submit in one transaction, as written to be read: find or create the lead, then by its status."""
     lead, _created = lead_signup(email=email, first_name=first_name, time_zone=time_zone, ip_address=ip_address,
                                  user_agent=user_agent, attribution=attribution, consent_text=consent_text)
     if lead.status == Lead.Status.PENDING:

@@ -1,6 +1,7 @@
 """The PostgreSQL backend's health check (config/db/postgresql/base.py): a connection idle since its last commit is
 still checked before a request uses it, so a connection the server dropped meanwhile is replaced, not failed on;
-one that committed less than a second ago is trusted without the `SELECT 1`."""
+one that committed, or ran a statement in autocommit (the one-round-trip signup), less than a second ago is trusted
+without the `SELECT 1`."""
 
 import time
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ def persistent() -> Iterator[None]:
 
 def test_a_connection_idle_since_its_commit_is_checked_and_replaced(persistent: None) -> None:
     _a_request_commits()
-    _wrapper()._committed_at = time.monotonic() - RECENT_SECONDS - 1  # the last commit was a while ago
+    _wrapper()._answered_at = time.monotonic() - RECENT_SECONDS - 1  # the last commit was a while ago
     first = connection.connection
     _server_drops_our_connection()
     assert _a_request_reads() == 1
@@ -71,5 +72,15 @@ def test_a_connection_that_just_committed_is_used_without_the_check(persistent: 
     # request always does; Django then closes the connection and the next request opens a new one.
     with pytest.raises(OperationalError):
         _a_request_reads()
-    _wrapper()._committed_at = float("-inf")
+    _wrapper()._answered_at = float("-inf")
     assert _a_request_reads() == 1
+
+
+def test_a_statement_in_autocommit_counts_as_an_answer_too(persistent: None) -> None:
+    _a_request_reads()  # no transaction: committed by the server, never by commit()
+    first = connection.connection
+    _server_drops_our_connection()
+    with pytest.raises(OperationalError):  # trusted, so not checked: the dropped connection is used and fails
+        _a_request_reads()
+    assert _a_request_reads() == 1
+    assert connection.connection is not first
