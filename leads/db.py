@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -272,24 +273,36 @@ def json_record(model: type[Model], values: Mapping[str, Any]) -> str:
 
     One parameter per row instead of one per column: psycopg binds client-side under Django, and quoting forty
     parameters one by one cost a signup more Python time than anything else it sends (bench/RESULTS.md)."""
-    fields = _insertable_fields(model)
-    by_name = {f.name: f for f in fields} | {f.attname: f for f in fields}
-    unknown = sorted(set(values) - set(by_name))
-    if unknown:
-        raise ValueError(f"{model.__name__} has no field(s) {unknown}")
-    now = timezone.now()
-    record: dict[str, Any] = {}
+    fields, constant = _record_plan(model)
+    record = dict(constant)
+    now: datetime | None = None
     for f in fields:
         if f.name in values or f.attname in values:
             value = values[f.name] if f.name in values else values[f.attname]
+            if isinstance(value, Model):  # a foreign key given as its object
+                value = value.pk
+        elif f.column in constant:
+            continue
         elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            now = now or timezone.now()
             value = now
         else:
-            value = f.get_default()
-        if isinstance(value, Model):  # a foreign key given as its object
-            value = value.pk
+            value = f.get_default()  # a callable default (timezone.now, dict): called per row, as save() does
         record[f.column] = f.get_prep_value(value)
+    unknown = set(values) - {f.name for f in fields} - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field(s) {sorted(unknown)}")
     return json.dumps(record, default=_json_value, separators=(",", ":"))
+
+
+@cache
+def _record_plan(model: type[Model]) -> tuple[list[Field[Any, Any]], dict[str, Any]]:
+    """The insertable fields, and the prepared default of each whose default is a constant (computed once)."""
+    fields = _insertable_fields(model)
+    constant = {f.column: f.get_prep_value(f.get_default()) for f in fields
+                if not callable(f.default) and not getattr(f, "auto_now", False)
+                and not getattr(f, "auto_now_add", False)}
+    return fields, constant
 
 
 def _json_value(value: Any) -> str:
