@@ -41,8 +41,13 @@ def _sql() -> str:
             f"AND s.{q('step')} IN ({steps}) AND s.{q('created_at')} >= %s LIMIT 1")
 
 
+def mailbox_refused_text() -> str:
+    """mailbox_refused's statement (a row when refused, none otherwise), with %s placeholders, to embed."""
+    return _sql()
+
+
 def mailbox_refused_sql(*, key: str, since: datetime) -> tuple[str, list[Any]]:
-    """mailbox_refused's statement (a row when refused, none otherwise) and its parameters, to run or embed."""
+    """mailbox_refused's statement and its parameters, in the order of its placeholders."""
     since_db = ScheduledEmail._meta.get_field("created_at").get_db_prep_value(since, connection)
     return _sql(), [key, Lead.Suppression.COMPLAINT, key, *CONFIRMATION_STEPS, since_db]
 

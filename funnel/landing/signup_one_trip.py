@@ -30,7 +30,7 @@ from django.utils import timezone
 from emails.models import ScheduledEmail
 from emails.services import dispatcher_kick
 from funnel.landing.abuse import confirmation_book, confirmation_booking_count, confirmation_booking_release
-from funnel.landing.mailbox_check import mailbox_lock_id, mailbox_refused_sql
+from funnel.landing.mailbox_check import mailbox_lock_id, mailbox_refused_sql, mailbox_refused_text
 from leads.db import insert_record_sql, json_record
 from leads.models import ConsentRecord, Lead
 from leads.services import Attribution, signup_values
@@ -46,7 +46,7 @@ def _statements() -> tuple[str, str]:
     parameters, confirmation record)."""
     quote = connection.ops.quote_name
     pk = quote(Lead._meta.pk.column)
-    refused_sql, _ = mailbox_refused_sql(key="", since=timezone.now())
+    refused_sql = mailbox_refused_text()
     lead_sql = insert_record_sql(Lead)
     consent_sql = insert_record_sql(ConsentRecord, computed={ConsentRecord._meta.get_field("lead").column: f"p.{pk}"},
                                     joined=", p")
